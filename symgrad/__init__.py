@@ -1,0 +1,73 @@
+"""symgrad: capture a scalar function as a DAG, emit its gradient as more of the same IR,
+compile both into one flat, readable function, and check every derivative against SymPy."""
+
+__version__ = "0.1.0"
+
+from .api import CompiledFunction, compile  # noqa: E402
+from .autodiff import gradient, hessian, jacobian  # noqa: E402
+from .errors import VerificationError  # noqa: E402
+from .expr import (  # noqa: E402
+    Symbol,
+    acos,
+    asin,
+    atan,
+    atan2,
+    cos,
+    cosh,
+    erf,
+    exp,
+    expm1,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    sinh,
+    softplus,
+    sqrt,
+    symbols,
+    tan,
+    tanh,
+    where,
+)
+from .ir import Expr, evaluate, to_dot  # noqa: E402
+
+__all__ = [
+    "Expr",
+    "Symbol",
+    "symbols",
+    "evaluate",
+    "to_dot",
+    "gradient",
+    "jacobian",
+    "hessian",
+    "compile",
+    "CompiledFunction",
+    "VerificationError",
+    "exp",
+    "log",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "maximum",
+    "minimum",
+    "where",
+    "expm1",
+    "log1p",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "erf",
+    "sign",
+]

@@ -1,0 +1,77 @@
+"""The reverse sweep: adjoints flow from outputs to symbols, emitted as IR.
+
+Nodes are visited newest first (serial order is topological), so the sweep is a sort, not a
+walk, and never recurses. A zero adjoint is no entry at all: unused paths build nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..ir import Expr, as_expr, const, topo_order
+from ..ops import Op
+from .rules import RULES
+
+
+def _as_symbol(s: Any, argname: str) -> Expr:
+    e = getattr(s, "_expr", s)
+    if not isinstance(e, Expr) or e.op is not Op.SYMBOL:
+        raise TypeError(
+            f"{argname} must be a symbol (from sg.symbols or sg.Symbol), "
+            f"got {s!r:.60}; differentiate with respect to symbols only"
+        )
+    return e
+
+
+def _symbols(wrt: Any) -> tuple[list[Expr], bool]:
+    """``wrt`` as a list of symbols, and whether it was one symbol."""
+    if isinstance(wrt, list | tuple):
+        return [_as_symbol(s, f"wrt[{i}]") for i, s in enumerate(wrt)], False
+    if hasattr(wrt, "shape") and hasattr(wrt, "ravel"):  # an object array of symbols
+        return [_as_symbol(s, "wrt element") for s in wrt.ravel()], False
+    return [_as_symbol(wrt, "wrt")], True
+
+
+def adjoints(f: Expr, seed: Expr | None = None) -> dict[int, Expr]:
+    """Adjoint of every node under ``f`` (by serial), for ``f`` seeded with ``seed`` (1)."""
+    adj: dict[int, Expr] = {f.serial: seed if seed is not None else const(1.0)}
+    for node in reversed(topo_order([f])):
+        g = adj.get(node.serial)
+        if g is None or not node.args:
+            continue
+        contribs = RULES[node.op](node, g)
+        for child, c in zip(node.args, contribs):
+            if c is None or (c.op is Op.CONST and c.payload == 0.0):
+                continue
+            prev = adj.get(child.serial)
+            adj[child.serial] = c if prev is None else prev + c
+    return adj
+
+
+def gradient(f: Any, wrt: Any) -> Expr | list[Expr]:
+    """∂f/∂wrt in one reverse sweep: an Expr for one symbol, a list for a sequence of them.
+
+    The result shares ``f``'s nodes, so it can be compiled with ``f`` at little extra cost, or
+    differentiated again. A symbol that ``f`` does not depend on gets the constant 0.
+    """
+    syms, single = _symbols(wrt)
+    f = as_expr(getattr(f, "_expr", f), "f")
+    adj = adjoints(f)
+    zero = const(0.0)
+    grads = [adj.get(s.serial, zero) for s in syms]
+    return grads[0] if single else grads
+
+
+def jacobian(fs: Sequence[Any], wrt: Any) -> list[list[Expr]]:
+    """Rows ∂fs[i]/∂wrt[j], one reverse sweep per output."""
+    if not isinstance(fs, list | tuple):
+        fs = [fs]
+    syms, _ = _symbols(wrt)
+    return [list(gradient(f, syms)) for f in fs]
+
+
+def hessian(f: Any, wrt: Any) -> list[list[Expr]]:
+    """Second derivatives ∂²f/∂wrt[i]∂wrt[j]: the Jacobian of the gradient, in the same IR."""
+    syms, _ = _symbols(wrt)
+    return jacobian(gradient(f, syms), syms)

@@ -1,0 +1,9 @@
+"""The error classes. Each subclasses the builtin category a caller would catch."""
+
+
+class VerificationError(AssertionError):
+    """A derivative disagrees with SymPy's; the message names the variable, point and values."""
+
+
+class CompileError(ValueError):
+    """The inputs and outputs given to ``sg.compile`` do not describe a compilable function."""

@@ -1,0 +1,488 @@
+"""The DAG IR: immutable, hash-consed nodes with canonical forms and constant folding.
+
+Every node gets a creation serial; children are always older than their parents, so sorting by
+serial is a topological order and no traversal here ever recurses. Nodes are interned in a weak
+table keyed by (op, child serials) or a constant's bit pattern: building the same expression
+twice gives the same object (common-subexpression elimination for free), and unused nodes are
+freed. Symbols are never interned: every ``Symbol`` is a new variable, whatever its name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import weakref
+from collections.abc import Iterable
+from operator import attrgetter
+from typing import Any
+
+from .ops import ATOM, INFO, UNARY, Op
+
+_serials = itertools.count()
+_interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_by_serial = attrgetter("serial")
+
+CONTROL_FLOW_HINT = (
+    "data-dependent control flow (if/while/and/or/bool on an expression) cannot be compiled; "
+    "build both branches and choose with sg.where(cond, a, b)"
+)
+
+
+class Expr:
+    """A node of the expression DAG. Build with operators and ``sg`` functions, not directly.
+
+    ``==`` and ``hash`` are structural (interning makes them identity); ``<``, ``<=``, ``>``,
+    ``>=`` build conditions for ``sg.where``.
+    """
+
+    __slots__ = ("op", "args", "payload", "serial", "__weakref__")
+
+    op: Op
+    args: tuple[Expr, ...]
+    payload: Any  # the float of a CONST, the name of a SYMBOL, else None
+    serial: int
+
+    # -- structure ------------------------------------------------------------------------
+    def __hash__(self) -> int:
+        return self.serial
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    @property
+    def is_const(self) -> bool:
+        return self.op is Op.CONST
+
+    @property
+    def is_symbol(self) -> bool:
+        return self.op is Op.SYMBOL
+
+    @property
+    def name(self) -> str:
+        """A symbol's label (any string); it never becomes code."""
+        if self.op is not Op.SYMBOL:
+            raise AttributeError("only a symbol has a name")
+        return self.payload
+
+    def __bool__(self) -> bool:
+        if self.op is Op.CONST:
+            return bool(self.payload)
+        raise TypeError(
+            f"the truth value of the symbolic expression {short_str(self)} is "
+            f"unknown until run time: {CONTROL_FLOW_HINT}"
+        )
+
+    def __float__(self) -> float:
+        if self.op is Op.CONST:
+            return self.payload
+        raise TypeError(
+            f"float() needs a constant expression, not {short_str(self)}; "
+            "evaluate it with sg.evaluate(expr, {symbol: value, ...})"
+        )
+
+    def __reduce__(self):
+        raise TypeError("symgrad expressions do not pickle; pickle a compiled function instead")
+
+    def __str__(self) -> str:
+        return to_str(self)
+
+    def __repr__(self) -> str:
+        return to_str(self)
+
+    def _repr_latex_(self) -> str | None:  # pragma: no cover - notebooks
+        return None
+
+    # -- operators (numbers on either side) -------------------------------------------------
+    def __add__(self, o):
+        return _binary(Op.ADD, self, o)
+
+    def __radd__(self, o):
+        return _binary(Op.ADD, o, self)
+
+    def __sub__(self, o):
+        return _binary(Op.SUB, self, o)
+
+    def __rsub__(self, o):
+        return _binary(Op.SUB, o, self)
+
+    def __mul__(self, o):
+        return _binary(Op.MUL, self, o)
+
+    def __rmul__(self, o):
+        return _binary(Op.MUL, o, self)
+
+    def __truediv__(self, o):
+        return _binary(Op.DIV, self, o)
+
+    def __rtruediv__(self, o):
+        return _binary(Op.DIV, o, self)
+
+    def __pow__(self, o):
+        return _binary(Op.POW, self, o)
+
+    def __rpow__(self, o):
+        return _binary(Op.POW, o, self)
+
+    def __neg__(self):
+        return make(Op.NEG, (self,))
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return make(Op.ABS, (self,))
+
+    def __lt__(self, o):
+        return _binary(Op.LT, self, o)
+
+    def __le__(self, o):
+        return _binary(Op.LE, self, o)
+
+    def __gt__(self, o):
+        return _binary(Op.GT, self, o)
+
+    def __ge__(self, o):
+        return _binary(Op.GE, self, o)
+
+    # Methods that NumPy's object-array ufuncs call (np.exp(array_of_exprs) and friends).
+    def exp(self):
+        return make(Op.EXP, (self,))
+
+    def log(self):
+        return make(Op.LOG, (self,))
+
+    def sqrt(self):
+        return make(Op.SQRT, (self,))
+
+    def sin(self):
+        return make(Op.SIN, (self,))
+
+    def cos(self):
+        return make(Op.COS, (self,))
+
+    def tan(self):
+        return make(Op.TAN, (self,))
+
+    def tanh(self):
+        return make(Op.TANH, (self,))
+
+
+def _binary(op: Op, a: Any, b: Any) -> Expr:
+    a2, b2 = as_expr(a, None), as_expr(b, None)
+    if a2 is None or b2 is None:
+        return NotImplemented
+    return make(op, (a2, b2))
+
+
+def as_expr(x: Any, argname: str | None = "argument") -> Expr | None:
+    """``x`` as an Expr: expressions pass through, real numbers become constants.
+
+    With ``argname=None`` an unsupported type gives ``None`` (for operators to return
+    NotImplemented); otherwise a ``TypeError`` naming the argument.
+    """
+    t = type(x)
+    if t is Expr:
+        return x
+    if t is float or t is int:
+        return const(x)
+    if isinstance(x, Expr):
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool | complex) or t is bool:
+        return const(float(x))
+    if argname is None:
+        return None
+    raise TypeError(
+        f"{argname} must be a symgrad expression or a real number, not {t.__name__} ({x!r:.60})"
+    )
+
+
+# -- construction ---------------------------------------------------------------------------
+
+
+def _new(op: Op, args: tuple[Expr, ...], payload: Any) -> Expr:
+    node = object.__new__(Expr)
+    node.op = op
+    node.args = args
+    node.payload = payload
+    node.serial = next(_serials)
+    return node
+
+
+def const(value: float) -> Expr:
+    """The constant ``value`` (interned by bit pattern, so 0.0 and -0.0 stay distinct)."""
+    value = float(value)
+    key = (Op.CONST, value.hex())
+    node = _interned.get(key)
+    if node is None:
+        node = _new(Op.CONST, (), value)
+        _interned[key] = node
+    return node
+
+
+def symbol(name: str) -> Expr:
+    """A new variable labelled ``name``; never equal to any other symbol."""
+    if not isinstance(name, str):
+        raise TypeError(f"a symbol's name must be a str, not {type(name).__name__}")
+    return _new(Op.SYMBOL, (), name)
+
+
+def _cval(e: Expr, v: float) -> bool:
+    return e.op is Op.CONST and e.payload == v
+
+
+def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
+    """Identities that hold for every float, inf and NaN included (IEEE-safe).
+
+    x+0 -> x, x-0 -> x, 0-x -> -x, x*1 -> x, x*-1 -> -x, x/1 -> x, x/-1 -> -x, x**1 -> x,
+    x**0 -> 1, --x -> x, a+(-b) -> a-b, a-(-b) -> a+b, (-a)*(-b) -> a*b, (-a)/(-b) -> a/b.
+    Only the sign of a zero may differ (x+0 with x=-0.0). Never x*0 -> 0 or x-x -> 0: both are
+    wrong for inf and NaN.
+    """
+    if op is Op.NEG:
+        return a.args[0] if a.op is Op.NEG else None
+    if op is Op.ADD:
+        if _cval(b, 0.0):
+            return a
+        if _cval(a, 0.0):
+            return b
+        if b.op is Op.NEG:
+            return make(Op.SUB, (a, b.args[0]))
+        if a.op is Op.NEG:
+            return make(Op.SUB, (b, a.args[0]))
+    elif op is Op.SUB:
+        if _cval(b, 0.0):
+            return a
+        if _cval(a, 0.0):
+            return make(Op.NEG, (b,))
+        if b.op is Op.NEG:
+            return make(Op.ADD, (a, b.args[0]))
+    elif op is Op.MUL:
+        if _cval(b, 1.0):
+            return a
+        if _cval(a, 1.0):
+            return b
+        if _cval(b, -1.0):
+            return make(Op.NEG, (a,))
+        if _cval(a, -1.0):
+            return make(Op.NEG, (b,))
+        if a.op is Op.NEG and b.op is Op.NEG:
+            return make(Op.MUL, (a.args[0], b.args[0]))
+    elif op is Op.DIV:
+        if _cval(b, 1.0):
+            return a
+        if _cval(b, -1.0):
+            return make(Op.NEG, (a,))
+        if a.op is Op.NEG and b.op is Op.NEG:
+            return make(Op.DIV, (a.args[0], b.args[0]))
+    elif op is Op.POW:
+        if _cval(b, 1.0):
+            return a
+        if _cval(b, 0.0):
+            return const(1.0)
+    return None
+
+
+def make(op: Op, args: tuple[Expr, ...]) -> Expr:
+    """The interned node ``op(*args)``, folded when every argument is constant."""
+    n = len(args)
+    if n == 1:
+        a = args[0]
+        if a.op is Op.CONST:
+            return const(INFO[op].eval(a.payload))
+        if op is Op.NEG:
+            s = _simplify(op, a, None)
+            if s is not None:
+                return s
+        key = (op, a.serial)
+    elif n == 2:
+        a, b = args
+        if a.op is Op.CONST and b.op is Op.CONST:
+            return const(INFO[op].eval(a.payload, b.payload))
+        s = _simplify(op, a, b)
+        if s is not None:
+            return s
+        if INFO[op].commutative and b.serial < a.serial:
+            key = (op, b.serial, a.serial)  # one node for a+b and b+a; its args as first built
+        else:
+            key = (op, a.serial, b.serial)
+    else:
+        c = args[0]
+        if c.op is Op.CONST and op is Op.WHERE:
+            return args[1] if c.payload else args[2]
+        if all(x.op is Op.CONST for x in args):
+            return const(INFO[op].eval(*(x.payload for x in args)))
+        if op is Op.WHERE and args[1] is args[2]:
+            return args[1]
+        key = (op, *(x.serial for x in args))
+    if len(args) != INFO[op].arity:
+        raise TypeError(f"{op.value} takes {INFO[op].arity} arguments, got {len(args)}")
+    node = _interned.get(key)
+    if node is None:
+        node = _new(op, args, None)
+        _interned[key] = node
+    return node
+
+
+# -- traversals (all iterative) -------------------------------------------------------------
+
+
+def flatten(outputs: Any) -> list[Expr]:
+    """The expressions of a nested list/tuple structure, in order (numbers become constants)."""
+    out: list[Expr] = []
+    stack = [outputs]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(reversed(item))
+        elif hasattr(item, "tolist") and hasattr(item, "shape") and item.shape != ():
+            stack.extend(reversed(list(item)))
+        else:
+            out.append(as_expr(getattr(item, "_expr", item), "output"))
+    return out
+
+
+def unflatten(structure: Any, values: Iterable) -> Any:
+    """Rebuild ``structure`` (nested lists/tuples) with its leaves replaced by ``values``."""
+    it = iter(values)
+    # Iterative rebuild: a stack of (container, kind, items, index) frames.
+    if not isinstance(structure, list | tuple):
+        return next(it)
+    root: list = []
+    stack = [(structure, root, 0)]
+    while stack:
+        src, dst, i = stack.pop()
+        if i == len(src):
+            if stack:
+                parent_src, parent_dst, _ = stack[-1]
+                parent_dst.append(tuple(dst) if isinstance(src, tuple) else dst)
+            else:
+                root = tuple(dst) if isinstance(src, tuple) else dst
+            continue
+        stack.append((src, dst, i + 1))
+        item = src[i]
+        if isinstance(item, list | tuple):
+            stack.append((item, [], 0))
+        else:
+            dst.append(next(it))
+    return root
+
+
+def topo_order(roots: Iterable[Expr]) -> list[Expr]:
+    """Every node reachable from ``roots``, children before parents (by serial)."""
+    seen: set[int] = set()
+    nodes: list[Expr] = []
+    stack = [r for r in roots]
+    while stack:
+        node = stack.pop()
+        s = node.serial
+        if s in seen:
+            continue
+        seen.add(s)
+        nodes.append(node)
+        stack.extend(node.args)
+    nodes.sort(key=_by_serial)
+    return nodes
+
+
+def free_symbols(outputs: Any) -> list[Expr]:
+    """The symbols that ``outputs`` depend on, oldest first."""
+    return [n for n in topo_order(flatten(outputs)) if n.op is Op.SYMBOL]
+
+
+def count_ops(outputs: Any) -> int:
+    """The number of operation nodes (not leaves) that computing ``outputs`` takes."""
+    return sum(1 for n in topo_order(flatten(outputs)) if n.args)
+
+
+def evaluate(outputs: Any, env: dict) -> Any:
+    """The reference interpreter: ``outputs`` (an expression or nested list/tuple of them)
+    evaluated with IEEE-754 semantics at ``env`` (symbol -> number); same structure of floats."""
+    roots = flatten(outputs)
+    values: dict[int, float] = {}
+    for key, v in env.items():
+        k = getattr(key, "_expr", key)
+        if not isinstance(k, Expr) or k.op is not Op.SYMBOL:
+            raise TypeError(f"env keys must be symbols, got {key!r:.60}")
+        try:
+            values[k.serial] = float(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"env[{k.payload!r}] must be a real number, not {v!r:.60}") from None
+    for node in topo_order(roots):
+        if node.serial in values:
+            continue
+        if node.op is Op.CONST:
+            values[node.serial] = node.payload
+        elif node.op is Op.SYMBOL:
+            raise ValueError(f"env has no value for the symbol {node.payload!r}")
+        else:
+            values[node.serial] = INFO[node.op].eval(*(values[a.serial] for a in node.args))
+    result = [float(values[r.serial]) for r in roots]
+    return unflatten(outputs, result) if isinstance(outputs, list | tuple) else result[0]
+
+
+# -- printing -------------------------------------------------------------------------------
+
+STR_LIMIT = 10_000
+
+
+def const_text(v: float) -> tuple[str, int]:
+    """A float as maths/Python text, with its precedence (negatives bind like unary minus)."""
+    if math.isnan(v):
+        return "nan", ATOM
+    if math.isinf(v):
+        return ("inf", ATOM) if v > 0 else ("-inf", UNARY)
+    if v == int(v) and abs(v) < 1e16:
+        t = str(int(v)) if v != 0 or math.copysign(1, v) > 0 else "-0.0"
+    else:
+        t = repr(v)
+    return t, (UNARY if t.startswith("-") else ATOM)
+
+
+def to_str(e: Expr, limit: int = STR_LIMIT) -> str:
+    """Maths-like text of ``e``; shared subexpressions are written out where they occur. Past
+    ``limit`` characters it gives a summary instead (a DAG can be exponentially long as text)."""
+    texts: dict[int, tuple[str, int]] = {}
+    for node in topo_order([e]):
+        if node.op is Op.CONST:
+            texts[node.serial] = const_text(node.payload)
+        elif node.op is Op.SYMBOL:
+            texts[node.serial] = (node.payload, ATOM)
+        else:
+            tmpl = INFO[node.op].templates["math"]
+            parts = [texts[a.serial] for a in node.args]
+            text = tmpl.render([p[0] for p in parts], [p[1] for p in parts])
+            if len(text) > limit:
+                return f"<expression of {len(topo_order([e]))} nodes, {e.op.value} at the root>"
+            texts[node.serial] = (text, tmpl.prec)
+    return texts[e.serial][0]
+
+
+def short_str(e: Expr) -> str:
+    s = to_str(e, 200)
+    return s if len(s) <= 80 else s[:77] + "..."
+
+
+def to_dot(outputs: Any) -> str:
+    """Graphviz DOT text of the DAG under ``outputs``; labels are quoted, never code."""
+    roots = flatten(outputs)
+    lines = ["digraph symgrad {", "  rankdir=BT;", '  node [fontname="Helvetica"];']
+    for node in topo_order(roots):
+        if node.op is Op.CONST:
+            label, shape = const_text(node.payload)[0], "plaintext"
+        elif node.op is Op.SYMBOL:
+            label, shape = node.payload, "ellipse"
+        else:
+            label, shape = node.op.value, "box"
+        esc = label.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        lines.append(f'  n{node.serial} [label="{esc}", shape={shape}];')
+        for i, a in enumerate(node.args):
+            lines.append(f'  n{a.serial} -> n{node.serial} [label="{i}"];')
+    for i, r in enumerate(roots):
+        lines.append(f'  out{i} [label="out{i}", shape=doublecircle];')
+        lines.append(f"  n{r.serial} -> out{i};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,139 @@
+"""Scalar functions with IEEE-754 semantics on Python floats.
+
+Python's ``math`` raises where IEEE-754 returns inf or NaN (``1/0``, ``log(-1)``, ``exp(1000)``).
+symgrad's semantics are IEEE's, so that every backend (Python, NumPy, C) and the reference
+interpreter agree. These functions are that semantics for Python floats: ``evaluate`` calls them,
+and the Python backend pastes their source into generated modules (so each may use only ``math``
+names and the other functions of this module).
+"""
+
+from math import (
+    acos,
+    asin,
+    copysign,
+    cos,
+    cosh,
+    exp,
+    expm1,
+    inf,
+    log,
+    log1p,
+    nan,
+    pow,
+    sin,
+    sinh,
+    sqrt,
+    tan,
+)
+
+# --- helpers used by the fast path too (they never raise) ------------------------------------
+
+
+def _sigmoid(x):
+    if x >= 0.0:
+        return 1.0 / (1.0 + exp(-x))
+    z = exp(x)
+    return z / (1.0 + z)
+
+
+def _softplus(x):
+    return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
+
+
+def _maximum(a, b):
+    return a if a >= b else (b if b > a else a + b)
+
+
+def _minimum(a, b):
+    return a if a <= b else (b if b < a else a + b)
+
+
+def _sign(x):
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else x * 0.0)
+
+
+# --- IEEE versions of the operations that raise in Python ------------------------------------
+
+
+def _div(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0.0:
+            return nan
+        return copysign(inf, a) * copysign(1.0, b)
+
+
+def _pow(a, b):
+    try:
+        return pow(a, b)
+    except OverflowError:
+        return -inf if (a < 0.0 and b % 2.0 == 1.0) else inf
+    except ValueError:
+        if a == 0.0:
+            return copysign(inf, a) if b % 2.0 == 1.0 else inf
+        return nan
+
+
+def _exp(x):
+    try:
+        return exp(x)
+    except OverflowError:
+        return inf
+
+
+def _expm1(x):
+    try:
+        return expm1(x)
+    except OverflowError:
+        return inf
+
+
+def _log(x):
+    if x > 0.0:
+        return log(x)
+    return -inf if x == 0.0 else nan
+
+
+def _log1p(x):
+    if x > -1.0:
+        return log1p(x)
+    return -inf if x == -1.0 else nan
+
+
+def _sqrt(x):
+    return sqrt(x) if x >= 0.0 else nan
+
+
+def _sin(x):
+    return sin(x) if -inf < x < inf else nan
+
+
+def _cos(x):
+    return cos(x) if -inf < x < inf else nan
+
+
+def _tan(x):
+    return tan(x) if -inf < x < inf else nan
+
+
+def _asin(x):
+    return asin(x) if -1.0 <= x <= 1.0 else nan
+
+
+def _acos(x):
+    return acos(x) if -1.0 <= x <= 1.0 else nan
+
+
+def _sinh(x):
+    try:
+        return sinh(x)
+    except OverflowError:
+        return copysign(inf, x)
+
+
+def _cosh(x):
+    try:
+        return cosh(x)
+    except OverflowError:
+        return inf

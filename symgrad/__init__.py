@@ -34,6 +34,7 @@ from .expr import (  # noqa: E402
     where,
 )
 from .ir import Expr, evaluate, to_dot  # noqa: E402
+from .verify import from_sympy, to_sympy, verify  # noqa: E402
 
 __all__ = [
     "Expr",

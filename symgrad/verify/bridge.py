@@ -1,0 +1,194 @@
+"""Conversion between symgrad expressions and SymPy expressions, both ways, iteratively.
+
+Each symgrad symbol maps to one SymPy symbol for the life of the program: the first symbol of a
+name becomes ``sympy.Symbol(name, real=True)``, later distinct symbols of the same name become
+``sympy.Dummy(name, real=True)`` (a Symbol never equal to another), so distinct stays distinct.
+They are real because symgrad's variables are floats (SymPy then differentiates ``Abs``).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from fractions import Fraction
+from typing import Any
+
+from ..ir import Expr, as_expr, const, flatten, symbol, topo_order, unflatten
+from ..ops import INFO, Op
+
+_sympy_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_claimed_names: set[str] = set()
+
+
+def _sympy():
+    try:
+        import sympy
+    except ImportError as exc:  # pragma: no cover - sympy is a dependency
+        raise ImportError("the SymPy bridge needs sympy: pip install sympy") from exc
+    return sympy
+
+
+def _symbol_for(sp, e: Expr):
+    s = _sympy_of.get(e)
+    if s is None:
+        if e.payload in _claimed_names:
+            s = sp.Dummy(e.payload, real=True)
+        else:
+            s = sp.Symbol(e.payload, real=True)
+            _claimed_names.add(e.payload)
+        _sympy_of[e] = s
+    return s
+
+
+def _number(sp, v: float):
+    if math.isnan(v):
+        return sp.nan
+    if math.isinf(v):
+        return sp.oo if v > 0 else -sp.oo
+    frac = Fraction(v)
+    if frac.denominator <= 1024:
+        return sp.Rational(frac.numerator, frac.denominator)
+    return sp.Float(v, 17)
+
+
+def to_sympy(e: Any) -> Any:
+    """The SymPy expression of ``e`` (a nested list/tuple maps to the same structure)."""
+    sp = _sympy()
+    roots = flatten(e)
+    conv: dict[int, Any] = {}
+    for node in topo_order(roots):
+        if node.op is Op.CONST:
+            conv[node.serial] = _number(sp, node.payload)
+        elif node.op is Op.SYMBOL:
+            conv[node.serial] = _symbol_for(sp, node)
+        else:
+            conv[node.serial] = INFO[node.op].sympy(sp, *(conv[a.serial] for a in node.args))
+    out = [conv[r.serial] for r in roots]
+    return unflatten(e, out) if isinstance(e, list | tuple) else out[0]
+
+
+def _fold(fn, items: list[Expr]) -> Expr:
+    acc = items[0]
+    for x in items[1:]:
+        acc = fn(acc, x)
+    return acc
+
+
+def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
+    """A symgrad expression for the SymPy expression ``expr``.
+
+    ``symbols`` maps SymPy symbols (or their names) to symgrad symbols; any other SymPy symbol
+    becomes a new symgrad symbol (the same one wherever it occurs). Supports numbers, Add, Mul,
+    Pow, exp, log, sqrt, the trigonometric and hyperbolic functions, Abs, Max, Min, Piecewise,
+    comparisons and a few more; anything else raises ``NotImplementedError`` naming it.
+    """
+    sp = _sympy()
+    from .. import expr as E
+
+    mapping: dict = {}
+    for k, v in (symbols or {}).items():
+        target = getattr(v, "_expr", v)
+        if not isinstance(target, Expr) or not target.is_symbol:
+            raise TypeError(f"symbols[{k!r}] must be a symgrad symbol, got {v!r:.60}")
+        mapping[k] = target
+    expr = sp.sympify(expr)
+    funcs = {
+        "exp": E.exp,
+        "log": E.log,
+        "sin": E.sin,
+        "cos": E.cos,
+        "tan": E.tan,
+        "tanh": E.tanh,
+        "sinh": E.sinh,
+        "cosh": E.cosh,
+        "asin": E.asin,
+        "acos": E.acos,
+        "atan": E.atan,
+        "erf": E.erf,
+        "Abs": abs,
+        "sign": E.sign,
+    }
+    compare = {
+        "StrictLessThan": "lt",
+        "LessThan": "le",
+        "StrictGreaterThan": "gt",
+        "GreaterThan": "ge",
+    }
+
+    def convert(node, args: list[Expr]) -> Expr:
+        name = type(node).__name__
+        if node.is_Symbol:
+            hit = mapping.get(node, mapping.get(node.name))
+            if hit is None:
+                hit = mapping[node] = symbol(node.name)
+            return hit
+        if node.is_Number or node.is_NumberSymbol:
+            if node is sp.zoo or node is sp.nan:
+                return const(math.nan)
+            return const(float(node))
+        if node.is_Add:
+            return _fold(lambda a, b: a + b, args)
+        if node.is_Mul:
+            return _fold(lambda a, b: a * b, args)
+        if node.is_Pow:
+            base, ex = args
+            if node.exp == sp.Rational(1, 2):
+                return E.sqrt(base)
+            if node.exp == -1:
+                return 1.0 / base
+            return base**ex
+        if name in funcs:
+            return funcs[name](*args)
+        if name == "atan2":
+            return E.atan2(*args)
+        if name == "Max":
+            return _fold(E.maximum, args)
+        if name == "Min":
+            return _fold(E.minimum, args)
+        if name in compare:
+            a, b = args
+            return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[compare[name]]
+        if name == "BooleanTrue":
+            return const(1.0)
+        if name == "BooleanFalse":
+            return const(0.0)
+        if name == "Piecewise":
+            pairs = list(zip(args[0::2], args[1::2]))
+            acc = None
+            for value, cond in reversed(pairs):
+                if acc is None:
+                    acc = (
+                        value
+                        if (cond.is_const and cond.payload)
+                        else E.where(cond, value, math.nan)
+                    )
+                else:
+                    acc = E.where(cond, value, acc)
+            return acc
+        raise NotImplementedError(
+            f"from_sympy does not support SymPy's {name} (in {str(node)[:60]}); supported: "
+            "numbers, symbols, Add, Mul, Pow, exp, log, sqrt, sin, cos, tan, tanh, Abs, Max, "
+            "Min, Piecewise and comparisons"
+        )
+
+    def children(node):
+        if type(node).__name__ == "Piecewise":
+            return [x for pair in node.args for x in pair]
+        if node.is_Symbol or node.is_Number or node.is_NumberSymbol:
+            return []
+        return list(node.args)
+
+    # Iterative post-order with memo (SymPy trees share subtrees).
+    done: dict = {}
+    stack = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in done:
+            continue
+        kids = children(node)
+        if expanded or not kids:
+            done[node] = convert(node, [done[k] for k in kids])
+        else:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if k not in done)
+    return as_expr(done[expr], "expr")

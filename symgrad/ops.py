@@ -118,16 +118,23 @@ def _cmp(fn: Callable[[float, float], bool]) -> Callable[[float, float], float]:
     return lambda a, b: 1.0 if fn(a, b) else 0.0
 
 
-def _fn(name: str, ieee: str | None = None, np_name: str | None = None) -> dict[str, Template]:
-    """Templates of a one-argument function named alike in ``math`` and NumPy."""
-    t = {"math": call(name), "python": call(name), "numpy": call(np_name or f"np.{name}")}
+def _fn(
+    name: str, ieee: str | None = None, np_name: str | None = None, c_name: str | None = None
+) -> dict[str, Template]:
+    """Templates of a one-argument function named alike in ``math``, NumPy and C's libm."""
+    t = {
+        "math": call(name),
+        "python": call(name),
+        "numpy": call(np_name or f"np.{name}"),
+        "c": call(c_name or name),
+    }
     if ieee:
         t["python_ieee"] = call(ieee)
     return t
 
 
 def _same(t: Template, **extra: Template) -> dict[str, Template]:
-    return {"math": t, "python": t, "numpy": t, **extra}
+    return {"math": t, "python": t, "numpy": t, "c": t, **extra}
 
 
 def _build() -> dict[Op, OpInfo]:
@@ -168,16 +175,24 @@ def _build() -> dict[Op, OpInfo]:
                 "python": call("pow", 2),
                 "python_ieee": call("_pow", 2),
                 "numpy": infix("**", POWER, right_assoc=True),
+                "c": call("pow", 2),
             },
             lambda sp, a, b: a**b,
             sympy_names=("Pow",),
         ),
-        OpInfo(Op.NEG, 1, operator.neg, _same(Template("-{0}", UNARY, (UNARY,))), lambda sp, a: -a),
+        OpInfo(
+            Op.NEG,
+            1,
+            operator.neg,
+            # C: a unary operand is parenthesized, since "--x" would be a decrement.
+            _same(Template("-{0}", UNARY, (UNARY,)), c=Template("-{0}", UNARY, (UNARY + 1,))),
+            lambda sp, a: -a,
+        ),
         OpInfo(
             Op.ABS,
             1,
             abs,
-            _fn("abs", np_name="np.abs"),
+            _fn("abs", np_name="np.abs", c_name="fabs"),
             lambda sp, a: sp.Abs(a),
             sympy_names=("Abs",),
         ),
@@ -185,7 +200,12 @@ def _build() -> dict[Op, OpInfo]:
             Op.SIGN,
             1,
             s._sign,
-            {"math": call("sign"), "python": call("_sign"), "numpy": call("np.sign")},
+            {
+                "math": call("sign"),
+                "python": call("_sign"),
+                "numpy": call("np.sign"),
+                "c": call("sg_sign"),
+            },
             lambda sp, a: sp.sign(a),
             sympy_names=("sign",),
         ),
@@ -235,7 +255,12 @@ def _build() -> dict[Op, OpInfo]:
             Op.ATAN2,
             2,
             math.atan2,
-            {"math": call("atan2", 2), "python": call("atan2", 2), "numpy": call("np.arctan2", 2)},
+            {
+                "math": call("atan2", 2),
+                "python": call("atan2", 2),
+                "numpy": call("np.arctan2", 2),
+                "c": call("atan2", 2),
+            },
             lambda sp, a, b: sp.atan2(a, b),
             sympy_names=("atan2",),
         ),
@@ -268,7 +293,12 @@ def _build() -> dict[Op, OpInfo]:
             Op.SIGMOID,
             1,
             s._sigmoid,
-            {"math": call("sigmoid"), "python": call("_sigmoid"), "numpy": call("_sigmoid")},
+            {
+                "math": call("sigmoid"),
+                "python": call("_sigmoid"),
+                "numpy": call("_sigmoid"),
+                "c": call("sg_sigmoid"),
+            },
             lambda sp, a: 1 / (1 + sp.exp(-a)),
         ),
         OpInfo(
@@ -279,6 +309,7 @@ def _build() -> dict[Op, OpInfo]:
                 "math": call("relu"),
                 "python": Template("(0.0 if {0} < 0.0 else {0})"),
                 "numpy": Template("np.maximum({0}, 0.0)"),
+                "c": Template("({0} < 0.0 ? 0.0 : {0})"),
             },
             lambda sp, a: sp.Max(0, a),
         ),
@@ -290,6 +321,7 @@ def _build() -> dict[Op, OpInfo]:
                 "math": call("softplus"),
                 "python": call("_softplus"),
                 "numpy": Template("np.logaddexp({0}, 0.0)"),
+                "c": call("sg_softplus"),
             },
             lambda sp, a: sp.log(1 + sp.exp(a)),
         ),
@@ -297,7 +329,12 @@ def _build() -> dict[Op, OpInfo]:
             Op.MAX,
             2,
             s._maximum,
-            {"math": call("max", 2), "python": call("_maximum", 2), "numpy": call("np.maximum", 2)},
+            {
+                "math": call("max", 2),
+                "python": call("_maximum", 2),
+                "numpy": call("np.maximum", 2),
+                "c": call("sg_max", 2),
+            },
             lambda sp, a, b: sp.Max(a, b),
             commutative=True,
             sympy_names=("Max",),
@@ -306,7 +343,12 @@ def _build() -> dict[Op, OpInfo]:
             Op.MIN,
             2,
             s._minimum,
-            {"math": call("min", 2), "python": call("_minimum", 2), "numpy": call("np.minimum", 2)},
+            {
+                "math": call("min", 2),
+                "python": call("_minimum", 2),
+                "numpy": call("np.minimum", 2),
+                "c": call("sg_min", 2),
+            },
             lambda sp, a, b: sp.Min(a, b),
             commutative=True,
             sympy_names=("Min",),
@@ -319,6 +361,7 @@ def _build() -> dict[Op, OpInfo]:
                 "math": call("where", 3),
                 "python": Template("({1} if {0} else {2})", ATOM, (TERNARY + 1,) * 3),
                 "numpy": call("np.where", 3),
+                "c": Template("({0} ? {1} : {2})", ATOM, (TERNARY + 1,) * 3),
             },
             lambda sp, c, a, b: sp.Piecewise((a, c), (b, True)),
         ),

@@ -113,9 +113,11 @@ class CompiledFunction:
         arg_info: list[tuple[str, tuple | None]],
         stats: dict,
         func: Any = None,
+        reduce: str | None = None,
     ) -> None:
         self.source = source
         self.backend = backend
+        self.reduce = reduce  # None, or how the batch axes fold ("sum", "mean")
         self.stats = stats
         self._arg_info = arg_info
         self._nargs = len(arg_info)
@@ -146,7 +148,9 @@ class CompiledFunction:
 
     # -- travelling -----------------------------------------------------------------------
     def __reduce__(self):
-        return (CompiledFunction, (self.source, self.backend, self._arg_info, self.stats))
+        # By source: the receiver re-executes the module, so no code object crosses the wire.
+        args = (self.source, self.backend, self._arg_info, self.stats, None, self.reduce)
+        return (CompiledFunction, args)
 
     def save(self, path: str) -> None:
         """Write the standalone module (it needs no symgrad to run)."""
@@ -277,7 +281,7 @@ def compile(  # noqa: A001 - the contract's name
         "source_lines": source.count("\n"),
         "source_sha1": hashlib.sha1(source.encode()).hexdigest()[:12],
     }
-    return CompiledFunction(source, backend, arg_info, stats)
+    return CompiledFunction(source, backend, arg_info, stats, reduce=reduce)
 
 
 def _structure(outputs: Any) -> Any:

@@ -34,6 +34,18 @@ HELPERS = {
     "_copy": """def _copy(value, batch):
     # An output that is an input or a constant: never hand back the caller's array.
     return np.broadcast_to(np.asarray(value, dtype=np.float64), batch).copy()""",
+    "_sum": """def _sum(value, batch):
+    # The sum over the batch axes; a value without them counts once per sample.
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != batch:
+        value = np.broadcast_to(value, batch)
+    return value.sum()""",
+    "_mean": """def _mean(value, batch):
+    # The mean over the batch axes; a value without them is its own mean.
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != batch:
+        value = np.broadcast_to(value, batch)
+    return value.mean()""",
 }
 
 
@@ -78,11 +90,9 @@ def generate(
     body += [f"{name} = {text}" for name, text in prog.lines]
     outs = []
     for r, t in zip(roots, prog.outputs):
-        wrap = "_copy" if not r.args else "_out"
-        o = f"{wrap}({t}, {batch})"
-        if reduce is not None:
-            o = f"np.{reduce}({o}, axis=tuple(range(len({batch}))))"
-        outs.append(o)
+        # Reduced outputs never materialise a per-sample copy: _sum/_mean read views.
+        wrap = f"_{reduce}" if reduce is not None else "_copy" if not r.args else "_out"
+        outs.append(f"{wrap}({t}, {batch})")
     body.append(f"return {structure_text(structure, outs)}")
     text = "\n".join(body)
     used = [h for h in HELPERS if h + "(" in text or (h == "_erf" and "_erf(" in text)]

@@ -170,6 +170,30 @@ class Expr:
     def tanh(self):
         return make(Op.TANH, (self,))
 
+    def expm1(self):
+        return make(Op.EXPM1, (self,))
+
+    def log1p(self):
+        return make(Op.LOG1P, (self,))
+
+    def arcsin(self):
+        return make(Op.ASIN, (self,))
+
+    def arccos(self):
+        return make(Op.ACOS, (self,))
+
+    def arctan(self):
+        return make(Op.ATAN, (self,))
+
+    def arctan2(self, x):
+        return _binary(Op.ATAN2, self, x)
+
+    def sinh(self):
+        return make(Op.SINH, (self,))
+
+    def cosh(self):
+        return make(Op.COSH, (self,))
+
 
 def _binary(op: Op, a: Any, b: Any) -> Expr:
     a2, b2 = as_expr(a, None), as_expr(b, None)

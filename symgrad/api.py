@@ -268,7 +268,9 @@ def compile(  # noqa: A001 - the contract's name
         )
     if optimize_passes:
         roots = optimize(roots)
-    doc = _doc(arg_info, backend)
+    # The docstring shows the generated parameter names: a raw label there could close the
+    # docstring and reach the module's code (names are labels, never code).
+    doc = _doc([(p, s) for (p, _), (_, s) in zip(params, arg_info)], backend)
     gen = BACKENDS[backend]
     kwargs = {"reduce": reduce} if backend == "numpy" else {}
     source, prog = gen.generate(

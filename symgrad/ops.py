@@ -114,6 +114,12 @@ class OpInfo:
         return self.op.value
 
 
+def _truth(sp: Any, c: Any) -> Any:
+    """A SymPy condition for ``where``: relations as they are, a number c as ``c != 0``."""
+    boolean = (sp.core.relational.Relational, sp.logic.boolalg.BooleanAtom)
+    return c if isinstance(c, boolean) else sp.Ne(c, 0)
+
+
 def _cmp(fn: Callable[[float, float], bool]) -> Callable[[float, float], float]:
     return lambda a, b: 1.0 if fn(a, b) else 0.0
 
@@ -363,7 +369,7 @@ def _build() -> dict[Op, OpInfo]:
                 "numpy": call("np.where", 3),
                 "c": Template("({0} ? {1} : {2})", ATOM, (TERNARY + 1,) * 3),
             },
-            lambda sp, c, a, b: sp.Piecewise((a, c), (b, True)),
+            lambda sp, c, a, b: sp.Piecewise((a, _truth(sp, c)), (b, True)),
         ),
     ]
     for op, sym, fn, sp_name in [

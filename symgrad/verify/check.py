@@ -137,8 +137,8 @@ def _numeric(
         attempts += 1
         subs = {to_sympy(x): sp.Float(v, DIGITS) for x, v in point.items()}
         try:
-            a = complex(ref.evalf(DIGITS, subs=subs))
-            b = complex(mine.evalf(DIGITS, subs=subs))
+            a = complex(ref.xreplace(subs).evalf(DIGITS))
+            b = complex(mine.xreplace(subs).evalf(DIGITS))
         except (TypeError, ValueError, ZeroDivisionError):
             continue  # undefined here (a kink, a pole, a comparison of complex values)
         if not all(map(_finite, (a, b))):

@@ -1,0 +1,67 @@
+"""Shared checking helpers: SymPy as the reference, central differences, tolerant comparison."""
+
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+import symgrad as sg
+
+DIGITS = 30
+
+
+def close(a: float, b: float, rtol: float, atol: float | None = None) -> bool:
+    """Equal within tolerance; nan equals nan, infinities must match exactly."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    atol = rtol if atol is None else atol
+    return abs(a - b) <= max(rtol * max(abs(a), abs(b)), atol)
+
+
+def sympy_value(e, point: dict) -> float:
+    """``e`` evaluated by SymPy in high precision at ``point`` (symbol -> float)."""
+    subs = {sg.to_sympy(k): sp.Float(v, DIGITS) for k, v in point.items()}
+    z = complex(sp.sympify(e).xreplace(subs).evalf(DIGITS))
+    return z.real if abs(z.imag) <= 1e-20 * max(1.0, abs(z.real)) else math.nan
+
+
+def sympy_grad(f, wrt: list, point: dict) -> list[float]:
+    """SymPy's derivatives of ``f`` (independent of symgrad's rules) at ``point``."""
+    f_sp = sg.to_sympy(f)
+    return [sympy_value(sp.diff(f_sp, sg.to_sympy(s)), point) for s in wrt]
+
+
+def central(f, wrt: list, point: dict, h: float) -> list[float]:
+    out = []
+    for s in wrt:
+        hi, lo = dict(point), dict(point)
+        step = h * max(1.0, abs(point[s]))
+        hi[s] += step
+        lo[s] -= step
+        out.append((sg.evaluate(f, hi) - sg.evaluate(f, lo)) / (2 * step))
+    return out
+
+
+def one_sided(f, wrt: list, point: dict, h: float) -> list[float]:
+    """Forward (h > 0) or backward (h < 0) differences."""
+    f0 = sg.evaluate(f, point)
+    out = []
+    for s in wrt:
+        moved = dict(point)
+        step = h * max(1.0, abs(point[s]))
+        moved[s] += step
+        out.append((sg.evaluate(f, moved) - f0) / step)
+    return out
+
+
+def smooth_at(f, wrt: list, point: dict) -> bool:
+    """Whether f looks differentiable at ``point``: forward and backward differences agree and
+    are finite (at a kink of relu/abs/max/where they do not)."""
+    fwd = one_sided(f, wrt, point, 2e-6)
+    bwd = one_sided(f, wrt, point, -2e-6)
+    return all(
+        math.isfinite(x) and math.isfinite(y) and close(x, y, 1e-3, 1e-4) for x, y in zip(fwd, bwd)
+    )

@@ -3,6 +3,7 @@ compile both into one flat, readable function, and check every derivative agains
 
 __version__ = "0.1.0"
 
+from . import dask  # noqa: E402  (imports Dask only when called)
 from .api import CompiledFunction, compile  # noqa: E402
 from .autodiff import gradient, hessian, jacobian  # noqa: E402
 from .errors import VerificationError  # noqa: E402
@@ -34,6 +35,7 @@ from .expr import (  # noqa: E402
     where,
 )
 from .ir import Expr, evaluate, to_dot  # noqa: E402
+from .trace import grad, value_and_grad  # noqa: E402
 from .verify import from_sympy, to_sympy, verify  # noqa: E402
 
 __all__ = [
@@ -74,4 +76,7 @@ __all__ = [
     "cosh",
     "erf",
     "sign",
+    "value_and_grad",
+    "grad",
+    "dask",
 ]

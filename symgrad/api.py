@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .backends import c as c_backend
 from .backends import numpy as np_backend
 from .backends import python as py_backend
 from .backends.load import load
@@ -17,7 +18,7 @@ from .ir import Expr, as_expr, flatten, topo_order
 from .ops import Op
 from .passes import optimize
 
-BACKENDS = {"python": py_backend, "numpy": np_backend}
+BACKENDS = {"python": py_backend, "numpy": np_backend, "c": c_backend}
 REDUCTIONS = (None, "sum", "mean")
 
 
@@ -121,7 +122,9 @@ class CompiledFunction:
         self.stats = stats
         self._arg_info = arg_info
         self._nargs = len(arg_info)
-        self._fn = func if func is not None else load(source, "f", backend)
+        if func is None:
+            func = c_backend.load(source) if backend == "c" else load(source, "f", backend)
+        self._fn = func
         self.__name__ = "f"
         self.__doc__ = source.split('"""')[1] if source.startswith('"""') else None
 
@@ -153,7 +156,11 @@ class CompiledFunction:
         return (CompiledFunction, args)
 
     def save(self, path: str) -> None:
-        """Write the standalone module (it needs no symgrad to run)."""
+        """Write the standalone module (it needs no symgrad to run); for backend "c", the
+        ``.c`` file and a small Python loader (``path`` a directory or a ``.c`` file name)."""
+        if self.backend == "c":
+            c_backend.save(self.source, path)
+            return
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(self.source)
 
@@ -272,7 +279,7 @@ def compile(  # noqa: A001 - the contract's name
     # docstring and reach the module's code (names are labels, never code).
     doc = _doc([(p, s) for (p, _), (_, s) in zip(params, arg_info)], backend)
     gen = BACKENDS[backend]
-    kwargs = {"reduce": reduce} if backend == "numpy" else {}
+    kwargs = {"reduce": reduce} if backend in ("numpy", "c") else {}
     source, prog = gen.generate(
         params, roots, _structure(outputs), names, scope.copy, doc, **kwargs
     )

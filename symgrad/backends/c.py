@@ -1,0 +1,408 @@
+"""The native backend: the same straight-line program as C99 on libm, compiled and loaded.
+
+The generated ``sg_f`` loops over the batch inside C. Each argument arrives as a pointer and a
+per-sample stride in doubles (0 for an argument without batch axes, which is how parameters
+broadcast against data); outputs are written as one contiguous block per output, or summed over
+the batch (``reduce``). Small functions are one loop around the whole body, vectorized across
+samples with glibc's libmvec where available; large ones keep their values in a workspace array
+and are split into chunk functions so the compiler's time stays linear in their size.
+
+C identifiers are symgrad's own: ``v_`` + the sanitized label for inputs, ``t<n>`` or
+``sg_w[<n>]`` for temporaries, ``sg_`` for everything else. No user string reaches the source,
+not even in a comment.
+"""
+
+from __future__ import annotations
+
+import ast
+import ctypes
+import json
+import math
+import os
+import re
+from collections.abc import Callable
+
+from ..ir import Expr, const_text, unflatten
+from ..ops import Template
+from . import cbuild
+from .base import Program, flat_names, linearize, structure_text
+from .naming import NameScope
+
+NAME = "c"
+FUNC = "sg_f"
+COND_VALUE = Template("({0} ? 1.0 : 0.0)")
+META_TAG = "symgrad-meta: "
+
+# Helpers are branch-free selects, so that batch loops still vectorize after inlining them.
+HELPERS = {
+    "sg_sigmoid": """static inline double sg_sigmoid(double x)
+{
+    /* exp of a non-positive number only: no overflow for any finite x */
+    double e = exp(-fabs(x));
+    return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}""",
+    "sg_softplus": """static inline double sg_softplus(double x)
+{
+    /* log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): no overflow for any finite x */
+    return (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)));
+}""",
+    "sg_max": """static inline double sg_max(double a, double b)
+{
+    /* NaN-propagating (fmax would drop a NaN) */
+    return a >= b ? a : (b > a ? b : a + b);
+}""",
+    "sg_min": """static inline double sg_min(double a, double b)
+{
+    return a <= b ? a : (b < a ? b : a + b);
+}""",
+    "sg_sign": """static inline double sg_sign(double x)
+{
+    return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : x * 0.0);
+}""",
+}
+_HELPER_LIBM = {"sg_sigmoid": ("exp",), "sg_softplus": ("exp", "log1p")}
+_CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\(")
+
+
+def literal(v: float) -> tuple[str, int]:
+    """A double literal that the C compiler reads back exactly (repr is round-trip)."""
+    if math.isnan(v):
+        return "NAN", 20
+    if math.isinf(v):
+        return ("HUGE_VAL", 20) if v > 0 else ("-HUGE_VAL", 12)
+    t, p = const_text(v)
+    if "." not in t and "e" not in t and "inf" not in t:
+        t += ".0"
+    return t, p
+
+
+class _SlotScope:
+    """Hands out workspace slots ``sg_w[<n>]`` in place of temporaries (large functions)."""
+
+    def __init__(self, first: int) -> None:
+        self.next = first
+
+    def temp(self, prefix: str = "t") -> str:
+        self.next += 1
+        return f"sg_w[{self.next - 1}]"
+
+
+def _arg_layout(params: list[tuple[str, object]]) -> list[tuple[list[str], int]]:
+    """Per parameter: its element names (C order) and how many trailing axes it has."""
+    out = []
+    for p, spec in params:
+        if spec is None:
+            out.append(([p], 0))
+        else:
+            nd, s = 0, spec
+            while isinstance(s, list | tuple):
+                nd += 1
+                s = s[0] if s else None
+            out.append((flat_names(spec), nd))
+    return out
+
+
+def generate(
+    params: list[tuple[str, object]],
+    roots: list[Expr],
+    structure,
+    names: dict[int, str],
+    new_scope: Callable[[], NameScope],
+    doc: str,
+    reduce: str | None = None,
+) -> tuple[str, Program]:
+    """The C translation unit for ``roots``; ``params`` and ``names`` as for the Python backend.
+
+    ``doc`` is not used: it carries users' labels, which never enter C source.
+    """
+    layout = _arg_layout(params)
+    n_in = sum(len(e) for e, _ in layout)
+    # First try the small form; large programs are re-linearized into workspace slots.
+    cnames = {s: "v_" + n for s, n in names.items()}
+    prog = linearize(roots, cnames, NAME, new_scope(), literal, COND_VALUE)
+    if len(prog.lines) <= cbuild.SMALL_MAX_LINES:
+        body = _small_body(prog, layout, reduce, len(roots))
+        chunks: list[str] = []
+        slots = 0
+    else:
+        slot_of = {}
+        k = 0
+        for elems, _ in layout:
+            for e in elems:
+                slot_of[e] = k
+                k += 1
+        snames = {s: f"sg_w[{slot_of[n]}]" for s, n in names.items()}
+        scope = _SlotScope(n_in)
+        prog = linearize(roots, snames, NAME, scope, literal, COND_VALUE)  # type: ignore[arg-type]
+        slots = scope.next
+        chunks, body = _large_body(prog, layout, reduce, len(roots), slots)
+    meta = {
+        "v": 1,
+        "args": [[len(e), nd] for e, nd in layout],
+        "m": len(roots),
+        "reduce": reduce,
+        "structure": structure_text(structure, ["None"] * len(roots)),
+        "lines": len(prog.lines),
+    }
+    texts = [t for _, t in prog.lines] + prog.outputs
+    called: set[str] = set()
+    for t in texts:
+        called.update(_CALL.findall(t))
+    helpers = [h for h in HELPERS if h in called]
+    for h in helpers:
+        called.update(_HELPER_LIBM.get(h, ()))
+    simd = [f for f in cbuild.SIMD_LIBM if f in called]
+    sig = ", ".join(
+        ["long long sg_n"]
+        + [f"const double *restrict sg_a{i}, long long sg_s{i}" for i in range(len(layout))]
+        + ["double *restrict sg_out"]
+    )
+    argdoc = ", ".join(
+        f"a{i}: {'scalar' if nd == 0 else f'{len(e)} values'}" for i, (e, nd) in enumerate(layout)
+    )
+    out = [
+        f"/* Generated by symgrad (c backend): C99 and libm only. {META_TAG}{json.dumps(meta)} */",
+        f"/* {FUNC}(n, a0, s0, ...): {len(roots)} output(s) of {argdoc or 'no arguments'}; */",
+        "/* argument i for sample j starts at a<i> + j*s<i>; output r of sample j is out[r*n + j]",
+        "   (reduce: out[r] over all samples). Returns 0, or 1 if out of memory. */",
+        "#include <math.h>",
+        "#include <stdlib.h>",
+        "",
+    ]
+    if simd:
+        out += ["#ifdef SG_SIMD /* vector variants from glibc's libmvec */"]
+        for f in simd:
+            arity = 2 if f in ("pow", "atan2") else 1
+            out += [
+                "#pragma omp declare simd notinbranch",
+                f"double {f}({', '.join(['double'] * arity)});",
+            ]
+        out += ["#endif", ""]
+    for h in helpers:
+        out += [HELPERS[h], ""]
+    out += chunks
+    out += [f"int {FUNC}({sig})", "{", *body, "}", ""]
+    return "\n".join(out), prog
+
+
+def _reduce_tail(reduce: str | None, acc: list[str]) -> list[str]:
+    if reduce == "mean":
+        return [f"    sg_out[{r}] = {a} / (double)sg_n;" for r, a in enumerate(acc)]
+    return [f"    sg_out[{r}] = {a};" for r, a in enumerate(acc)]
+
+
+def _small_body(prog: Program, layout: list, reduce: str | None, m: int) -> list[str]:
+    """One loop over the samples around the whole straight-line body (vectorizable)."""
+    lines: list[str] = []
+    acc = [f"sg_r{r}" for r in range(m)]
+    if reduce and m:
+        lines += [f"    double {a} = 0.0;" for a in acc]
+        lines += ["#ifdef SG_SIMD", f"#pragma omp simd reduction(+:{','.join(acc)})", "#endif"]
+    elif m:
+        lines += ["#ifdef SG_SIMD", "#pragma omp simd", "#endif"]
+    lines.append("    for (long long sg_j = 0; sg_j < sg_n; ++sg_j) {")
+    for i, (elems, _) in enumerate(layout):
+        for e, name in enumerate(elems):
+            lines.append(f"        const double v_{name} = sg_a{i}[sg_j * sg_s{i} + {e}];")
+    lines += [f"        const double {name} = {text};" for name, text in prog.lines]
+    for r, t in enumerate(prog.outputs):
+        lines.append(
+            f"        {acc[r]} += {t};" if reduce else f"        sg_out[{r} * sg_n + sg_j] = {t};"
+        )
+    lines.append("    }")
+    if reduce:
+        lines += _reduce_tail(reduce, acc)
+    lines.append("    return 0;")
+    return lines
+
+
+def _large_body(
+    prog: Program, layout: list, reduce: str | None, m: int, slots: int
+) -> tuple[list[str], list[str]]:
+    """Chunk functions over a workspace ``sg_w``, and the loop that calls them per sample."""
+    stmts: list[str] = []
+    k = 0
+    for i, (elems, _) in enumerate(layout):
+        for e in range(len(elems)):
+            stmts.append(f"sg_w[{k}] = sg_in[{i}][sg_j * sg_st[{i}] + {e}];")
+            k += 1
+    stmts += [f"{name} = {text};" for name, text in prog.lines]
+    for r, t in enumerate(prog.outputs):
+        stmts.append(f"sg_out[{r}] += {t};" if reduce else f"sg_out[{r} * sg_n + sg_j] = {t};")
+    chunks: list[str] = []
+    n_chunks = 0
+    step = cbuild.CHUNK_LINES
+    for start in range(0, len(stmts), step):
+        chunks.append(
+            f"static void sg_c{n_chunks}(double *restrict sg_w, const double *const *sg_in, "
+            "const long long *sg_st, long long sg_j, long long sg_n, double *restrict sg_out)\n{"
+        )
+        chunks += [f"    {s}" for s in stmts[start : start + step]]
+        chunks += ["}", ""]
+        n_chunks += 1
+    p = len(layout)
+    body = [f"    double *sg_w = (double *)malloc({max(slots, 1)} * sizeof(double));"]
+    body += ["    if (sg_w == NULL) return 1;"]
+    ptrs = ", ".join(f"sg_a{i}" for i in range(p)) or "0"
+    strides = ", ".join(f"sg_s{i}" for i in range(p)) or "0"
+    body += [f"    const double *sg_in[{max(p, 1)}] = {{{ptrs}}};"]
+    body += [f"    const long long sg_st[{max(p, 1)}] = {{{strides}}};"]
+    if reduce:
+        body.append(f"    for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] = 0.0;")
+    body.append("    for (long long sg_j = 0; sg_j < sg_n; ++sg_j) {")
+    body += [f"        sg_c{c}(sg_w, sg_in, sg_st, sg_j, sg_n, sg_out);" for c in range(n_chunks)]
+    body.append("    }")
+    if reduce == "mean":
+        body.append(
+            f"    for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] /= (double)sg_n;"
+        )
+    body += ["    free(sg_w);", "    return 0;"]
+    return chunks, body
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def read_meta(source: str) -> dict:
+    """The calling facts that ``generate`` recorded in the source's first comment."""
+    head = source.split("\n", 1)[0]
+    i = head.find(META_TAG)
+    if i < 0:
+        raise ValueError("this is not C source generated by symgrad (no metadata line)")
+    return json.JSONDecoder().raw_decode(head[i + len(META_TAG) :])[0]
+
+
+def _addr(a) -> int:
+    """The data address of a C-contiguous float64 array (fast path for writable arrays)."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError, BufferError):  # read-only or empty
+        return a.ctypes.data
+
+
+class NativeFunction:
+    """A loaded ``sg_f``: takes float64 arrays (validated by the caller), returns outputs with
+    the NumPy backend's shapes (each output has the broadcast batch shape, or is reduced)."""
+
+    def __init__(self, source: str) -> None:
+        import numpy as np
+
+        self._np = np
+        meta = read_meta(source)
+        self.library_path = cbuild.build(source, meta["lines"])
+        self._lib = ctypes.CDLL(self.library_path)
+        fn = getattr(self._lib, FUNC)
+        nargs = len(meta["args"])
+        fn.argtypes = (
+            [ctypes.c_longlong] + [ctypes.c_void_p, ctypes.c_longlong] * nargs + [ctypes.c_void_p]
+        )
+        fn.restype = ctypes.c_int
+        self._fn = fn
+        self._args = [(k, nd) for k, nd in meta["args"]]
+        self._m = meta["m"]
+        self._reduce = meta["reduce"]
+        self._structure = ast.literal_eval(meta["structure"])
+
+    def __call__(self, *arrays):
+        np = self._np
+        batches = [a.shape[: a.ndim - nd] for a, (_, nd) in zip(arrays, self._args)]
+        full = [b for b in batches if b]
+        batch = full[0] if full else ()
+        if any(b != batch for b in full):
+            batch = np.broadcast_shapes(*batches)
+        n = math.prod(batch)
+        call = [n]
+        for a, b, (k, nd) in zip(arrays, batches, self._args):
+            if b == batch:
+                stride = k if batch else 0
+            elif math.prod(b) == 1:
+                stride = 0
+            else:  # a partial broadcast, such as (3, 1) against (1, 4): materialize it
+                a = np.broadcast_to(a, batch + a.shape[a.ndim - nd :])
+                stride = k
+            if not a.flags.c_contiguous:
+                a = np.ascontiguousarray(a)
+            call += [_addr(a), stride]
+        out = np.empty((self._m,) if self._reduce else (self._m, *batch))
+        call.append(_addr(out))
+        if self._fn(*call):
+            raise MemoryError("the compiled C function could not allocate its workspace")
+        if self._reduce:
+            leaves = [out[r] for r in range(self._m)]
+        else:
+            leaves = [out[r, ...] for r in range(self._m)]
+        if isinstance(self._structure, list | tuple):
+            return unflatten(self._structure, leaves)
+        return leaves[0]
+
+
+def load(source: str) -> NativeFunction:
+    """Build (or fetch from the cache) and load generated C ``source``."""
+    return NativeFunction(source)
+
+
+LOADER = '''"""Load the symgrad-generated C file beside this one, compiling it once with the
+system C compiler. Needs only NumPy. Call f(*args) as the symgrad function."""
+import ctypes, json, math, os, shlex, shutil, subprocess
+import numpy as np
+
+_here = os.path.dirname(os.path.abspath(__file__))
+_src = os.path.join(_here, {c_name!r})
+_lib_path = os.path.join(_here, {so_name!r})
+if not os.path.exists(_lib_path) or os.path.getmtime(_lib_path) < os.path.getmtime(_src):
+    _cc = shlex.split(os.environ.get("CC", "")) or [shutil.which("cc") or "gcc"]
+    subprocess.run([*_cc, *"{flags}".split(), _src, "-o", _lib_path, "-lm"], check=True)
+with open(_src) as _fh:
+    _meta = json.JSONDecoder().raw_decode(_fh.readline().split("{tag}", 1)[1])[0]
+_f = getattr(ctypes.CDLL(_lib_path), "{func}")
+_f.restype = ctypes.c_int
+
+
+def f(*args):
+    """Outputs as a flat list of float64 arrays, one per output."""
+    arrays, batches = [], []
+    for a, (k, nd) in zip(args, _meta["args"]):
+        a = np.asarray(a, dtype=np.float64)
+        arrays.append(a)
+        batches.append(a.shape[: a.ndim - nd])
+    batch = np.broadcast_shapes(*batches) if batches else ()
+    call = [ctypes.c_longlong(math.prod(batch))]
+    for a, (k, nd) in zip(arrays, _meta["args"]):
+        a = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[a.ndim - nd :]))
+        arrays.append(a)  # keep alive during the call
+        call += [ctypes.c_void_p(a.ctypes.data), ctypes.c_longlong(k if batch else 0)]
+    m = _meta["m"]
+    out = np.empty((m,) if _meta["reduce"] else (m, *batch))
+    call.append(ctypes.c_void_p(out.ctypes.data))
+    if _f(*call):
+        raise MemoryError("out of memory")
+    return [out[r] if _meta["reduce"] else out[r, ...] for r in range(m)]
+'''
+
+
+def save(source: str, path: str) -> list[str]:
+    """Write ``source`` as ``<stem>.c`` and a small standalone loader ``<stem>.py``.
+
+    ``path`` is a directory (files ``f.c`` and ``f.py`` in it) or a file name ending in ``.c``.
+    Returns the paths written.
+    """
+    if path.endswith(".c"):
+        directory, c_name = os.path.split(os.path.abspath(path))
+    else:
+        directory, c_name = os.path.abspath(path), "f.c"
+    os.makedirs(directory, exist_ok=True)
+    stem = c_name[:-2]
+    c_path = os.path.join(directory, c_name)
+    py_path = os.path.join(directory, stem + ".py")
+    with open(c_path, "w", encoding="ascii") as fh:
+        fh.write(source)
+    loader = LOADER.format(
+        c_name=c_name,
+        so_name=stem + ".so",
+        flags=cbuild.PORTABLE_FLAGS,
+        tag=META_TAG,
+        func=FUNC,
+    )
+    with open(py_path, "w", encoding="utf-8") as fh:
+        fh.write(loader)
+    return [c_path, py_path]

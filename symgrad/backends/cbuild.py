@@ -1,0 +1,205 @@
+"""Build generated C into a shared library with the system's compiler, through a disk cache.
+
+A library is named by a content hash of the source, the flags and the compiler's identity, so a
+second compile of the same function (in this process or any other) loads the cached library and
+never runs the compiler. Builds happen in a private temporary directory inside the cache and the
+finished library is moved into place with ``os.replace``: two processes compiling the same
+function at once each produce a complete file, and one atomically wins; a failed or interrupted
+build leaves nothing under the final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CACHE_FORMAT = "c1"  # bump when the calling convention of generated libraries changes
+_CANDIDATES = ("cc", "gcc", "clang")
+_STDERR_LINES = 20
+
+# Functions with SIMD variants in glibc's libmvec (x86-64); see ``simd_supported``.
+SIMD_LIBM = ("exp expm1 log log1p sin cos tan asin acos atan atan2 sinh cosh tanh erf pow").split()
+
+# Size tiers, measured on a 2-core x86-64 (see docs/c_backend.md): lines of straight-line code
+# up to which a function is compiled whole at -O2, and the size of each separately compiled
+# chunk beyond that.
+SMALL_MAX_LINES = 20_000
+CHUNK_LINES = 2_000
+
+
+class CompilerNotFoundError(FileNotFoundError):
+    """No C compiler could be found (``CC`` is unset or names no program, and no ``cc``,
+    ``gcc`` or ``clang`` is on the PATH)."""
+
+
+class CCompileError(RuntimeError):
+    """The C compiler rejected the generated source or could not link it."""
+
+
+class CacheNotWritableError(PermissionError):
+    """The library cache directory cannot be created or written."""
+
+
+_HINT = (
+    "install a C compiler (e.g. `apt install gcc`, `xcode-select --install`), "
+    "set CC to one, or use backend='python' or backend='numpy'"
+)
+
+
+def find_compiler() -> list[str]:
+    """The compiler command: ``CC`` (it may carry flags, e.g. ``"gcc -m64"``), else the first
+    of ``cc``, ``gcc``, ``clang`` on the PATH."""
+    cc = os.environ.get("CC", "").strip()
+    if cc:
+        argv = shlex.split(cc)
+        exe = shutil.which(argv[0])
+        if exe is None:
+            raise CompilerNotFoundError(
+                f"CC={cc!r} names no program on this system; set CC to an installed C compiler, "
+                f"or unset it to use cc/gcc/clang from the PATH; or {_HINT.split(', ', 2)[-1]}"
+            )
+        return [exe, *argv[1:]]
+    for name in _CANDIDATES:
+        exe = shutil.which(name)
+        if exe:
+            return [exe]
+    raise CompilerNotFoundError(f"backend='c' needs a C compiler and none was found: {_HINT}")
+
+
+def cache_dir() -> Path:
+    """``SYMGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/symgrad``, else ``~/.cache/symgrad``."""
+    env = os.environ.get("SYMGRAD_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "symgrad"
+
+
+_ids: dict[tuple[str, ...], tuple[str, bool]] = {}
+
+
+def compiler_id(cc: list[str]) -> tuple[str, bool]:
+    """(identity text for the cache key, whether it is GCC); one ``--version`` per process."""
+    key = tuple(cc)
+    if key not in _ids:
+        try:
+            proc = subprocess.run(
+                [*cc, "--version"], capture_output=True, text=True, timeout=60, check=False
+            )
+            first = (proc.stdout or proc.stderr).strip().splitlines()[:1]
+        except OSError as exc:
+            msg = f"cannot run the C compiler {cc[0]!r} ({exc}): {_HINT}"
+            raise CompilerNotFoundError(msg) from exc
+        text = " ".join(first)
+        is_gcc = "gcc" in text.lower() or "free software foundation" in text.lower()
+        real = os.path.realpath(cc[0])
+        _ids[key] = (f"{' '.join(cc)}|{real}|{text}", is_gcc and "clang" not in text.lower())
+    return _ids[key]
+
+
+def _cpu_id() -> str:
+    """The CPU's feature flags (``-march=native`` code must not run on another CPU)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return hashlib.sha256(line.encode()).hexdigest()[:16]
+    except OSError:
+        pass
+    return f"{platform.machine()}-{platform.processor()}"
+
+
+def simd_supported(is_gcc: bool) -> bool:
+    """Vectorize batch loops over glibc's libmvec: GCC on x86-64 Linux with glibc >= 2.35."""
+    if not is_gcc or sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    try:
+        name, version = os.confstr("CS_GNU_LIBC_VERSION").split()  # type: ignore[union-attr]
+        major, minor = (int(x) for x in version.split(".")[:2])
+    except (AttributeError, ValueError, OSError):
+        return False
+    return name == "glibc" and (major, minor) >= (2, 35)
+
+
+def flags_for(n_lines: int, simd: bool) -> list[str]:
+    """Compiler flags for a function of ``n_lines`` straight-line statements.
+
+    IEEE semantics: never -ffast-math; no contraction into FMAs (results match the other
+    backends bit for bit on each op). -fno-math-errno only drops errno writes, which no caller
+    reads. Large functions get -O1 (their chunks are compiled with -O1 too): -O2's cost grows
+    faster than linearly with function size and buys little on straight-line code.
+    """
+    opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1"
+    flags = [opt, "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno"]
+    if platform.machine() in ("x86_64", "AMD64"):
+        flags.append("-march=native")
+    if simd:
+        flags += ["-DSG_SIMD", "-fopenmp-simd"]
+    return flags
+
+
+def _libs(simd: bool) -> list[str]:
+    return ["-lmvec", "-lm"] if simd else ["-lm"]
+
+
+def _run_compiler(argv: list[str], cwd: str) -> subprocess.CompletedProcess:
+    """Run the compiler (the one place symgrad does; tests count calls here)."""
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def build(source: str, n_lines: int) -> str:
+    """The path of a shared library built from ``source``: from the cache, or compiled now."""
+    cc = find_compiler()
+    ident, is_gcc = compiler_id(cc)
+    simd = simd_supported(is_gcc)
+    attempts = [True, False] if simd else [False]
+    root = cache_dir() / CACHE_FORMAT
+    last_error = ""
+    for use_simd in attempts:
+        flags = flags_for(n_lines, use_simd)
+        key = "\n".join([CACHE_FORMAT, ident, _cpu_id(), " ".join(flags), source])
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        final = root / f"sg_{digest}.so"
+        if final.exists():
+            return str(final)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = tempfile.mkdtemp(prefix=".build-", dir=root)
+        except OSError as exc:
+            raise CacheNotWritableError(
+                f"the symgrad cache directory {str(root)!r} is not writable ({exc.strerror}); "
+                "set SYMGRAD_CACHE_DIR to a writable directory (or fix its permissions)"
+            ) from exc
+        try:
+            c_file = os.path.join(tmp, "f.c")
+            with open(c_file, "w", encoding="ascii") as fh:
+                fh.write(source)
+            out = os.path.join(tmp, "f.so")
+            argv = [*cc, *flags, "f.c", "-o", "f.so", *_libs(use_simd)]
+            proc = _run_compiler(argv, tmp)
+            if proc.returncode == 0 and os.path.exists(out):
+                os.replace(out, final)  # atomic: readers see no file or a whole one
+                return str(final)
+            lines = (proc.stderr or proc.stdout or "").strip().splitlines()
+            last_error = "\n".join(lines[:_STDERR_LINES])
+            last_argv = argv
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    raise CCompileError(
+        f"the C compiler failed on symgrad's generated source:\n  $ {shlex.join(last_argv)}\n"
+        f"{last_error}\n"
+        f"Check that {cc[0]!r} works (or set CC to another compiler), or use backend='python'. "
+        "A compiler error on valid input is a symgrad bug; please report it with fn.source."
+    )
+
+
+PORTABLE_FLAGS = "-O2 -std=c99 -fPIC -shared -ffp-contract=off -fno-math-errno"
+"""The flags a saved loader compiles with: no CPU-specific code, no libmvec."""

@@ -35,10 +35,13 @@ from .expr import (  # noqa: E402
     where,
 )
 from .ir import Expr, evaluate, to_dot  # noqa: E402
+from .nn import Value  # noqa: E402  (also binds sg.nn, the micrograd face)
 from .trace import grad, value_and_grad  # noqa: E402
 from .verify import from_sympy, to_sympy, verify  # noqa: E402
 
 __all__ = [
+    "Value",
+    "nn",
     "Expr",
     "Symbol",
     "symbols",

@@ -1,0 +1,184 @@
+"""The ``symgrad`` command line: ``demo``, ``grad`` and ``verify``.
+
+A formula given on the command line is parsed by ``symgrad.parse`` (numbers, names, operators
+and the op table's functions only) and never evaluated as Python. Exit status: 0 success,
+1 a check failed (a derivative or the demo's loss curves disagree), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+
+USAGE_ERROR = 2
+CHECK_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the whole usage block
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return n
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (x > 0 and math.isfinite(x)):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive, finite number")
+    return x
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="symgrad",
+        description="Symbolic gradients compiled to readable code, checked against SymPy.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="{demo,grad,verify}", parser_class=_Parser)
+    sub.required = True
+
+    d = sub.add_parser(
+        "demo",
+        help="train the micrograd tutorial's MLP, eager vs compiled",
+        description="Train the tutorial's MLP(3, [8, 8, 1]) with the eager Value engine and "
+        "with one compiled value-and-gradient function, from the same weights; print both loss "
+        "curves, the time per epoch of each and the size of the generated code.",
+    )
+    d.add_argument("--epochs", type=_positive_int, default=50, help="epochs (default 50)")
+    d.add_argument("--lr", type=_learning_rate, default=0.001, help="learning rate (0.001)")
+    d.add_argument("--seed", type=int, default=0, help="seed of data and weights (default 0)")
+    d.add_argument(
+        "--eager-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run the (slow) eager engine for the first N epochs only (default: all)",
+    )
+    d.add_argument("--samples", type=_positive_int, default=100, help="data points (100)")
+    d.add_argument("--plot", metavar="FILE", help="write the loss curves to FILE (PNG)")
+    d.add_argument("--show-code", action="store_true", help="print the generated code")
+
+    for name, what in (
+        ("grad", "print the generated code of f and its gradient"),
+        ("verify", "check the gradient of f against SymPy"),
+    ):
+        g = sub.add_parser(name, help=what, description=what[0].upper() + what[1:] + ".")
+        g.add_argument("expr", metavar="EXPR", help="a formula, e.g. 'tanh(w*x + b)**2'")
+        g.add_argument(
+            "--wrt",
+            nargs="+",
+            metavar="NAME",
+            help="the variables to differentiate by (default: every variable of EXPR)",
+        )
+        if name == "grad":
+            g.add_argument("--hessian", action="store_true", help="also the Hessian")
+            g.add_argument("--backend", choices=("python", "numpy"), default="python")
+    return p
+
+
+def _fail(message: str, status: int = USAGE_ERROR) -> int:
+    print(f"symgrad: error: {message}", file=sys.stderr)
+    return status
+
+
+def _formula(text: str, wrt: list[str] | None):
+    """(expression, its symbols in order of appearance, the wrt symbols); ParseError/KeyError."""
+    from .parse import parse
+
+    e, table = parse(text)
+    if wrt is None:
+        if not table:
+            raise ValueError("EXPR has no variables to differentiate by")
+        return e, list(table.values()), list(table.values())
+    missing = [w for w in wrt if w not in table]
+    if missing:
+        have = ", ".join(table) or "none"
+        raise ValueError(
+            f"--wrt {' '.join(missing)}: not a variable of EXPR (its variables: {have})"
+        )
+    if len(set(wrt)) != len(wrt):
+        raise ValueError("--wrt names a variable twice; name each once")
+    return e, list(table.values()), [table[w] for w in wrt]
+
+
+def cmd_grad(args: argparse.Namespace) -> int:
+    from . import api, autodiff
+    from .parse import ParseError
+
+    try:
+        f, inputs, wrt = _formula(args.expr, args.wrt)
+    except (ParseError, ValueError) as exc:
+        return _fail(f"EXPR: {exc}")
+    outputs = [f, autodiff.gradient(f, wrt)]
+    if args.hessian:
+        outputs.append(autodiff.hessian(f, wrt))
+    fn = api.compile(inputs, outputs, backend=args.backend)
+    what = "[f, gradient" + (", hessian]" if args.hessian else "]")
+    sys.stdout.write(f"# returns {what}; gradient by {', '.join(s.payload for s in wrt)}\n")
+    sys.stdout.write(fn.source)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from . import errors
+    from .parse import ParseError
+
+    try:
+        f, _, wrt = _formula(args.expr, args.wrt)
+    except (ParseError, ValueError) as exc:
+        return _fail(f"EXPR: {exc}")
+    from .verify import verify
+
+    try:
+        report = verify(f, wrt)
+    except errors.VerificationError as exc:
+        print(f"symgrad: MISMATCH: {exc}", file=sys.stderr)
+        return CHECK_FAILED
+    except NotImplementedError as exc:
+        return _fail(f"cannot verify: {exc}")
+    print(report)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    if args.eager_epochs is not None and args.eager_epochs < 0:
+        return _fail("--eager-epochs must be 0 or more")
+    return run_demo(
+        epochs=args.epochs,
+        lr=args.lr,
+        seed=args.seed,
+        eager_epochs=args.eager_epochs,
+        samples=args.samples,
+        plot=args.plot,
+        show_code=args.show_code,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``symgrad`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handler = {"demo": cmd_demo, "grad": cmd_grad, "verify": cmd_verify}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:  # `symgrad grad ... | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

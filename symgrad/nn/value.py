@@ -1,0 +1,349 @@
+"""``Value``: micrograd's eager scalar, whose graph is also symgrad's IR.
+
+A Value computes eagerly (``.data``) and back-propagates eagerly (``.backward()`` fills
+``.grad``), exactly as in the micrograd tutorial. It also remembers which op made it, so its
+``_expr`` attribute is the same computation as a symgrad expression: leaf Values become symbols,
+numbers become constants. That is what lets ``sg.compile``, ``sg.gradient`` and ``sg.evaluate``
+take Values where they take symbols and expressions.
+
+The IR is built lazily, on the first ``_expr`` access, so eager training pays nothing for it.
+Neither ``backward`` nor the IR build recurses: a graph of any depth works.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from .. import scalar
+from ..ir import Expr, const, make, symbol
+from ..ops import Op
+
+
+class Value:
+    """An eager scalar that records how it was computed (micrograd's ``Value``).
+
+    ``data`` is the number, ``grad`` the derivative of the last ``backward()`` root with
+    respect to it (accumulated, so reset it between steps). ``_children`` and ``_op`` are
+    micrograd's bookkeeping; ``label`` names a leaf's symbol in generated code.
+    """
+
+    __slots__ = ("data", "grad", "label", "_prev", "_op", "_kind", "_e")
+
+    def __init__(self, data: float, _children: tuple = (), _op: str = "", label: str = "") -> None:
+        if type(data) is not float and type(data) is not int:
+            if not isinstance(data, numbers.Real):
+                raise TypeError(
+                    f"Value(data) needs a real number, got {type(data).__name__} ({data!r:.60})"
+                )
+            data = float(data)
+        self.data = data
+        self.grad = 0.0
+        self.label = label
+        self._prev = tuple(_children)
+        self._op = _op
+        self._kind: Op | None = None  # None: a leaf (a symbol in the IR); else the IR op
+        self._e: Expr | None = None
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data})"
+
+    # -- the IR view --------------------------------------------------------------------------
+    @property
+    def _expr(self) -> Expr:
+        """This Value as a symgrad expression (a leaf is a symbol labelled ``label or "v"``)."""
+        e = self._e
+        return e if e is not None else _build_ir(self)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a Value made by the user (a variable), not by an operation or a number."""
+        return self._kind is None
+
+    # -- arithmetic ---------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _wrap(other)
+            if other is None:
+                return NotImplemented
+        out = Value(self.data + other.data, (self, other), "+")
+        out._kind = Op.ADD
+        return out
+
+    def __mul__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _wrap(other)
+            if other is None:
+                return NotImplemented
+        out = Value(self.data * other.data, (self, other), "*")
+        out._kind = Op.MUL
+        return out
+
+    def __sub__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _wrap(other)
+            if other is None:
+                return NotImplemented
+        out = Value(self.data - other.data, (self, other), "-")
+        out._kind = Op.SUB
+        return out
+
+    def __truediv__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _wrap(other)
+            if other is None:
+                return NotImplemented
+        out = Value(self.data / other.data, (self, other), "/")
+        out._kind = Op.DIV
+        return out
+
+    def __pow__(self, other: Any) -> Value:
+        if type(other) is not float and type(other) is not int:
+            if isinstance(other, Value) or not isinstance(other, numbers.Real):
+                raise TypeError(
+                    "Value ** exponent: the exponent must be an int or float, not "
+                    f"{type(other).__name__}; for a Value exponent write (e * v.log()).exp()"
+                )
+            other = float(other)
+        data = self.data**other
+        if type(data) is complex:
+            raise ValueError(
+                f"Value({self.data}) ** {other} is not a real number; "
+                "raise only non-negative bases to fractional powers"
+            )
+        out = Value(data, (self, _const(other)), f"**{other}")
+        out._kind = Op.POW
+        return out
+
+    def __rpow__(self, other: Any) -> Value:
+        base = _wrap(other)
+        if base is None:
+            return NotImplemented
+        out = Value(scalar._pow(float(base.data), float(self.data)), (base, self), "**")
+        out._kind = Op.POW
+        return out
+
+    def __neg__(self) -> Value:
+        out = Value(-self.data, (self,), "neg")
+        out._kind = Op.NEG
+        return out
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __radd__(self, other: Any) -> Value:  # other + self
+        return self.__add__(other)
+
+    def __rmul__(self, other: Any) -> Value:  # other * self
+        return self.__mul__(other)
+
+    def __rsub__(self, other: Any) -> Value:  # other - self
+        o = _wrap(other)
+        return NotImplemented if o is None else o.__sub__(self)
+
+    def __rtruediv__(self, other: Any) -> Value:  # other / self
+        o = _wrap(other)
+        return NotImplemented if o is None else o.__truediv__(self)
+
+    # -- functions ----------------------------------------------------------------------------
+    def tanh(self) -> Value:
+        t = math.tanh(self.data)
+        out = Value(t, (self,), "tanh")
+        out._kind = Op.TANH
+        return out
+
+    tahn = tanh  # the tutorial's spelling, so its Layer class runs unchanged
+
+    def exp(self) -> Value:
+        out = Value(scalar._exp(self.data), (self,), "exp")
+        out._kind = Op.EXP
+        return out
+
+    def log(self) -> Value:
+        x = self.data
+        out = Value(scalar._log(x), (self,), "log")
+        out._kind = Op.LOG
+        return out
+
+    def relu(self) -> Value:
+        x = self.data
+        out = Value(0.0 if x < 0 else x, (self,), "ReLU")
+        out._kind = Op.RELU
+        return out
+
+    def sigmoid(self) -> Value:
+        s = scalar._sigmoid(self.data)
+        out = Value(s, (self,), "sigmoid")
+        out._kind = Op.SIGMOID
+        return out
+
+    # -- reverse mode -------------------------------------------------------------------------
+    def backward(self) -> None:
+        """Set this Value's grad to 1 and add d(self)/d(node) into every node's ``grad``.
+
+        Nodes are ordered by an iterative depth-first search (micrograd's ``build_topo``
+        without its recursion limit), then each node's local chain rule runs, newest first.
+        """
+        topo = _topo(self)
+        self.grad = 1.0
+        rules = _RULES
+        for v in reversed(topo):
+            rule = rules.get(v._kind)
+            if rule is not None:
+                rule(v)
+
+    def _backward(self) -> None:
+        """Apply this node's local chain rule once: add ``grad * d(self)/d(child)`` into each
+        child's grad (micrograd's per-node ``_backward``; a leaf does nothing).
+
+        The rules live in a table rather than in per-node closures: a closure that refers to
+        its own node is a reference cycle, and a large graph of cycles makes Python's garbage
+        collector, not arithmetic, the cost of eager training.
+        """
+        rule = _RULES.get(self._kind)
+        if rule is not None:
+            rule(self)
+
+
+# -- local chain rules: out.grad flows into out._prev ------------------------------------------
+
+
+def _add(out: Value) -> None:
+    a, b = out._prev
+    a.grad += out.grad
+    b.grad += out.grad
+
+
+def _sub(out: Value) -> None:
+    a, b = out._prev
+    a.grad += out.grad
+    b.grad -= out.grad
+
+
+def _mul(out: Value) -> None:
+    a, b = out._prev
+    a.grad += b.data * out.grad
+    b.grad += a.data * out.grad
+
+
+def _div(out: Value) -> None:
+    a, b = out._prev
+    a.grad += out.grad / b.data
+    b.grad -= out.grad * out.data / b.data
+
+
+def _pow(out: Value) -> None:
+    a, k = out._prev
+    if k._kind is Op.CONST:  # Value ** number
+        k = k.data
+        a.grad += k * a.data ** (k - 1) * out.grad
+    else:  # number ** Value
+        k.grad += out.data * scalar._log(a.data) * out.grad
+
+
+def _neg(out: Value) -> None:
+    out._prev[0].grad -= out.grad
+
+
+def _tanh(out: Value) -> None:
+    t = out.data
+    out._prev[0].grad += (1.0 - t * t) * out.grad
+
+
+def _exp(out: Value) -> None:
+    out._prev[0].grad += out.data * out.grad
+
+
+def _log(out: Value) -> None:
+    a = out._prev[0]
+    a.grad += out.grad / a.data
+
+
+def _relu(out: Value) -> None:
+    out._prev[0].grad += (out.data > 0) * out.grad  # relu'(0) = 0, as in micrograd
+
+
+def _sigmoid(out: Value) -> None:
+    s = out.data
+    out._prev[0].grad += s * (1.0 - s) * out.grad
+
+
+_RULES = {
+    Op.ADD: _add,
+    Op.SUB: _sub,
+    Op.MUL: _mul,
+    Op.DIV: _div,
+    Op.POW: _pow,
+    Op.NEG: _neg,
+    Op.TANH: _tanh,
+    Op.EXP: _exp,
+    Op.LOG: _log,
+    Op.RELU: _relu,
+    Op.SIGMOID: _sigmoid,
+}
+
+
+def _wrap(x: Any) -> Value | None:
+    """A number as a constant Value (it is a constant in the IR, not a variable)."""
+    t = type(x)
+    if t is Value:
+        return x
+    if t is float or t is int or (isinstance(x, numbers.Real) and t is not bool):
+        return _const(x)
+    return None
+
+
+def _const(x: float) -> Value:
+    v = Value(x)
+    v._kind = Op.CONST
+    return v
+
+
+def _topo(root: Value) -> list[Value]:
+    """Every Value reachable from ``root``, children before parents (iterative DFS)."""
+    topo: list[Value] = []
+    visited: set[Value] = set()  # Values hash by identity
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        v, done = stack.pop()
+        if done:
+            topo.append(v)
+            continue
+        if v in visited:
+            continue
+        visited.add(v)
+        stack.append((v, True))
+        for c in v._prev:
+            if c not in visited:
+                stack.append((c, False))
+    return topo
+
+
+def _build_ir(root: Value) -> Expr:
+    """Give ``root`` and every Value under it that has none yet its IR node (iterative)."""
+    order: list[Value] = []
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    seen: set[Value] = set()
+    while stack:
+        v, done = stack.pop()
+        if done:
+            order.append(v)
+            continue
+        if v._e is not None or v in seen:
+            continue
+        seen.add(v)
+        stack.append((v, True))
+        if v._kind is not None:
+            for c in v._prev:
+                if c._e is None and c not in seen:
+                    stack.append((c, False))
+    for v in order:
+        kind = v._kind
+        if kind is None:
+            v._e = symbol(v.label or "v")
+        elif kind is Op.CONST:
+            v._e = const(v.data)
+        else:
+            v._e = make(kind, tuple(c._e for c in v._prev))
+    return root._e  # type: ignore[return-value]

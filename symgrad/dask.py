@@ -21,7 +21,7 @@ INSTALL_HINT = 'symgrad.dask needs Dask; install it with: pip install "symgrad[d
 def _dask_array():
     try:
         import dask.array as da
-    except ImportError as e:  # pragma: no cover - exercised only without the extra
+    except ImportError as e:
         raise ImportError(INSTALL_HINT) from e
     return da
 

@@ -263,6 +263,9 @@ def compile(  # noqa: A001 - the contract's name
             params[i] = (params[i][0], _spec_names(item, scope, names, f"inputs[{i}]"))
         else:
             e = _leaf(item, f"inputs[{i}]")
+            if e.serial in names:
+                raise ValueError(f"the symbol {e.payload!r} is given twice in inputs; "
+                                 "each input symbol must appear once")
             names[e.serial] = scope.fresh(e.payload)
             params[i] = (names[e.serial], None)
             arg_info[i] = (e.payload, None)

@@ -1,0 +1,223 @@
+"""The IR: symbols, interning, canonical forms, folding, IEEE-safe identities, printing."""
+
+import math
+import re
+import sys
+
+import pytest
+
+import symgrad as sg
+from symgrad.ir import const, count_ops, topo_order
+
+
+def test_symbols_parsing_follows_sympy():
+    assert isinstance(sg.symbols("x"), sg.Expr)
+    a, b, c = sg.symbols("a, b  c")
+    assert [s.name for s in (a, b, c)] == ["a", "b", "c"]
+    assert [s.name for s in sg.symbols("w0:3")] == ["w0", "w1", "w2"]
+    assert [s.name for s in sg.symbols("x:2 y")] == ["x0", "x1", "y"]
+    assert [s.name for s in sg.symbols("a:d")] == ["a", "b", "c", "d"]
+    assert isinstance(sg.symbols("w0:1"), tuple)
+    with pytest.raises(ValueError, match="empty"):
+        sg.symbols("  ")
+    with pytest.raises(TypeError, match="names"):
+        sg.symbols(3)
+
+
+def test_symbol_name_verbatim_and_every_symbol_distinct():
+    s = sg.Symbol("a b ) λ")
+    assert s.name == "a b ) λ"
+    x1, x2 = sg.Symbol("x"), sg.Symbol("x")
+    assert x1 != x2 and hash(x1) != hash(x2)
+    assert sg.gradient(x1 * x2, x1) == x2
+    with pytest.raises(TypeError):
+        sg.Symbol(5)
+
+
+def test_structural_equality_by_interning():
+    x, y = sg.symbols("x y")
+    assert sg.exp(x * y + 1) == sg.exp(x * y + 1)
+    assert x + y == y + x and x * y == y * x
+    assert x - y != y - x
+    assert hash(sg.tanh(x)) == hash(sg.tanh(x))
+    assert (x == 2) is False
+    assert len({x + y, y + x, x * y}) == 2
+
+
+def test_constants_keyed_by_bit_pattern():
+    assert const(0.0) is not const(-0.0)
+    assert const(1) is const(1.0)
+    assert const(math.nan) is const(math.nan)
+    assert math.copysign(1, float(const(-0.0))) == -1
+
+
+def test_numbers_mix_everywhere():
+    import numpy as np
+
+    x = sg.Symbol("x")
+    for n in (2, 2.0, np.float64(2.0), np.int64(2), np.float32(2.0)):
+        for e in (x + n, n + x, x * n, n * x, x - n, n - x, x / n, n / x, x**n, n**x):
+            assert isinstance(e, sg.Expr)
+        assert sg.evaluate(sg.maximum(x, n), {x: 1.0}) == 2.0
+    assert isinstance(+x, sg.Expr) and isinstance(abs(x), sg.Expr) and isinstance(-x, sg.Expr)
+    with pytest.raises(TypeError, match="real number"):
+        sg.exp("x")
+    with pytest.raises(TypeError):
+        x + "1"
+
+
+def test_constant_folding_and_safe_identities():
+    x = sg.Symbol("x")
+    assert float(sg.exp(const(0.0)) * 3 + 1) == 4.0
+    assert x + 0 is x and 0 + x is x and x * 1 is x and x / 1 is x and x**1 is x
+    assert x - 0 is x
+    assert float(x**0) == 1.0
+    minus_x = -x
+    assert -minus_x is x
+    assert x * -1 == -x
+    assert sg.where(const(1.0), x, 2.0) is x
+
+
+def test_unsafe_identities_are_not_applied():
+    """x*0, x-x and x/x are not 0, 0, 1 when x is inf or nan."""
+    x = sg.Symbol("x")
+    for e in (x * 0, x - x, x / x):
+        assert not e.is_const
+    assert math.isnan(sg.evaluate(x * 0, {x: math.inf}))
+    assert math.isnan(sg.evaluate(x - x, {x: math.inf}))
+    assert math.isnan(sg.evaluate(x / x, {x: 0.0}))
+    fn = sg.compile([x], [x * 0, x - x, x / x])
+    assert all(math.isnan(v) for v in fn(math.inf))
+
+
+def test_bool_of_condition_raises_pointing_to_where():
+    x, y = sg.symbols("x y")
+    for e in (x < y, x, x + 1):
+        with pytest.raises(TypeError, match="sg.where"):
+            bool(e)
+    with pytest.raises(TypeError, match="control flow"):
+        if x > 0:
+            pass
+    assert bool(const(2.0)) is True
+
+
+def test_float_of_constant_only():
+    x = sg.Symbol("x")
+    assert float(const(2.5) * 2) == 5.0
+    with pytest.raises(TypeError, match="constant"):
+        float(x + 1)
+
+
+def test_str_reads_like_the_maths():
+    w0, x0, b = sg.symbols("w0 x0 b")
+    assert str(sg.tanh(w0 * x0 + b) ** 2) == "tanh(w0*x0 + b)**2"
+    assert str((w0 + b) * x0) == "(w0 + b)*x0"
+    assert str(w0 - (b - x0)) == "w0 - (b - x0)"
+    assert str(-(w0**2)) == "-w0**2"
+    assert str((-w0) ** 2) == "(-w0)**2"
+    assert str(sg.where(w0 < b, 1, x0)) == "where(w0 < b, 1, x0)"
+
+
+def test_str_of_exponential_dag_is_bounded():
+    x = sg.Symbol("x")
+    e = x
+    for _ in range(60):
+        e = e * e + 1
+    s = str(e)
+    assert len(s) < 200 and "nodes" in s
+
+
+def test_evaluate_structure_and_errors():
+    x, y = sg.symbols("x y")
+    out = sg.evaluate([x + y, (x * y, [2.0])], {x: 2, y: 3})
+    assert out == [5.0, (6.0, [2.0])]
+    assert sg.evaluate(x * 2, {x: 1.5}) == 3.0
+    with pytest.raises(ValueError, match="'y'"):
+        sg.evaluate(x + y, {x: 1.0})
+    with pytest.raises(TypeError):
+        sg.evaluate(x, {x: "a"})
+
+
+def test_to_dot_quotes_labels():
+    x = sg.Symbol('evil" -> n0 [label="pwn')
+    dot = sg.to_dot(sg.exp(x) + 1)
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    assert '\\"' in dot and "exp" in dot
+    edges = re.findall(r"^  n\d+ -> ", dot, re.M)
+    assert len(edges) == 4  # x->exp, exp->add, 1->add, add->out; the label made none
+
+
+@pytest.mark.slow
+def test_deep_chain_never_recurses():
+    depth = 100_000
+    x = sg.Symbol("x")
+    e = x
+    for i in range(depth):
+        e = sg.sin(e) * 0.5 + 0.25 if i % 2 else e * 0.999 + 0.001
+    assert len(topo_order([e])) > depth
+    limit = sys.getrecursionlimit()
+    g = sg.gradient(e, x)
+    fn = sg.compile([x], [e, g])
+    v, d = fn(0.3)
+    # reference: iterate the same map in plain Python, derivative by the chain rule
+    val, der = 0.3, 1.0
+    for i in range(depth):
+        if i % 2:
+            der *= 0.5 * math.cos(val)
+            val = math.sin(val) * 0.5 + 0.25
+        else:
+            der *= 0.999
+            val = val * 0.999 + 0.001
+    assert math.isclose(v, val, rel_tol=1e-12) and math.isclose(d, der, rel_tol=1e-9)
+    assert sg.evaluate(e, {x: 0.3}) == pytest.approx(val, rel=1e-12)
+    assert str(e).startswith("<expression of")
+    assert sys.getrecursionlimit() == limit
+    assert count_ops(e) == len(topo_order([e])) - len([n for n in topo_order([e]) if not n.args])
+
+
+def test_zero_adjoints_build_nothing():
+    x, y, z = sg.symbols("x y z")
+    f = sg.exp(x) * 3.0
+    assert sg.gradient(f, y) == const(0.0)
+    assert sg.gradient(f, [x, y, z])[1:] == [const(0.0), const(0.0)]
+    # the gradient of f w.r.t. x is 3*exp(x): one multiply on top of the forward exp
+    g = sg.gradient(f, x)
+    assert count_ops([f, g]) == count_ops(f) + 0 or count_ops([f, g]) <= count_ops(f) + 1
+
+
+def test_gradient_requires_symbols():
+    x = sg.Symbol("x")
+    with pytest.raises(TypeError, match="symbol"):
+        sg.gradient(x * x, x + 1)
+    with pytest.raises(TypeError, match="symbol"):
+        sg.gradient(x * x, [x, 2.0])
+    assert isinstance(sg.gradient(x * x, x), sg.Expr)
+    assert isinstance(sg.gradient(x * x, [x]), list)
+
+
+def test_derivative_rules_reuse_forward_nodes():
+    x = sg.Symbol("x")
+    for f in (sg.exp(x), sg.tanh(x), sg.sigmoid(x), sg.sqrt(x), sg.tan(x)):
+        g = sg.gradient(f, x)
+        assert f in topo_order([g]), f"{f}: derivative does not reuse the forward node"
+
+
+def test_kinks_follow_the_contract():
+    x, y = sg.symbols("x y")
+    assert sg.evaluate(sg.gradient(sg.relu(x), x), {x: 0.0}) == 0.0
+    assert sg.evaluate(sg.gradient(abs(x), x), {x: 0.0}) == 0.0
+    assert sg.evaluate(sg.gradient(sg.maximum(x, y), [x, y]), {x: 1.0, y: 1.0}) == [0.5, 0.5]
+    assert sg.evaluate(sg.gradient(sg.minimum(x, y), [x, y]), {x: 1.0, y: 1.0}) == [0.5, 0.5]
+    assert sg.evaluate(sg.gradient(sg.maximum(x, y), [x, y]), {x: 2.0, y: 1.0}) == [1.0, 0.0]
+    f = sg.where(x < y, x * x, 3 * y)
+    assert sg.evaluate(sg.gradient(f, [x, y]), {x: 1.0, y: 2.0}) == [2.0, 0.0]
+    assert sg.evaluate(sg.gradient(f, [x, y]), {x: 3.0, y: 2.0}) == [0.0, 3.0]
+
+
+def test_jacobian_and_hessian_shapes_and_values():
+    x, y = sg.symbols("x y")
+    jac = sg.jacobian([x * y, x + y, sg.exp(x)], [x, y])
+    assert len(jac) == 3 and all(len(r) == 2 for r in jac)
+    assert sg.evaluate(jac, {x: 2.0, y: 3.0}) == [[3.0, 2.0], [1.0, 1.0], [math.exp(2.0), 0.0]]
+    h = sg.hessian(x**3 * y, [x, y])
+    assert sg.evaluate(h, {x: 2.0, y: 3.0}) == [[36.0, 12.0], [12.0, 0.0]]

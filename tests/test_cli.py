@@ -1,0 +1,201 @@
+"""The ``symgrad`` command line: grad, verify and demo, and hostile or broken formulas."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+
+import pytest
+
+import symgrad as sg
+from symgrad import cli
+from symgrad.parse import ParseError, parse
+
+
+def run(argv, capsys):
+    status = cli.main(argv)
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def load_module(source: str) -> dict:
+    """Run a module that symgrad generated (our own output, not user text)."""
+    ns: dict = {}
+    exec(compile(source, "<generated>", "exec"), ns)  # noqa: S102
+    return ns
+
+
+# -- grad -----------------------------------------------------------------------------------------
+
+
+def test_grad_prints_a_readable_runnable_module(capsys):
+    status, out, err = run(["grad", "tanh(w*x + b)**2", "--wrt", "w", "b"], capsys)
+    assert status == 0 and err == ""
+    assert "def f(w, x, b):" in out and "tanh(" in out
+    assert "import numpy" not in out
+    f = load_module(out)["f"]
+    value, (gw, gb) = f(0.5, 2.0, -0.3)
+    w, x, b = sg.symbols("w x b")
+    e = sg.tanh(w * x + b) ** 2
+    env = {w: 0.5, x: 2.0, b: -0.3}
+    assert math.isclose(value, sg.evaluate(e, env), rel_tol=1e-14)
+    assert math.isclose(gw, sg.evaluate(sg.gradient(e, w), env), rel_tol=1e-14)
+    assert math.isclose(gb, sg.evaluate(sg.gradient(e, b), env), rel_tol=1e-14)
+
+
+def test_grad_hessian_and_numpy_backend(capsys):
+    status, out, _ = run(["grad", "x**2*y", "--hessian", "--backend", "numpy"], capsys)
+    assert status == 0 and "import numpy as np" in out
+    value, grad, hess = load_module(out)["f"](3.0, 2.0)
+    assert float(value) == 18.0
+    assert [float(g) for g in grad] == [12.0, 9.0]
+    assert [[float(h) for h in row] for row in hess] == [[4.0, 6.0], [6.0, 0.0]]
+
+
+def test_grad_unknown_wrt_is_a_usage_error(capsys):
+    status, out, err = run(["grad", "x*y", "--wrt", "z"], capsys)
+    assert status == 2 and out == ""
+    assert "z" in err and "x, y" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x +",
+        "3x",
+        "tanh(x",
+    ],
+)
+def test_syntax_error_is_one_clear_line(text, capsys):
+    status, out, err = run(["grad", text], capsys)
+    assert status == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "syntax error" in lines[0] and "Traceback" not in err
+
+
+HOSTILE = [
+    "__import__('os').system('touch {marker}')",
+    "exec(\"open('{marker}', 'w')\")",
+    "eval(\"open('{marker}', 'w')\")",
+    "open('{marker}', 'w')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "(lambda: open('{marker}', 'w'))()",
+    "[open('{marker}', 'w') for _ in (1,)]",
+    "x if open('{marker}', 'w') else y",
+    "exp(x, key=open('{marker}', 'w'))",
+    "exp(open('{marker}', 'w'))",
+]
+
+
+@pytest.mark.parametrize("template", HOSTILE)
+def test_hostile_expr_runs_nothing_and_exits_2(template, tmp_path):
+    marker = tmp_path / "pwned"
+    text = template.format(marker=marker)
+    for command in ("grad", "verify"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "symgrad", command, text],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stdout == ""
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert proc.stderr.startswith("symgrad: error: EXPR:")
+        assert not marker.exists()
+
+
+def test_parser_accepts_the_formula_language_only():
+    e, table = parse("where(x > 0, maximum(x, y), -abs(y)) + 2**-x / 3")
+    assert list(table) == ["x", "y"]
+    x, y = table["x"], table["y"]
+    assert sg.evaluate(e, {x: 1.0, y: 4.0}) == pytest.approx(4.0 + 2**-1 / 3)
+    assert sg.evaluate(e, {x: -1.0, y: 4.0}) == pytest.approx(-4.0 + 2 / 3)
+    for bad, why in [
+        ("x // 2", "//"),
+        ("x == y", "=="),
+        ("a < b < c", "chained"),
+        ("exp", "function"),
+        ("foo(x)", "unknown function"),
+        ("maximum(x)", "2 arguments"),
+        ("'x'", "not a real number"),
+        ("True", "not a real number"),
+        ("x[0]", "indexing"),
+        ("x.real", "attribute"),
+        ("not x", "unary"),
+    ]:
+        with pytest.raises(ParseError, match=why):
+            parse(bad)
+
+
+def test_names_are_labels_in_the_generated_code(capsys):
+    status, out, _ = run(["grad", "def_ * __import__ + class_"], capsys)
+    assert status == 0
+    f = load_module(out)["f"]
+    value, grads = f(2.0, 3.0, 5.0)
+    assert value == 11.0 and grads == [3.0, 2.0, 1.0]
+
+
+# -- verify ---------------------------------------------------------------------------------------
+
+
+def test_verify_prints_the_report(capsys):
+    status, out, err = run(["verify", "tanh(w*x + b)**2", "--wrt", "w", "b"], capsys)
+    assert status == 0, err
+    assert "d/dw" in out and "d/db" in out and "d/dx" not in out
+
+
+def test_verify_mismatch_exits_1(capsys, monkeypatch):
+    import importlib
+
+    check = importlib.import_module("symgrad.verify.check")  # sg.verify is the function
+
+    real = check.gradient
+
+    def wrong(f, wrt):
+        return [g * 1.5 for g in real(f, wrt)]
+
+    monkeypatch.setattr(check, "gradient", wrong)
+    status, out, err = run(["verify", "x**3 + x*y", "--wrt", "x"], capsys)
+    assert status == 1 and out == ""
+    assert "MISMATCH" in err and "d/dx" in err
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+
+def test_demo_short_run(capsys, tmp_path):
+    plot = tmp_path / "loss.png"
+    argv = ["demo", "--epochs", "4", "--samples", "25", "--seed", "3", "--show-code"]
+    status, out, err = run(argv + ["--plot", str(plot)], capsys)
+    assert status == 0, out + err
+    rows = [ln.split() for ln in out.splitlines() if re.match(r"\s+\d+\s+-?\d", ln)]
+    assert [int(r[0]) for r in rows] == [0, 1, 2, 3]
+    eager, compiled = [float(r[1]) for r in rows], [float(r[2]) for r in rows]
+    assert all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(eager, compiled))
+    # The first loss is the tutorial's network on the tutorial's data, computed independently.
+    from symgrad.demo import tutorial_data
+
+    xs, ys = tutorial_data(25, 3)
+    m = sg.nn.MLP(3, [8, 8, 1], seed=3)
+    assert math.isclose(eager[0], sum((m(x).data - y) ** 2 for x, y in zip(xs, ys)), rel_tol=1e-9)
+    assert re.search(r"time per epoch: eager Value engine [\d.]+ ms, compiled", out)
+    assert "agree to 1e-09" in out
+    assert re.search(r"generated code: \d+ lines", out)
+    assert "def f(" in out  # --show-code
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "symgrad[plot]" in err
+    else:
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["demo", "--epochs", "0"])
+    assert exc.value.code == 2
+    assert "--epochs" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -33,3 +34,23 @@ def test_example_runs(path, tmp_path):
         f"{path.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     )
     assert proc.stdout.strip(), f"{path.name} printed nothing"
+
+
+def test_tutorial_doc_snippets_run_and_print_what_they_claim(capsys):
+    """docs/tutorial.md's ```python blocks, run in order in one namespace (our own text)."""
+    doc = (pathlib.Path(__file__).parent.parent / "docs" / "tutorial.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    assert len(blocks) >= 7
+    ns: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/tutorial.md", "exec"), ns)  # noqa: S102
+    out = capsys.readouterr().out
+    assert "Value(data=-8.0)" in out
+    assert "a 6.0" in out and "b -4.0" in out and "f 4.0" in out
+    assert "[25.0, -16.0]" in out
+    eager = [float(m) for m in re.findall(r"Loss: Value\(data=([-\d.e]+)\)", out)]
+    compiled = [float(m) for m in re.findall(r"Loss: ([-\d.e]+)\n", out)]
+    assert len(eager) == len(compiled) == 5
+    assert all(abs(a - b) <= 1e-9 * abs(a) for a, b in zip(eager, compiled))
+    assert "t1 = 1.0 - t0*t0" in ns["fn"].source  # the neuron's code shown in the doc
+    assert "d/dw: ok" in out

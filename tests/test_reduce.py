@@ -130,3 +130,27 @@ def test_reduce_rejects_bad_values():
         sg.compile([x], x, backend="numpy", reduce="max")
     with pytest.raises(ValueError, match="numpy"):
         sg.compile([x], x, reduce="sum")
+
+
+@pytest.mark.parametrize(
+    "xs, ys",
+    [((5000,), (5000,)), ((3001, 2), (2,)), ((1, 3), (4099, 1)), ((2500, 3), (2500, 3))],
+)
+def test_long_batches_run_in_blocks_and_still_sum_exactly(xs, ys):
+    """Batches longer than a block (2048 samples) are summed block by block."""
+    x, y, w = sg.symbols("x y w")
+    e = sg.tanh(w * x + y) * x
+    outputs = [e, [e * y, w * w, sg.sigmoid(x - y)]]
+    plain = sg.compile([x, y, w], outputs, backend="numpy")
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=xs), rng.normal(size=ys)
+    per = plain(X, Y, 0.7)
+    flat_per = [per[0], *per[1]]
+    for reduce, agg in (("sum", np.sum), ("mean", np.mean)):
+        fn = sg.compile([x, y, w], outputs, backend="numpy", reduce=reduce)
+        if reduce == "sum":
+            assert "_chunk_rows" in fn.source
+        got = fn(X, Y, 0.7)
+        for g, p in zip([got[0], *got[1]], flat_per):
+            scale = float(agg(np.abs(p)))
+            assert abs(float(g) - float(agg(p))) <= 1e-12 * max(scale, 1.0)

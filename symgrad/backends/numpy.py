@@ -3,6 +3,11 @@
 Each argument may carry leading batch axes (a symbol's argument has shape ``B``, a length-k
 list's ``B + (k,)``); they broadcast together and every output gets the broadcast batch shape.
 IEEE semantics come from NumPy itself, with its warnings silenced inside the function.
+
+With ``reduce`` ("sum" or "mean") every output is folded over the batch axes: an output
+``a*b`` (a weight's gradient) becomes one dot product, and a long batch runs in blocks of about
+2048 samples whose sums are added, so temporaries stay small. Temporaries are deleted after
+their last use in every mode: large arrays then recycle through the allocator.
 """
 
 from __future__ import annotations

@@ -89,10 +89,10 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("template", HOSTILE)
-def test_hostile_expr_runs_nothing_and_exits_2(template, tmp_path):
+def test_hostile_expr_runs_nothing_and_exits_2(tmp_path):
+    # The issue's own example, through the real command line in a fresh process.
     marker = tmp_path / "pwned"
-    text = template.format(marker=marker)
+    text = HOSTILE[0].format(marker=marker)
     for command in ("grad", "verify"):
         proc = subprocess.run(
             [sys.executable, "-m", "symgrad", command, text],
@@ -105,6 +105,16 @@ def test_hostile_expr_runs_nothing_and_exits_2(template, tmp_path):
         assert proc.stdout == ""
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert proc.stderr.startswith("symgrad: error: EXPR:")
+        assert not marker.exists()
+
+
+@pytest.mark.parametrize("template", HOSTILE)
+def test_every_hostile_form_is_rejected_before_anything_runs(template, tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    for command in ("grad", "verify"):
+        status, out, err = run([command, template.format(marker=marker)], capsys)
+        assert status == 2 and out == ""
+        assert len(err.strip().splitlines()) == 1 and err.startswith("symgrad: error: EXPR:")
         assert not marker.exists()
 
 
@@ -199,3 +209,32 @@ def test_demo_rejects_bad_arguments(capsys):
         cli.main(["demo", "--epochs", "0"])
     assert exc.value.code == 2
     assert "--epochs" in capsys.readouterr().err
+
+
+def test_progress_line_for_long_runs(monkeypatch):
+    import io
+
+    from symgrad import demo
+
+    stream = io.StringIO()  # not a TTY: whole lines, not redrawn ones
+    monkeypatch.setattr(demo, "PROGRESS_AFTER", 0.0)
+    bar = demo.Progress(stream, "eager Value engine", 10)
+    for epoch in range(1, 11):
+        bar.update(epoch, 100.0 / epoch)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("  eager Value engine: epoch 1/10, loss 100")
+    assert lines[-1].startswith("  eager Value engine: epoch 10/10, loss 10")
+    quiet = io.StringIO()
+    monkeypatch.setattr(demo, "PROGRESS_AFTER", 3600.0)  # a short run shows nothing
+    bar = demo.Progress(quiet, "compiled", 10)
+    for epoch in range(1, 11):
+        bar.update(epoch, 1.0)
+    assert quiet.getvalue() == ""
+
+
+def test_console_script_points_at_main():
+    from importlib.metadata import entry_points
+
+    (ep,) = [e for e in entry_points(group="console_scripts") if e.name == "symgrad"]
+    assert ep.value == "symgrad.cli:main" and ep.load() is cli.main

@@ -52,7 +52,13 @@ class Value:
     # -- the IR view --------------------------------------------------------------------------
     @property
     def _expr(self) -> Expr:
-        """This Value as a symgrad expression (a leaf is a symbol labelled ``label or "v"``)."""
+        """This Value as a symgrad expression, made on first access and kept.
+
+        A leaf becomes a new symbol labelled ``label or "v"`` (set the label before compiling:
+        a later change does not rename the symbol); a number becomes a constant; a Value made
+        by an operation becomes that op's node. A Value constructed by hand with ``_children``
+        is a leaf here: only the operations know their IR op.
+        """
         e = self._e
         return e if e is not None else _build_ir(self)
 

@@ -1,10 +1,10 @@
 """The DAG IR: immutable, hash-consed nodes with canonical forms and constant folding.
 
 Every node gets a creation serial; children are always older than their parents, so sorting by
-serial is a topological order and no traversal here ever recurses. Nodes are interned in a weak
-table keyed by (op, child serials) or a constant's bit pattern: building the same expression
-twice gives the same object (common-subexpression elimination for free), and unused nodes are
-freed. Symbols are never interned: every ``Symbol`` is a new variable, whatever its name.
+serial is a topological order and no traversal here ever recurses. Nodes are interned in a table
+keyed by (op, child serials) or a constant's bit pattern: building the same expression twice
+gives the same object (common-subexpression elimination for free). The table is swept as it
+grows, so nodes that nothing else holds are freed (a weak table, without the cost of weakrefs). Symbols are never interned: every ``Symbol`` is a new variable, whatever its name.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import weakref
+import sys
 from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
@@ -20,8 +20,19 @@ from typing import Any
 from .ops import ATOM, INFO, UNARY, Op
 
 _serials = itertools.count()
-_interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 _by_serial = attrgetter("serial")
+
+# The intern table: key -> node. A plain dict (fast, C-level), kept from growing without bound
+# by `_sweep`, which drops the nodes nothing but the table still holds.
+_interned: dict = {}
+_SWEEP_MIN = 1 << 16
+_sweep_at = _SWEEP_MIN
+for _i, _op in enumerate(Op):
+    # Facts that `make` needs on every call, as plain attributes of the op (no table lookup).
+    _op.code = _i  # a small int per op, for intern keys
+    _op.arity = INFO[_op].arity if _op in INFO else 0
+    _op.commutes = INFO[_op].commutative if _op in INFO else False
+_CONST, _NEG = Op.CONST, Op.NEG
 
 CONTROL_FLOW_HINT = (
     "data-dependent control flow (if/while/and/or/bool on an expression) cannot be compiled; "
@@ -196,10 +207,15 @@ class Expr:
 
 
 def _binary(op: Op, a: Any, b: Any) -> Expr:
-    a2, b2 = as_expr(a, None), as_expr(b, None)
-    if a2 is None or b2 is None:
-        return NotImplemented
-    return make(op, (a2, b2))
+    if type(a) is not Expr:
+        a = as_expr(a, None)
+        if a is None:
+            return NotImplemented
+    if type(b) is not Expr:
+        b = as_expr(b, None)
+        if b is None:
+            return NotImplemented
+    return make(op, (a, b))
 
 
 def as_expr(x: Any, argname: str | None = "argument") -> Expr | None:
@@ -239,12 +255,32 @@ def _new(op: Op, args: tuple[Expr, ...], payload: Any) -> Expr:
 def const(value: float) -> Expr:
     """The constant ``value`` (interned by bit pattern, so 0.0 and -0.0 stay distinct)."""
     value = float(value)
-    key = (Op.CONST, value.hex())
+    key = (-1, value.hex())
     node = _interned.get(key)
     if node is None:
         node = _new(Op.CONST, (), value)
-        _interned[key] = node
+        _remember(key, node)
     return node
+
+
+def _remember(key: tuple, node: Expr) -> None:
+    _interned[key] = node
+    if len(_interned) >= _sweep_at:
+        _sweep()
+
+
+def _sweep() -> None:
+    """Forget the interned nodes that only the table still references.
+
+    Newest first: a parent is always newer than its children, so dropping it first lets its
+    children go in the same pass. Doubling the threshold keeps the cost amortized O(1).
+    """
+    global _sweep_at
+    table, refcount = _interned, sys.getrefcount
+    for key in reversed(list(table)):
+        if refcount(table[key]) <= 2:  # the table's reference and refcount's argument
+            del table[key]
+    _sweep_at = max(_SWEEP_MIN, 2 * len(table))
 
 
 def symbol(name: str) -> Expr:
@@ -313,26 +349,28 @@ def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
 def make(op: Op, args: tuple[Expr, ...]) -> Expr:
     """The interned node ``op(*args)``, folded when every argument is constant."""
     n = len(args)
-    if n == 1:
-        a = args[0]
-        if a.op is Op.CONST:
-            return const(INFO[op].eval(a.payload))
-        if op is Op.NEG:
-            s = _simplify(op, a, None)
+    if n != op.arity:
+        raise TypeError(f"{op.value} takes {op.arity} arguments, got {n}")
+    if n == 2:
+        a, b = args
+        ao, bo = a.op, b.op
+        if ao is _CONST or bo is _CONST or ao is _NEG or bo is _NEG:
+            if ao is _CONST and bo is _CONST:
+                return const(INFO[op].eval(a.payload, b.payload))
+            s = _simplify(op, a, b)
             if s is not None:
                 return s
-        key = (op, a.serial)
-    elif n == 2:
-        a, b = args
-        if a.op is Op.CONST and b.op is Op.CONST:
-            return const(INFO[op].eval(a.payload, b.payload))
-        s = _simplify(op, a, b)
-        if s is not None:
-            return s
-        if INFO[op].commutative and b.serial < a.serial:
-            key = (op, b.serial, a.serial)  # one node for a+b and b+a; its args as first built
+        if op.commutes and b.serial < a.serial:
+            key = (op.code, b.serial, a.serial)  # one node for a+b and b+a, args as first built
         else:
-            key = (op, a.serial, b.serial)
+            key = (op.code, a.serial, b.serial)
+    elif n == 1:
+        a = args[0]
+        if a.op is _CONST:
+            return const(INFO[op].eval(a.payload))
+        if op is _NEG and a.op is _NEG:
+            return a.args[0]
+        key = (op.code, a.serial)
     else:
         c = args[0]
         if c.op is Op.CONST and op is Op.WHERE:
@@ -341,13 +379,11 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
             return const(INFO[op].eval(*(x.payload for x in args)))
         if op is Op.WHERE and args[1] is args[2]:
             return args[1]
-        key = (op, *(x.serial for x in args))
-    if len(args) != INFO[op].arity:
-        raise TypeError(f"{op.value} takes {INFO[op].arity} arguments, got {len(args)}")
+        key = (op.code, *(x.serial for x in args))
     node = _interned.get(key)
     if node is None:
         node = _new(op, args, None)
-        _interned[key] = node
+        _remember(key, node)
     return node
 
 

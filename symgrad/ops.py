@@ -96,6 +96,11 @@ class Op(Enum):
     GE = "ge"
 
 
+# Identity hashing (C-level) instead of Enum's Python-level hash of the name: ops key every
+# table lookup on the hot paths (construction, the reverse sweep, printing).
+Op.__hash__ = object.__hash__  # type: ignore[method-assign]
+
+
 @dataclass(frozen=True)
 class OpInfo:
     """The facts of one op. ``templates`` maps a backend name to its spelling."""

@@ -221,3 +221,19 @@ def test_jacobian_and_hessian_shapes_and_values():
     assert sg.evaluate(jac, {x: 2.0, y: 3.0}) == [[3.0, 2.0], [1.0, 1.0], [math.exp(2.0), 0.0]]
     h = sg.hessian(x**3 * y, [x, y])
     assert sg.evaluate(h, {x: 2.0, y: 3.0}) == [[36.0, 12.0], [12.0, 0.0]]
+
+
+def test_intern_table_frees_unused_nodes_and_keeps_live_ones():
+    import symgrad.ir as ir
+
+    x = sg.Symbol("x")
+    keep = sg.exp(x) + 1
+    before = len(ir._interned)
+    junk = x
+    for i in range(5000):
+        junk = sg.sin(junk) * (i + 0.5)
+    assert len(ir._interned) > before + 5000
+    del junk
+    ir._sweep()
+    assert len(ir._interned) <= before + 2
+    assert sg.exp(x) + 1 is keep  # live nodes are still shared

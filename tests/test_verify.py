@@ -14,7 +14,7 @@ def test_to_sympy_structure_and_names():
     x, y = sg.symbols("x y")
     out = sg.to_sympy([x * y, (sg.exp(x), 2.0)])
     assert isinstance(out, list) and isinstance(out[1], tuple)
-    X, Y = sp.symbols("x y", real=True)
+    X, Y = sg.to_sympy(x), sg.to_sympy(y)
     assert out[0] == X * Y and out[1][0] == sp.exp(X) and out[1][1] == 2
     assert sg.to_sympy(x).name == "x" and isinstance(sg.to_sympy(x), sp.Symbol)
 

@@ -1,7 +1,7 @@
 """Conversion between symgrad expressions and SymPy expressions, both ways, iteratively.
 
 Each symgrad symbol maps to one SymPy symbol for the life of the program: the first symbol of a
-name becomes ``sympy.Symbol(name, real=True)``, later distinct symbols of the same name become
+name (while it lives) becomes ``sympy.Symbol(name, real=True)``; other symbols of that name become
 ``sympy.Dummy(name, real=True)`` (a Symbol never equal to another), so distinct stays distinct.
 They are real because symgrad's variables are floats (SymPy then differentiates ``Abs``).
 """
@@ -17,7 +17,7 @@ from ..ir import Expr, as_expr, const, flatten, symbol, topo_order, unflatten
 from ..ops import INFO, Op
 
 _sympy_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_claimed_names: set[str] = set()
+_claims: dict[str, weakref.ref] = {}  # name -> the live symbol that owns Symbol(name)
 
 
 def _sympy():
@@ -31,11 +31,12 @@ def _sympy():
 def _symbol_for(sp, e: Expr):
     s = _sympy_of.get(e)
     if s is None:
-        if e.payload in _claimed_names:
-            s = sp.Dummy(e.payload, real=True)
+        holder = _claims.get(e.payload)
+        if holder is not None and holder() is not None:
+            s = sp.Dummy(e.payload, real=True)  # the name is taken by a live symbol
         else:
             s = sp.Symbol(e.payload, real=True)
-            _claimed_names.add(e.payload)
+            _claims[e.payload] = weakref.ref(e)
         _sympy_of[e] = s
     return s
 

@@ -4,7 +4,8 @@ Every node gets a creation serial; children are always older than their parents,
 serial is a topological order and no traversal here ever recurses. Nodes are interned in a table
 keyed by (op, child serials) or a constant's bit pattern: building the same expression twice
 gives the same object (common-subexpression elimination for free). The table is swept as it
-grows, so nodes that nothing else holds are freed (a weak table, without the cost of weakrefs). Symbols are never interned: every ``Symbol`` is a new variable, whatever its name.
+grows, so nodes that nothing else holds are freed (a weak table, without the cost of weakrefs).
+Symbols are never interned: every ``Symbol`` is a new variable, whatever its name.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """The user-facing functions of expressions: ``sg.exp``, ``sg.where``, ``sg.symbols`` ...
 
-Each accepts expressions or real numbers; with numbers only, it folds to a constant.
+Each accepts expressions or real numbers; with numbers only, it folds to a constant. Given NumPy
+arrays (of expressions, as ``sg.value_and_grad`` traces them), each applies elementwise.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from .ir import Expr, as_expr, make, symbol
@@ -80,8 +82,21 @@ def symbols(names: str) -> Expr | tuple[Expr, ...]:
     return made
 
 
+def _elementwise(fn, args: tuple) -> Any:
+    """``fn`` over NumPy arrays (of expressions or numbers), elementwise with broadcasting, if
+    any argument is an array; ``None`` otherwise. NumPy is only used when already imported."""
+    np = sys.modules.get("numpy")
+    if np is None or not any(isinstance(a, np.ndarray) for a in args):
+        return None
+    return np.frompyfunc(fn, len(args), 1)(*args)
+
+
 def _unary(op: Op):
     def fn(x: Any) -> Expr:
+        if type(x) is not Expr:
+            mapped = _elementwise(fn, (x,))
+            if mapped is not None:
+                return mapped
         return make(op, (as_expr(x, "x"),))
 
     fn.__name__ = op.value
@@ -130,16 +145,43 @@ softplus.__doc__ = "log(1 + exp(x)), evaluated so that no finite x overflows."
 
 def maximum(a: Any, b: Any) -> Expr:
     """The larger of a and b (nan if either is nan); a tie splits the gradient evenly."""
+    mapped = _elementwise(
+        maximum,
+        (
+            a,
+            b,
+        ),
+    )
+    if mapped is not None:
+        return mapped
     return make(Op.MAX, (as_expr(a, "a"), as_expr(b, "b")))
 
 
 def minimum(a: Any, b: Any) -> Expr:
     """The smaller of a and b (nan if either is nan); a tie splits the gradient evenly."""
+    mapped = _elementwise(
+        minimum,
+        (
+            a,
+            b,
+        ),
+    )
+    if mapped is not None:
+        return mapped
     return make(Op.MIN, (as_expr(a, "a"), as_expr(b, "b")))
 
 
 def atan2(y: Any, x: Any) -> Expr:
     """The angle of the point (x, y), as math.atan2(y, x)."""
+    mapped = _elementwise(
+        atan2,
+        (
+            y,
+            x,
+        ),
+    )
+    if mapped is not None:
+        return mapped
     return make(Op.ATAN2, (as_expr(y, "y"), as_expr(x, "x")))
 
 
@@ -148,6 +190,16 @@ def where(cond: Any, a: Any, b: Any) -> Expr:
 
     The gradient flows only through the branch taken, never through the condition.
     """
+    mapped = _elementwise(
+        where,
+        (
+            cond,
+            a,
+            b,
+        ),
+    )
+    if mapped is not None:
+        return mapped
     return make(Op.WHERE, (as_expr(cond, "cond"), as_expr(a, "a"), as_expr(b, "b")))
 
 

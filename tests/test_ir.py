@@ -237,3 +237,14 @@ def test_intern_table_frees_unused_nodes_and_keeps_live_ones():
     ir._sweep()
     assert len(ir._interned) <= before + 2
     assert sg.exp(x) + 1 is keep  # live nodes are still shared
+
+
+def test_functions_apply_elementwise_to_arrays_of_expressions():
+    import numpy as np
+
+    xs = np.array(sg.symbols("x0:3"), dtype=object)
+    out = sg.sigmoid(xs)
+    assert out.shape == (3,) and all(o == sg.sigmoid(x) for o, x in zip(out, xs))
+    both = sg.maximum(xs, np.array([[0.0], [1.0]]))
+    assert both.shape == (2, 3) and both[1, 2] == sg.maximum(xs[2], 1.0)
+    assert sg.where(xs, 1.0, 2.0)[0] == sg.where(xs[0], 1.0, 2.0)

@@ -17,6 +17,7 @@ from .backends.naming import NameScope
 from .ir import Expr, as_expr, flatten, topo_order
 from .ops import Op
 from .passes import optimize
+from .passes.schedule import schedule
 
 BACKENDS = {"python": py_backend, "numpy": np_backend, "c": c_backend}
 REDUCTIONS = (None, "sum", "mean")
@@ -123,7 +124,12 @@ class CompiledFunction:
         self._arg_info = arg_info
         self._nargs = len(arg_info)
         if func is None:
-            func = c_backend.load(source) if backend == "c" else load(source, "f", backend)
+            if backend == "c":
+                func = c_backend.load(source)
+            elif backend == "python":
+                func = py_backend.load(source)  # compiles a split module part by part
+            else:
+                func = load(source, "f", backend)
         self._fn = func
         self.__name__ = "f"
         self.__doc__ = source.split('"""')[1] if source.startswith('"""') else None
@@ -283,6 +289,8 @@ def compile(  # noqa: A001 - the contract's name
     doc = _doc([(p, s) for (p, _), (_, s) in zip(params, arg_info)], backend)
     gen = BACKENDS[backend]
     kwargs = {"reduce": reduce} if backend in ("numpy", "c") else {}
+    if backend == "python":
+        kwargs["order"] = schedule(roots)  # None below the size where live ranges matter
     source, prog = gen.generate(
         params, roots, _structure(outputs), names, scope.copy, doc, **kwargs
     )

@@ -21,11 +21,19 @@ MAX_INLINE_DEPTH = 4
 
 @dataclass
 class Program:
-    """Straight-line code: ``lines`` of (name, expression text), then one text per output."""
+    """Straight-line code: ``lines`` of (name, expression text), then one text per output.
+
+    ``deps[i]`` lists the names (temporaries and arguments) that line ``i`` reads, and
+    ``out_deps[j]`` those that output ``j`` reads: what a backend needs to split a huge
+    program into parts without parsing its text.
+    """
 
     lines: list[tuple[str, str]]
     outputs: list[str]
     op_counts: dict[str, int] = field(default_factory=dict)
+    deps: list[tuple[str, ...]] = field(default_factory=list)
+    out_deps: list[tuple[str, ...]] = field(default_factory=list)
+    inlined: int = 0
 
     @property
     def n_ops(self) -> int:
@@ -39,51 +47,67 @@ def linearize(
     scope: NameScope,
     literal: Callable[[float], tuple[str, int]],
     cond_value: Template,
+    order: list[Expr] | None = None,
 ) -> Program:
     """Straight-line code for ``roots`` in ``backend``'s spelling.
 
     ``arg_names`` maps a symbol's serial to its parameter name; ``literal`` prints a constant
     (text, precedence); ``cond_value`` turns a condition into a number where one is used as a
-    value rather than as the first argument of ``where``.
+    value rather than as the first argument of ``where``. Only nodes the roots reach are
+    visited, so dead code never prints (dead-code elimination is this traversal). ``order``,
+    if given, is a topological order of exactly those nodes (a schedule) to print in.
     """
-    nodes = topo_order(roots)
+    nodes = topo_order(roots) if order is None else order
+    tmpls: dict[Op, Template] = {}
+    repeats: dict[Op, tuple[bool, ...]] = {}
     uses: dict[int, int] = {}
     atoms: set[int] = set()
     for node in nodes:
         if node.args:
-            tmpl = template(node.op, backend)
+            op = node.op
+            if op not in tmpls:
+                t = tmpls[op] = template(op, backend)
+                repeats[op] = tuple(t.repeats(i) for i in range(len(node.args)))
+            rep = repeats[op]
             for i, a in enumerate(node.args):
-                uses[a.serial] = uses.get(a.serial, 0) + 1
-                if tmpl.repeats(i):
-                    atoms.add(a.serial)
+                s = a.serial
+                uses[s] = uses.get(s, 0) + 1
+                if rep[i]:
+                    atoms.add(s)
     root_set = {r.serial for r in roots}
+    conditions = {op for op, info in INFO.items() if info.is_condition}
 
-    texts: dict[int, tuple[str, int, int]] = {}  # serial -> (text, precedence, depth)
+    # serial -> (text, precedence, depth, names the text reads)
+    texts: dict[int, tuple[str, int, int, tuple[str, ...]]] = {}
     lines: list[tuple[str, str]] = []
+    deps: list[tuple[str, ...]] = []
     counts: dict[str, int] = {}
+    inlined = 0
     for node in nodes:
         s = node.serial
         op = node.op
         if op is Op.CONST:
             t, p = literal(node.payload)
-            texts[s] = (t, p, 0)
+            texts[s] = (t, p, 0, ())
             continue
         if op is Op.SYMBOL:
             try:
-                texts[s] = (arg_names[s], ATOM, 0)
+                name = arg_names[s]
             except KeyError:
                 raise ValueError(f"symbol {node.payload!r} is not among the inputs") from None
+            texts[s] = (name, ATOM, 0, (name,))
             continue
-        tmpl = template(op, backend)
-        arg_texts, arg_precs, depth = [], [], 0
+        tmpl = tmpls[op]
+        arg_texts, arg_precs, depth, refs = [], [], 0, ()
         for i, a in enumerate(node.args):
-            t, p, d = texts[a.serial]
-            if INFO[a.op].is_condition if a.args else False:
-                if not (op is Op.WHERE and i == 0):
-                    t, p = cond_value.render([t], [p]), cond_value.prec
+            t, p, d, r = texts[a.serial]
+            if a.op in conditions and not (op is Op.WHERE and i == 0):
+                t, p = cond_value.render([t], [p]), cond_value.prec
             arg_texts.append(t)
             arg_precs.append(p)
-            depth = max(depth, d)
+            refs += r
+            if d > depth:
+                depth = d
         text = tmpl.render(arg_texts, arg_precs)
         counts[op.value] = counts.get(op.value, 0) + 1
         if (
@@ -95,16 +119,19 @@ def linearize(
         ):
             name = scope.temp()
             lines.append((name, text))
-            texts[s] = (name, ATOM, 0)
+            deps.append(refs)
+            texts[s] = (name, ATOM, 0, (name,))
         else:
-            texts[s] = (text, tmpl.prec, depth + 1)
-    outs = []
+            texts[s] = (text, tmpl.prec, depth + 1, refs)
+            inlined += 1
+    outs, out_deps = [], []
     for r in roots:
-        t, p, _ = texts[r.serial]
-        if r.args and INFO[r.op].is_condition:
+        t, p, _, refs = texts[r.serial]
+        if r.op in conditions:
             t = cond_value.render([t], [p])
         outs.append(t)
-    return Program(lines, outs, counts)
+        out_deps.append(refs)
+    return Program(lines, outs, counts, deps, out_deps, inlined)
 
 
 def structure_text(structure, leaves: list[str]) -> str:

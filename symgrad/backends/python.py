@@ -8,7 +8,9 @@ without a raising op get no fallback at all.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import linecache
 import math
 import re
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from .. import scalar
 from ..ir import Expr, const_text
 from ..ops import INFO, Template
 from .base import Program, flat_names, linearize, structure_text
+from .load import load as load_module
 from .naming import NameScope
 
 NAME = "python"
@@ -54,11 +57,99 @@ def _referenced(texts: list[str]) -> tuple[list[str], list[str]]:
     return mathnames, sorted(helpers)
 
 
+SPLIT_LINES = 20_000
+"""Programs longer than this are split into part functions (see ``_split``)."""
+PART_LINES = 2_000
+"""Lines per part function of a split program."""
+
+
 def _body(prog: Program, unpack: list[str], ret: str, indent: str) -> list[str]:
     out = [f"{indent}{line}" for line in unpack]
     out += [f"{indent}{name} = {text}" for name, text in prog.lines]
     out.append(f"{indent}return {ret}")
     return out
+
+
+def _split(
+    prog: Program, unpack: list[str], structure, indent: str, part: str, store: str
+) -> tuple[list[str], list[str]]:
+    """A huge program as a main body calling part functions of ``PART_LINES`` lines each.
+
+    CPython compiles one function of N lines in worse than linear time and memory; parts keep
+    each code object small. A value that crosses parts travels in one list (``store``): each
+    part loads what it reads from earlier parts and appends what later parts or the outputs
+    read. Returns (main body lines, part function definitions).
+    """
+    lines, deps = prog.lines, prog.deps
+    n = len(lines)
+    starts = list(range(0, n, PART_LINES))
+    owner: dict[str, int] = {}
+    for c, a in enumerate(starts):
+        for name, _ in lines[a : a + PART_LINES]:
+            owner[name] = c
+    live_in: list[list[str]] = []
+    crossing: set[str] = set()
+    for c, a in enumerate(starts):
+        seen: set[str] = set()
+        lin: list[str] = []
+        for i in range(a, min(n, a + PART_LINES)):
+            for d in deps[i]:
+                if d not in seen and owner.get(d, -1) != c:
+                    seen.add(d)
+                    lin.append(d)
+        live_in.append(lin)
+        crossing.update(lin)
+    for refs in prog.out_deps:
+        crossing.update(d for d in refs if d in owner)
+    # Slots: crossing inputs first (in first-use order), then values as their parts define them.
+    slot: dict[str, int] = {}
+    for lin in live_in:
+        for d in lin:
+            if d not in owner and d not in slot:
+                slot[d] = len(slot)
+    first = list(slot)
+    parts: list[str] = []
+    for c, a in enumerate(starts):
+        chunk = lines[a : a + PART_LINES]
+        body = [f"def {part}{c}({store}):"]
+        lin = live_in[c]
+        for k in range(0, len(lin), 8):
+            group = lin[k : k + 8]
+            body.append(
+                f"    {', '.join(group)} = " + ", ".join(f"{store}[{slot[d]}]" for d in group)
+            )
+        body += [f"    {name} = {text}" for name, text in chunk]
+        outs = [name for name, _ in chunk if name in crossing]
+        for name in outs:
+            slot[name] = len(slot)
+        if outs:
+            body.append(f"    {store} += ({', '.join(outs)}{',' * (len(outs) == 1)})")
+        parts += ["", *body, ""]
+    main = [f"{indent}{line}" for line in unpack]
+    main.append(f"{indent}{store} = [{', '.join(first)}]")
+    main += [f"{indent}{part}{c}({store})" for c in range(len(starts))]
+    rets = []
+    for t, refs in zip(prog.outputs, prog.out_deps):
+        for d in refs:
+            if d in owner:
+                t = (
+                    f"{store}[{slot[d]}]"
+                    if t == d
+                    else re.sub(rf"\b{d}\b", f"{store}[{slot[d]}]", t)
+                )
+        rets.append(t)
+    main.append(f"{indent}return {structure_text(structure, rets)}")
+    return main, parts
+
+
+def _emit(
+    prog: Program, unpack: list[str], structure, indent: str, new_scope, prefix: str
+) -> tuple[list[str], list[str]]:
+    """The body of one function for ``prog``, and any part functions it calls."""
+    if len(prog.lines) <= SPLIT_LINES:
+        return _body(prog, unpack, structure_text(structure, prog.outputs), indent), []
+    scope = new_scope()
+    return _split(prog, unpack, structure, indent, prefix, scope.fresh("parts"))
 
 
 def generate(
@@ -68,21 +159,23 @@ def generate(
     names: dict[int, str],
     new_scope: Callable[[], NameScope],
     doc: str,
+    order: list[Expr] | None = None,
 ) -> tuple[str, Program]:
-    """The module for ``roots``, and its fast program.
+    """The module for ``roots``, and its fast program (printed in ``order``, if given).
 
     ``params`` are (parameter name, ``None`` for a scalar or the nested list of element names to
     unpack); ``names`` maps symbol serials to their names; ``new_scope`` gives a name scope that
-    already holds the parameter and element names.
+    already holds the parameter and element names. Math functions are module globals: CPython
+    3.11 specialises those loads, and binding them as locals measured no faster.
     """
-    fast = linearize(roots, names, NAME, new_scope(), literal, COND_VALUE)
+    fast = linearize(roots, names, NAME, new_scope(), literal, COND_VALUE, order)
     unpack = [
         f"{structure_text(spec, flat_names(spec))} = {p}" for p, spec in params if spec is not None
     ]
     sig = ", ".join(p for p, _ in params)
     ieee = None
     if _RAISING & fast.op_counts.keys():
-        ieee = linearize(roots, names, NAME + "_ieee", new_scope(), literal, COND_VALUE)
+        ieee = linearize(roots, names, NAME + "_ieee", new_scope(), literal, COND_VALUE, order)
     texts = [
         t for prog in (fast, ieee) if prog for t in [*(x for _, x in prog.lines), *prog.outputs]
     ]
@@ -94,12 +187,17 @@ def generate(
         lines += ["", inspect.getsource(_HELPERS[h]).rstrip()]
     if helpers:
         lines.append("")
+    fast_body, fast_parts = _emit(fast, unpack, structure, "    ", new_scope, "_part")
+    lines += fast_parts
+    if ieee is not None:
+        ieee_body, ieee_parts = _emit(ieee, unpack, structure, "    ", new_scope, "_ieee_part")
+        lines += ieee_parts
     lines += ["", f"def {FUNC}({sig}):"]
     if ieee is None:
-        lines += _body(fast, unpack, structure_text(structure, fast.outputs), "    ")
+        lines += fast_body
     else:
         lines.append("    try:")
-        lines += _body(fast, unpack, structure_text(structure, fast.outputs), "        ")
+        lines += ["    " + line for line in fast_body]
         lines += [
             "    except (ArithmeticError, ValueError):",
             "        # math raised where IEEE-754 gives inf or nan: rerun with IEEE semantics.",
@@ -109,8 +207,36 @@ def generate(
             f"def {IEEE_FUNC}({sig}):",
             f'    """{FUNC} with IEEE-754 semantics: inf and nan where math would raise."""',
         ]
-        lines += _body(ieee, unpack, structure_text(structure, ieee.outputs), "    ")
+        lines += ieee_body
     return "\n".join(lines) + "\n", fast
+
+
+def load(source: str) -> Callable:
+    """The function ``f`` of a generated module. A split module is compiled one top-level
+    definition at a time (each shifted to its line in the whole text), so CPython's compiler
+    never holds the syntax tree of a million-line module at once; the text that runs is still
+    exactly ``source``, registered whole in ``linecache`` for tracebacks."""
+    if "\ndef _part0(" not in source:
+        return load_module(source, FUNC, NAME)
+    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+    filename = f"<symgrad-{NAME}-{digest}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict = {"__name__": f"symgrad_generated_{digest}", "__file__": filename}
+    starts = [0]
+    pos = source.find("\ndef ")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = source.find("\ndef ", pos + 1)
+    starts.append(len(source))
+    line = 0
+    for a, b in zip(starts, starts[1:]):
+        block = source[a:b]
+        exec(compile(block, filename, "exec"), namespace)  # noqa: S102 - our printer's text
+        if line and block.startswith("def "):
+            fn = namespace[block[4 : block.index("(")]]
+            fn.__code__ = fn.__code__.replace(co_firstlineno=fn.__code__.co_firstlineno + line)
+        line += block.count("\n")
+    return namespace[FUNC]
 
 
 # Ops whose math spelling can raise; their programs get the IEEE fallback.

@@ -1,46 +1,91 @@
 """Optimizing passes: each a pure function from output roots to equivalent output roots.
 
 Construction already folds constants, applies the IEEE-safe identities and shares equal
-subexpressions (interning); dead code never reaches a printer (only what the outputs reach is
-printed). The passes here do what construction cannot know to do: they are run by
-``optimize`` in a fixed, bounded pipeline.
+subexpressions (interning). The passes here do what construction cannot know to do. Each is
+a named rule ``rule(node, new_args) -> Expr | None`` for the ops it lists; ``optimize`` runs
+them all in one bottom-up sweep (one rebuild of the graph, not one per pass), trying a node's
+rules in pipeline order until none fires (at most ``MAX_FIRES`` times per node). Dead code
+never reaches a printer (``dce.live``); ``schedule`` orders huge programs for short live
+ranges.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from ..ir import Expr, make, topo_order
 from ..ops import Op
-from .strength import strength_reduce
+from .algebra import FOLD_OPS, fold
+from .strength import STRENGTH_OPS, strength_reduce
 
 Rule = Callable[[Expr, tuple[Expr, ...]], Expr | None]
 
-PIPELINE: list[tuple[str, Rule]] = [("strength", strength_reduce)]
+PIPELINE: list[tuple[str, Rule, frozenset[Op]]] = [
+    ("strength", strength_reduce, STRENGTH_OPS),
+    ("fold", fold, FOLD_OPS),
+]
+"""(name, rule, the ops it rewrites), in the order they are tried on a node."""
+
+MAX_FIRES = 4
 
 
-def rewrite(roots: list[Expr], rule: Rule) -> list[Expr]:
-    """Rebuild ``roots`` bottom-up, letting ``rule(node, new_args)`` replace any node (or
-    return None to keep it). Iterative; unchanged subgraphs are returned as they were."""
-    new: dict[int, Expr] = {}
-    for node in topo_order(roots):
-        if not node.args:
-            new[node.serial] = node
-            continue
-        args = tuple(new[a.serial] for a in node.args)
-        replaced = rule(node, args)
-        if replaced is None:
-            replaced = node if all(x is y for x, y in zip(args, node.args)) else make(node.op, args)
-        new[node.serial] = replaced
-    return [new[r.serial] for r in roots]
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: IR nodes never form cycles, and on a million-node graph the
+    collector's passes over every live node cost as much as the work (measured)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def rewrite(roots: list[Expr], rule: Rule, ops: frozenset[Op] | None = None) -> list[Expr]:
+    """Rebuild ``roots`` bottom-up, letting ``rule(node, new_args)`` replace any node whose op
+    is in ``ops`` (all ops if None); None keeps it. Iterative; unchanged subgraphs are kept."""
+    if ops is None:
+        ops = frozenset(Op)
+    return _sweep(roots, {op: [rule] for op in ops})
+
+
+def _sweep(roots: list[Expr], rules: dict[Op, list[Rule]]) -> list[Expr]:
+    new: dict[int, Expr] = {}  # only the nodes that changed
+    get = new.get
+    with gc_paused():
+        for node in topo_order(roots):
+            old = node.args
+            if not old:
+                continue
+            args = tuple(get(a.serial, a) for a in old)
+            cur = node if args == old else make(node.op, args)
+            for _ in range(MAX_FIRES):
+                fired = None
+                for rule in rules.get(cur.op, ()):
+                    fired = rule(cur, cur.args)
+                    if fired is not None:
+                        break
+                if fired is None or fired is cur:
+                    break
+                cur = fired
+                if not cur.args:
+                    break
+            if cur is not node:
+                new[node.serial] = cur
+    return [get(r.serial, r) for r in roots]
 
 
 def optimize(roots: list[Expr], passes: list[str] | None = None) -> list[Expr]:
-    """Run the pipeline (or the named ``passes`` of it, in pipeline order) over ``roots``."""
-    for name, rule in PIPELINE:
+    """Run the pipeline (or only the named ``passes`` of it) over ``roots`` in one sweep."""
+    rules: dict[Op, list[Rule]] = {}
+    for name, rule, ops in PIPELINE:
         if passes is None or name in passes:
-            roots = rewrite(roots, rule)
-    return roots
+            for op in ops:
+                rules.setdefault(op, []).append(rule)
+    return _sweep(roots, rules) if rules else list(roots)
 
 
-__all__ = ["optimize", "rewrite", "PIPELINE", "Op"]
+__all__ = ["optimize", "rewrite", "PIPELINE", "gc_paused", "Op"]

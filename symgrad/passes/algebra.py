@@ -1,0 +1,75 @@
+"""Negation, reciprocal and constant folding: identities exact for every float, inf and NaN.
+
+-(a*c) -> a*(-c) and (-a)*c -> a*(-c) for a constant c (negation is exact, so both sides are
+bit-identical); c1*(c2*a) -> (c1*c2)*a when c2 is a power of two and |c1|, |c2| >= 1 (scaling
+by 2**k is exact, so one rounding either way, and both overflow alike); a*(1/b) -> a/b (one
+rounding instead of two: as accurate or better, same inf/NaN/zero-sign cases); a/c -> a*(1/c)
+when c is a power of two whose reciprocal is a normal float (bit-identical; a multiply is
+cheaper than a divide, and the divide's zero check goes away).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..ir import Expr, const, make
+from ..ops import Op
+
+FOLD_OPS = frozenset({Op.NEG, Op.MUL, Op.DIV})
+
+
+def _pow2(c: float) -> bool:
+    if not math.isfinite(c) or c == 0.0:
+        return False
+    m, _ = math.frexp(c)
+    return abs(m) == 0.5
+
+
+def _split_const(args: tuple[Expr, ...]) -> tuple[Expr, Expr] | None:
+    """(constant, other) of a product with exactly one constant factor."""
+    a, b = args
+    if a.is_const and not b.is_const:
+        return a, b
+    if b.is_const and not a.is_const:
+        return b, a
+    return None
+
+
+def fold(node: Expr, args: tuple[Expr, ...]) -> Expr | None:
+    op = node.op
+    if op is Op.NEG:
+        inner = args[0]
+        if inner.op is Op.MUL:
+            split = _split_const(inner.args)
+            if split:  # -(c*a) -> (-c)*a
+                c, a = split
+                return make(Op.MUL, (const(-c.payload), a))
+        return None
+    if op is Op.MUL:
+        split = _split_const(args)
+        if split:
+            c, a = split
+            if a.op is Op.NEG:  # c*(-a) -> (-c)*a
+                return make(Op.MUL, (const(-c.payload), a.args[0]))
+            if a.op is Op.MUL:
+                inner = _split_const(a.args)
+                if inner:
+                    c2, b = inner
+                    c1v, c2v = c.payload, c2.payload
+                    ok = abs(c1v) >= 1.0 and abs(c2v) >= 1.0 and (_pow2(c1v) or _pow2(c2v))
+                    prod = c1v * c2v
+                    if ok and math.isfinite(prod):  # c1*(c2*b) -> (c1*c2)*b
+                        return make(Op.MUL, (const(prod), b))
+            return None
+        a, b = args
+        for x, y in ((a, b), (b, a)):
+            if y.op is Op.DIV and y.args[0].is_const and y.args[0].payload == 1.0:
+                return make(Op.DIV, (x, y.args[1]))  # x*(1/z) -> x/z
+        return None
+    if op is Op.DIV:
+        a, b = args
+        if b.is_const and _pow2(b.payload):
+            r = 1.0 / b.payload
+            if _pow2(r) and abs(r) >= 2.2250738585072014e-308:  # a/2**k -> a*2**-k
+                return make(Op.MUL, (a, const(r)))
+    return None

@@ -27,11 +27,14 @@ _STDERR_LINES = 20
 # Functions with SIMD variants in glibc's libmvec (x86-64); see ``simd_supported``.
 SIMD_LIBM = ("exp expm1 log log1p sin cos tan asin acos atan atan2 sinh cosh tanh erf pow").split()
 
-# Size tiers, measured on a 2-core x86-64 (see docs/c_backend.md): lines of straight-line code
-# up to which a function is compiled whole at -O2, and the size of each separately compiled
-# chunk beyond that.
-SMALL_MAX_LINES = 20_000
-CHUNK_LINES = 2_000
+# Size tiers, measured on a shared 2-core x86-64 with GCC 12 (docs/c_backend.md): whole-function
+# -O2 compile time grows faster than linearly (Rosenbrock n=1,000, 4,500 lines: 22 s at -O2,
+# 20 s at -O1), while 250-line chunks compile at a steady ~3,000 lines/s at -O1 and ~8,000
+# lines/s at -O0. So: up to SMALL_MAX_LINES one vectorized -O2 loop; beyond, chunks at -O1;
+# beyond O1_MAX_LINES, chunks at -O0.
+SMALL_MAX_LINES = 1_000
+O1_MAX_LINES = 50_000
+CHUNK_LINES = 250
 
 
 class CompilerNotFoundError(FileNotFoundError):
@@ -94,14 +97,15 @@ def compiler_id(cc: list[str]) -> tuple[str, bool]:
             proc = subprocess.run(
                 [*cc, "--version"], capture_output=True, text=True, timeout=60, check=False
             )
-            first = (proc.stdout or proc.stderr).strip().splitlines()[:1]
+            full = (proc.stdout or proc.stderr).strip()
         except OSError as exc:
             msg = f"cannot run the C compiler {cc[0]!r} ({exc}): {_HINT}"
             raise CompilerNotFoundError(msg) from exc
-        text = " ".join(first)
-        is_gcc = "gcc" in text.lower() or "free software foundation" in text.lower()
+        text = full.splitlines()[0] if full else ""
+        low = full.lower()
+        is_gcc = ("gcc" in low or "free software foundation" in low) and "clang" not in low
         real = os.path.realpath(cc[0])
-        _ids[key] = (f"{' '.join(cc)}|{real}|{text}", is_gcc and "clang" not in text.lower())
+        _ids[key] = (f"{' '.join(cc)}|{real}|{text}", is_gcc)
     return _ids[key]
 
 
@@ -134,10 +138,9 @@ def flags_for(n_lines: int, simd: bool) -> list[str]:
 
     IEEE semantics: never -ffast-math; no contraction into FMAs (results match the other
     backends bit for bit on each op). -fno-math-errno only drops errno writes, which no caller
-    reads. Large functions get -O1 (their chunks are compiled with -O1 too): -O2's cost grows
-    faster than linearly with function size and buys little on straight-line code.
+    reads. Larger functions get lower levels (see the size tiers above).
     """
-    opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1"
+    opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1" if n_lines <= O1_MAX_LINES else "-O0"
     flags = [opt, "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno"]
     if platform.machine() in ("x86_64", "AMD64"):
         flags.append("-march=native")

@@ -1,0 +1,169 @@
+"""The C backend against the targets of issue 6, measured here and now (medians, never typed in).
+
+Run: ``python -m benchmarks.c_backend [--quick]`` (``--quick`` skips the 100,000-deep chain and
+the 10^6-node compile, which take minutes). Workloads are those of ``benchmarks/workloads.py``,
+so the figures line up with the suite's tables. JAX and CasADi are measured in the same run
+where installed, and the ratios printed; otherwise they say "not installed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import tempfile
+import time
+import timeit
+
+import numpy as np
+
+import symgrad as sg
+
+from . import workloads as W
+
+
+def median_time(fn, min_total: float = 0.2, repeat: int = 7) -> float:
+    """Median seconds per call over ``repeat`` runs of enough calls to last ``min_total``."""
+    fn()
+    n = 1
+    while timeit.timeit(fn, number=n) < min_total / repeat and n < 1_000_000:
+        n *= 2
+    return statistics.median(t / n for t in timeit.repeat(fn, number=n, repeat=repeat))
+
+
+def row(name: str, measured: float, target: float, unit: str, peers: dict) -> None:
+    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
+    ok = "meets" if measured <= target else "MISSES"
+    extra = "".join(
+        f"; {k} {v * scale:.3g} {unit} (x{v / measured:.2f})"
+        if isinstance(v, float)
+        else f"; {k} {v}"
+        for k, v in peers.items()
+    )
+    value = f"{measured * scale:10.3g} {unit:2s}"
+    print(f"{name:44s} {value}  target {target * scale:g} {unit}: {ok}{extra}")
+
+
+def _jax():
+    if importlib.util.find_spec("jax") is None:
+        return None
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def peers_mlp(case) -> dict:
+    jax = _jax()
+    out: dict = {"JAX": "not installed" if jax is None else None}
+    if jax is not None:
+        jnp = jax.numpy
+        P, X, Y = (jnp.asarray(case.data[k]) for k in ("params", "xs", "ys"))
+
+        def loss(p, x, y):
+            k, act = 0, x
+            for li, (nin, nout) in enumerate(zip(W.MLP_SIZES, W.MLP_SIZES[1:])):
+                w = p[k : k + nout * (nin + 1)].reshape(nout, nin + 1)
+                k += nout * (nin + 1)
+                act = act @ w[:, :nin].T + w[:, nin]
+                act = jnp.tanh(act) if li < len(W.MLP_SIZES) - 2 else act
+            return ((act[:, 0] - y) ** 2).sum()
+
+        f = jax.jit(jax.value_and_grad(loss))
+        out["JAX"] = median_time(lambda: jax.block_until_ready(f(P, X, Y)))
+    if importlib.util.find_spec("casadi") is None:
+        out["CasADi"] = "not installed"
+    return out
+
+
+def mlp() -> None:
+    n = W.mlp_n_params()
+    t0 = time.perf_counter()
+    p = list(sg.symbols(f"p0:{n}"))
+    x = list(sg.symbols("x0:3"))
+    y = sg.Symbol("y")
+    f = W.mlp_loss(p, [x], [y], sg.tanh)
+    fn = sg.compile([p, x, y], [f, sg.gradient(f, p)], backend="c", reduce="sum")
+    setup = time.perf_counter() - t0
+    row("MLP compile, cold cache (trace+grad+C)", setup, 1.0, "s", {})
+    t0 = time.perf_counter()
+    sg.compile([p, x, y], [f, sg.gradient(f, p)], backend="c", reduce="sum")
+    row("MLP compile, from the cache", time.perf_counter() - t0, 0.05, "s", {})
+    for size, target in ((100, 20e-6), (10_000, 0.8e-3)):
+        case = W.make_case("mlp", size)
+        P, X, Y = (np.array(case.data[k]) for k in ("params", "xs", "ys"))
+        t = median_time(lambda P=P, X=X, Y=Y: fn(P, X, Y))
+        row(f"MLP batch {size:,}: value + summed gradient", t, target, "us", peers_mlp(case))
+
+
+def rosen() -> None:
+    x = list(sg.symbols("x0:1000"))
+    f = W.rosenbrock(x)
+    t0 = time.perf_counter()
+    fn = sg.compile([x], [f, sg.gradient(f, x)], backend="c")
+    setup = time.perf_counter() - t0
+    xv = np.array(W.make_case("rosen", 1000).data["x"])
+    t = median_time(lambda: fn(xv))
+    peers = {"setup s": f"{setup:.2f}"}
+    row("Rosenbrock n=1,000: value+gradient (fn(x))", t, 5e-6, "us", peers)
+    t = median_time(lambda: fn._fn.flat(xv))
+    row("Rosenbrock n=1,000: same, one output array", t, 5e-6, "us", {})
+
+
+def chain(depth: int = 100_000) -> None:
+    t0 = time.perf_counter()
+    x = sg.Symbol("x")
+    f = W.chain(x, depth, sg.tanh)
+    g = sg.gradient(f, [x])
+    t1 = time.perf_counter()
+    fn = sg.compile([x], [f, g], backend="c")
+    t2 = time.perf_counter()
+    row(
+        f"chain {depth:,} deep: setup (build+grad+compile)",
+        t2 - t0,
+        5.0,
+        "s",
+        {"of which build+grad s": f"{t1 - t0:.1f}"},
+    )
+    xv = np.array(0.7)
+    row(f"chain {depth:,} deep: value + derivative", median_time(lambda: fn(xv)), 2e-3, "ms", {})
+
+
+def million(nodes: int = 1_000_000) -> None:
+    from symgrad.ir import const
+
+    xs = list(sg.symbols("x0:1000"))
+    t0 = time.perf_counter()
+    acc = const(0.0)
+    for i in range(nodes // 4):  # the suite's million_nodes graph: 4 nodes a term
+        acc = acc + sg.tanh(xs[i % 1000] * const(1.0 + i * 1e-6))
+    grad = sg.gradient(acc, xs)
+    t1 = time.perf_counter()
+    sg.compile([xs], [acc, grad], backend="c")
+    row(
+        f"{nodes:,}-node graph: compile (after build+grad)",
+        time.perf_counter() - t1,
+        120.0,
+        "s",
+        {"build+grad s": f"{t1 - t0:.1f}"},
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip the chain and the 10^6 graph")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["SYMGRAD_CACHE_DIR"] = cache  # a cold cache: compile times are honest
+        print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores")
+        mlp()
+        rosen()
+        if not args.quick:
+            chain()
+            million()
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,7 @@ import math
 import os
 import re
 from collections.abc import Callable
+from ctypes import addressof, c_char
 
 from ..ir import Expr, const_text, unflatten
 from ..ops import Template
@@ -272,14 +273,6 @@ def read_meta(source: str) -> dict:
     return json.JSONDecoder().raw_decode(head[i + len(META_TAG) :])[0]
 
 
-def _addr(a) -> int:
-    """The data address of a C-contiguous float64 array (fast path for writable arrays)."""
-    try:
-        return ctypes.addressof(ctypes.c_char.from_buffer(a))
-    except (TypeError, ValueError, BufferError):  # read-only or empty
-        return a.ctypes.data
-
-
 class NativeFunction:
     """A loaded ``sg_f``: takes float64 arrays (validated by the caller), returns outputs with
     the NumPy backend's shapes (each output has the broadcast batch shape, or is reduced)."""
@@ -302,38 +295,111 @@ class NativeFunction:
         self._m = meta["m"]
         self._reduce = meta["reduce"]
         self._structure = ast.literal_eval(meta["structure"])
+        self._pack = _packer(self._structure)
+        self._plans: dict[tuple, tuple] = {}  # argument shapes -> (n, strides, output shape)
 
-    def __call__(self, *arrays):
+    def __call__(self, *arrays, raw: bool = False):
+        plan = self._plans.get(tuple([a.shape for a in arrays]))
+        if plan is not None:  # shapes seen before and needing no copies: the fast path
+            n, strides, out_shape = plan
+            call = [n]
+            try:  # writable C-contiguous buffers: their addresses, cheaply
+                for a, s in zip(arrays, strides):
+                    call.append(addressof(c_char.from_buffer(a)))
+                    call.append(s)
+            except (TypeError, ValueError, BufferError):  # read-only or strided
+                return self._call_general(arrays, raw)
+            return self._run(call, out_shape, raw)
+        return self._call_general(arrays, raw)
+
+    def _call_general(self, arrays, raw: bool):
         np = self._np
-        batches = [a.shape[: a.ndim - nd] for a, (_, nd) in zip(arrays, self._args)]
-        full = [b for b in batches if b]
-        batch = full[0] if full else ()
-        if any(b != batch for b in full):
-            batch = np.broadcast_shapes(*batches)
-        n = math.prod(batch)
+        batches = [
+            a.shape[: a.ndim - nd] if nd else a.shape for a, (_, nd) in zip(arrays, self._args)
+        ]
+        batch = ()
+        for b in batches:
+            if b:
+                if not batch:
+                    batch = b
+                elif b != batch:
+                    batch = np.broadcast_shapes(*batches)
+                    break
+        n = math.prod(batch) if batch else 1
         call = [n]
+        strides = []
+        keep = []  # arrays made here must stay alive until the call returns
         for a, b, (k, nd) in zip(arrays, batches, self._args):
             if b == batch:
                 stride = k if batch else 0
             elif math.prod(b) == 1:
                 stride = 0
             else:  # a partial broadcast, such as (3, 1) against (1, 4): materialize it
-                a = np.broadcast_to(a, batch + a.shape[a.ndim - nd :])
-                stride = k
-            if not a.flags.c_contiguous:
-                a = np.ascontiguousarray(a)
-            call += [_addr(a), stride]
-        out = np.empty((self._m,) if self._reduce else (self._m, *batch))
-        call.append(_addr(out))
+                a = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[a.ndim - nd :]))
+                keep.append(a)
+                stride = -1
+            a = np.ascontiguousarray(a)
+            keep.append(a)
+            strides.append(stride)
+            call += [a.ctypes.data, k if stride < 0 else stride]
+        out_shape = (self._m, *batch) if batch and not self._reduce else (self._m,)
+        if -1 not in strides and n > 0 and self._m:
+            if len(self._plans) > 64:
+                self._plans.clear()
+            self._plans[tuple([a.shape for a in arrays])] = (n, strides, out_shape)
+        return self._run(call, out_shape, raw)
+
+    def _run(self, call: list, out_shape: tuple, raw: bool):
+        out = self._np.empty(out_shape)
+        call.append(out.ctypes.data if out.size == 0 else addressof(c_char.from_buffer(out)))
         if self._fn(*call):
             raise MemoryError("the compiled C function could not allocate its workspace")
-        if self._reduce:
-            leaves = [out[r] for r in range(self._m)]
+        if raw:
+            return out
+        # Outputs with batch axes are arrays of the batch shape; reduced or unbatched ones are
+        # NumPy float64 scalars (shape (), like 0-d arrays; 4x cheaper to make).
+        return self._pack(list(out))
+
+    def flat(self, *arrays):
+        """All outputs in one float64 array of shape (outputs, *batch), or (outputs,) when
+        reduced or unbatched: the cheapest call, with no Python object per output."""
+        return self.__call__(*arrays, raw=True)
+
+
+def _packer(structure) -> Callable[[list], object]:
+    """A function rebuilding ``structure`` from a flat list of leaves, runs of leaves taken as
+    list slices. ``structure`` holds only lists, tuples and None (``literal_eval``-checked), so
+    the text evaluated here is symgrad's own: brackets, commas and indices."""
+    if not isinstance(structure, list | tuple):
+        return lambda v: v[0]
+    parts: list[str] = []
+    k = 0
+    depth = 0
+    stack: list = [structure]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+        elif isinstance(item, list | tuple):
+            if all(x is None for x in item):
+                t = f"v[{k}:{k + len(item)}]"
+                parts.append(t if isinstance(item, list) else f"tuple({t})")
+                k += len(item)
+                continue
+            depth += 1
+            close = "]" if isinstance(item, list) else ("," * (len(item) == 1) + ")")
+            stack.append(close)
+            for j in range(len(item) - 1, -1, -1):
+                stack.append(item[j])
+                if j:
+                    stack.append(", ")
+            parts.append("[" if isinstance(item, list) else "(")
         else:
-            leaves = [out[r, ...] for r in range(self._m)]
-        if isinstance(self._structure, list | tuple):
-            return unflatten(self._structure, leaves)
-        return leaves[0]
+            parts.append(f"v[{k}]")
+            k += 1
+    if depth > 50:  # too deep for one expression: rebuild iteratively instead
+        return lambda v: unflatten(structure, v)
+    return eval(compile("lambda v: " + "".join(parts), "<symgrad-c-pack>", "eval"), {})
 
 
 def load(source: str) -> NativeFunction:

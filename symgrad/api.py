@@ -14,7 +14,7 @@ from .backends import numpy as np_backend
 from .backends import python as py_backend
 from .backends.load import load
 from .backends.naming import NameScope
-from .ir import Expr, as_expr, flatten, topo_order
+from .ir import Expr, as_expr, count_ops, flatten, topo_order
 from .ops import Op
 from .passes import optimize
 from .passes.schedule import schedule
@@ -131,11 +131,23 @@ class CompiledFunction:
             else:
                 func = load(source, "f", backend)
         self._fn = func
+        self._fast_types = (
+            tuple(float if shape is None else list for _, shape in arg_info)
+            if backend == "python"
+            else None
+        )
         self.__name__ = "f"
         self.__doc__ = source.split('"""')[1] if source.startswith('"""') else None
 
     # -- calling --------------------------------------------------------------------------
     def __call__(self, *args: Any) -> Any:
+        if self._fast_types is not None and tuple(map(type, args)) == self._fast_types:
+            # Python backend, floats and plain lists: straight in; a bad list is diagnosed.
+            try:
+                return self._fn(*args)
+            except (TypeError, ValueError):
+                self._diagnose(args)
+                raise
         if len(args) != self._nargs:
             names = ", ".join(n for n, _ in self._arg_info)
             raise TypeError(
@@ -301,7 +313,21 @@ def compile(  # noqa: A001 - the contract's name
         "source_lines": source.count("\n"),
         "source_sha1": hashlib.sha1(source.encode()).hexdigest()[:12],
     }
+    stats.update(_cost_split(roots, prog.n_ops))
     return CompiledFunction(source, backend, arg_info, stats, reduce=reduce)
+
+
+def _cost_split(roots: list[Expr], total_ops: int) -> dict:
+    """The first output's own op count (the forward value, when the outputs are ``[f, grad]``)
+    against the whole program's, so a user sees what the gradient costs over the function."""
+    if not roots:
+        return {}
+    first = count_ops([roots[0]])
+    return {
+        "forward_ops": first,
+        "rest_ops": total_ops - first,
+        "ratio_to_forward": total_ops / first if first else None,
+    }
 
 
 def _structure(outputs: Any) -> Any:

@@ -8,6 +8,7 @@ without a raising op get no fallback at all.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import inspect
 import linecache
@@ -168,6 +169,16 @@ def generate(
     already holds the parameter and element names. Math functions are module globals: CPython
     3.11 specialises those loads, and binding them as locals measured no faster.
     """
+    was = gc.isenabled()
+    gc.disable()  # printing makes no cycles; on huge graphs the collector costs as much
+    try:
+        return _generate(params, roots, structure, names, new_scope, doc, order)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _generate(params, roots, structure, names, new_scope, doc, order) -> tuple[str, Program]:
     fast = linearize(roots, names, NAME, new_scope(), literal, COND_VALUE, order)
     unpack = [
         f"{structure_text(spec, flat_names(spec))} = {p}" for p, spec in params if spec is not None

@@ -1,11 +1,13 @@
 """Negation, reciprocal and constant folding: identities exact for every float, inf and NaN.
 
 -(a*c) -> a*(-c) and (-a)*c -> a*(-c) for a constant c (negation is exact, so both sides are
-bit-identical); c1*(c2*a) -> (c1*c2)*a when c2 is a power of two and |c1|, |c2| >= 1 (scaling
-by 2**k is exact, so one rounding either way, and both overflow alike); a*(1/b) -> a/b (one
-rounding instead of two: as accurate or better, same inf/NaN/zero-sign cases); a/c -> a*(1/c)
+bit-identical); c1*(c2*a) -> (c1*c2)*a when the inner c2 is a power of two and |c1|, |c2| >= 1
+(scaling up by 2**k is exact, subnormals included, so one rounding either way, and both
+overflow alike; an outer power of two is not enough: 4*(1.1*a) rounds twice when 1.1*a is
+subnormal); a/c -> a*(1/c)
 when c is a power of two whose reciprocal is a normal float (bit-identical; a multiply is
-cheaper than a divide, and the divide's zero check goes away).
+cheaper than a divide). Not a*(1/b) -> a/b: where 1/b overflows (b = 1e-310) the two differ
+(0*inf is nan, 0/1e-310 is 0).
 """
 
 from __future__ import annotations
@@ -56,16 +58,11 @@ def fold(node: Expr, args: tuple[Expr, ...]) -> Expr | None:
                 if inner:
                     c2, b = inner
                     c1v, c2v = c.payload, c2.payload
-                    ok = abs(c1v) >= 1.0 and abs(c2v) >= 1.0 and (_pow2(c1v) or _pow2(c2v))
+                    ok = abs(c1v) >= 1.0 and abs(c2v) >= 1.0 and _pow2(c2v)
                     prod = c1v * c2v
                     if ok and math.isfinite(prod):  # c1*(c2*b) -> (c1*c2)*b
                         return make(Op.MUL, (const(prod), b))
             return None
-        a, b = args
-        for x, y in ((a, b), (b, a)):
-            if y.op is Op.DIV and y.args[0].is_const and y.args[0].payload == 1.0:
-                return make(Op.DIV, (x, y.args[1]))  # x*(1/z) -> x/z
-        return None
     if op is Op.DIV:
         a, b = args
         if b.is_const and _pow2(b.payload):

@@ -26,10 +26,18 @@ def schedule(roots: list[Expr], min_nodes: int = MIN_NODES) -> list[Expr] | None
     forward values it reads instead of waiting for the whole forward pass. Nodes of leaves
     alone (``2*x``) are printed just before their first reader.
     """
+    from . import gc_paused  # the package's helper (imported late: it imports this module)
+
     nodes = topo_order(roots)
     n = len(nodes)
     if n < min_nodes:
         return None
+    with gc_paused():
+        return _schedule(roots, nodes)
+
+
+def _schedule(roots: list[Expr], nodes: list[Expr]) -> list[Expr]:
+    n = len(nodes)
     index = {v.serial: i for i, v in enumerate(nodes)}
     args = [tuple(dict.fromkeys(index[a.serial] for a in v.args)) for v in nodes]
     # free: a node whose arguments are all leaves (2*x, 1 - x); printed on demand, just

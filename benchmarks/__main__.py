@@ -1,0 +1,53 @@
+"""``python -m benchmarks [--quick]``: run every workload against the peers, the compile-time
+scaling study and the op-count ratios, then write ``docs/performance.md`` and its plots.
+It reports; it never fails a build (the exit status is 0 whatever the targets say)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from . import compile_scaling, report
+from .suite import WORKLOADS, run_suite
+from .timing import machine_info
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, shorter budget")
+    ap.add_argument("--budget", type=float, help="seconds a peer may take for one size")
+    ap.add_argument("--max-nodes", type=int, help="largest graph of the compile-scaling study")
+    ap.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="run only these workloads")
+    ap.add_argument("--no-scaling", action="store_true", help="skip the compile-scaling study")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs"))
+    a = ap.parse_args(argv)
+    budget = a.budget or (5.0 if a.quick else 30.0)
+    max_nodes = a.max_nodes or (128_000 if a.quick else 1_024_000)
+    t0 = time.perf_counter()
+    print(f"workloads (budget {budget:.0f} s per peer and size):", flush=True)
+    results = run_suite(a.quick, budget, log=lambda s: print(s, flush=True), workloads=a.only)
+    scaling: list[dict] = []
+    if not a.no_scaling:
+        print("\ncompile time as the graph doubles:", flush=True)
+        scaling = compile_scaling.scaling(max_nodes, log=lambda s: print(s, flush=True))
+    ratios = compile_scaling.op_ratios()
+    os.makedirs(a.out, exist_ok=True)
+    pngs = report.plots(results, scaling, a.out)
+    settings = (
+        f"{'--quick' if a.quick else 'full'} run, budget {budget:.0f} s, "
+        f"scaling up to {max_nodes:,} nodes, {time.perf_counter() - t0:.0f} s in all"
+    )
+    path = os.path.join(a.out, "performance.md")
+    report.write(path, results, scaling, ratios, machine_info(), settings, pngs)
+    print("\ntargets:")
+    for name, met, what in report.targets(results, scaling):
+        status = "not measured" if met is None else ("met" if met else "MISSED")
+        print(f"  [{status}] {name}: {what}")
+    print(f"\nwrote {os.path.normpath(path)} and {', '.join(pngs) or 'no plots (no matplotlib)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

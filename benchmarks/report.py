@@ -98,8 +98,8 @@ def targets(results: list[Result], scaling: list[dict]) -> list[tuple[str, bool 
             (
                 f"Compile time linear within 1.5x from {a['nodes']:,} to {b['nodes']:,} nodes",
                 growth <= 1.5,
-                f"time per node grew {growth:.2f}x "
-                f"({a['total_s'] / a['nodes'] * 1e6:.1f} -> {b['total_s'] / b['nodes'] * 1e6:.1f} µs)",
+                f"time per node grew {growth:.2f}x ({a['total_s'] / a['nodes'] * 1e6:.1f} -> "
+                f"{b['total_s'] / b['nodes'] * 1e6:.1f} µs)",
             )
         )
         if b["nodes"] >= 900_000:
@@ -138,21 +138,22 @@ def _grad_fwd(r: Result) -> str:
 def workload_table(results: list[Result], wname: str) -> list[str]:
     rows = [r for r in results if r.workload == wname]
     lines = [
-        "| size | system | setup | value+grad (median) | time / symgrad python | "
+        "| size | system | setup | value+grad (median) | runs | time / symgrad python | "
         "grad:fwd time | ops grad:fwd | agrees | note |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    unit = WORKLOADS[wname]["unit"]
+    label = WORKLOADS[wname]["label"]
     for r in rows:
         ref = _find(results, wname, r.size, REFERENCE)
         if r.status in ("ok",):
             setup = fmt_time(r.setup_s) if r.setup_s else "—"
-            vg = f"{fmt_time(r.vg_s)} ({r.reps}x)"
+            vg, runs = fmt_time(r.vg_s), str(r.reps)
         else:
-            setup, vg = "", f"**{r.status}**"
+            setup, vg, runs = "", f"**{r.status}**", ""
         ops = f"{r.info['ops'] / r.info['forward_ops']:.2f}" if r.info.get("forward_ops") else ""
         lines.append(
-            f"| {r.size:,} {unit} | {r.system} | {setup} | {vg} | {_cell_ratio(r, ref)} | "
+            f"| {label.format(r.size)} | {r.system} | {setup} | {vg} | {runs} | "
+            f"{_cell_ratio(r, ref)} | "
             f"{_grad_fwd(r)} | {ops} | {r.agrees} | {r.note} |"
         )
     return lines

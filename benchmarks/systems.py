@@ -34,6 +34,7 @@ class Run:
     forward: Callable[[], Any] | None = None
     note: str = ""
     info: dict | None = None
+    setup_scales: bool = True  # False: setup does not grow with the size (a per-sample graph)
 
 
 def _installed(mod: str) -> bool:
@@ -134,6 +135,7 @@ class Symgrad(System):
                 lambda: fwd(P, X, Y),
                 "per-sample graph on (batch, ...) arrays, reduce='sum'",
                 _info(fn, fwd),
+                setup_scales=False,
             )
         raise NotApplicable
 
@@ -252,6 +254,9 @@ class Micrograd(Eager):
         return out
 
     def _run(self, leaves_data, build):
+        # micrograd's build_topo recurses once per graph level; CPython 3.11 keeps Python
+        # frames off the C stack, so a raised limit is all it needs.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 200_000))
         run = super()._run(leaves_data, build)
         run.note = f"tutorial tanh added; recursion limit raised to {sys.getrecursionlimit():,}"
         return run
@@ -298,7 +303,7 @@ class Torch(System):
         return Run(
             0.0,
             call,
-            lambda r: (float(r[0]), r[1].tolist()),
+            lambda r: (float(r[0].detach()), r[1].tolist()),
             forward,
             f"float64, {t.get_num_threads()} threads",
         )

@@ -285,7 +285,7 @@ def write(
             "## Compile time as the graph doubles",
             "",
             "Extended Rosenbrock sized to the node count; each row in a fresh worker process, "
-            "so *peak* is that process's maximum resident set (ru_maxrss).",
+            "so *peak* is that process's own peak resident memory (VmHWM).",
             "",
             "| nodes | build | gradient | sg.compile | total | per node | call | peak |",
             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -10,11 +10,13 @@ Symbols are never interned: every ``Symbol`` is a new variable, whatever its nam
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import numbers
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
@@ -386,6 +388,19 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
         node = _new(op, args, None)
         _remember(key, node)
     return node
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: IR nodes never form cycles, and on a million-node graph the
+    collector's passes over every live node cost as much as the work (measured)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 # -- traversals (all iterative) -------------------------------------------------------------

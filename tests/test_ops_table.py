@@ -30,7 +30,13 @@ def test_op_has_every_fact(op):
     assert op in RULES, f"{op} has no derivative rule"
     assert info.sympy is not None
     assert (
-        len(RULES[op](make(op, tuple(sg.symbols(f"a0:{info.arity}"))), sg.Symbol("g")))
+        len(
+            RULES[op](
+                make(op, tuple(sg.symbols(f"a0:{info.arity}"))),
+                sg.Symbol("g"),
+                (True,) * info.arity,
+            )
+        )
         == info.arity
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..ir import Expr, as_expr, const, topo_order
+from ..ir import Expr, as_expr, const, gc_paused, topo_order
 from ..ops import Op
 from .rules import RULES
 
@@ -33,16 +33,31 @@ def _symbols(wrt: Any) -> tuple[list[Expr], bool]:
     return [_as_symbol(wrt, "wrt")], True
 
 
-def adjoints(f: Expr, seed: Expr | None = None) -> dict[int, Expr]:
-    """Adjoint of every node under ``f`` (by serial), for ``f`` seeded with ``seed`` (1)."""
+def adjoints(f: Expr, wrt: list[Expr] | None = None, seed: Expr | None = None) -> dict[int, Expr]:
+    """Adjoint of every node under ``f`` (by serial) that leads to a symbol of ``wrt`` (all
+    symbols if None), for ``f`` seeded with ``seed`` (1). Nodes that lead to no such symbol (data,
+    constants) get no adjoint, and no node is built for them."""
+    order = topo_order([f])
+    if wrt is None:
+        live = None
+    else:
+        targets = {s.serial for s in wrt}
+        live = set()
+        for node in order:  # children first: a node is live if it is a target or has a live arg
+            if node.serial in targets or any(a.serial in live for a in node.args):
+                live.add(node.serial)
     adj: dict[int, Expr] = {f.serial: seed if seed is not None else const(1.0)}
-    for node in reversed(topo_order([f])):
+    for node in reversed(order):
         g = adj.get(node.serial)
         if g is None or not node.args:
             continue
-        contribs = RULES[node.op](node, g)
-        for child, c in zip(node.args, contribs):
-            if c is None or (c.op is Op.CONST and c.payload == 0.0):
+        if live is None:
+            need = tuple(a.op is not Op.CONST for a in node.args)
+        else:
+            need = tuple(a.serial in live for a in node.args)
+        contribs = RULES[node.op](node, g, need)
+        for child, c, wanted in zip(node.args, contribs, need):
+            if c is None or not wanted or (c.op is Op.CONST and c.payload == 0.0):
                 continue
             prev = adj.get(child.serial)
             adj[child.serial] = c if prev is None else prev + c
@@ -57,7 +72,8 @@ def gradient(f: Any, wrt: Any) -> Expr | list[Expr]:
     """
     syms, single = _symbols(wrt)
     f = as_expr(getattr(f, "_expr", f), "f")
-    adj = adjoints(f)
+    with gc_paused():  # the sweep builds no cycles; the collector would rescan every node
+        adj = adjoints(f, syms)
     zero = const(0.0)
     grads = [adj.get(s.serial, zero) for s in syms]
     return grads[0] if single else grads

@@ -1,7 +1,9 @@
 """One derivative rule per op, written with expressions so that it emits IR.
 
-A rule takes the node ``out = op(*args)`` and its adjoint ``g`` and returns each argument's
-contribution (``None`` where there is none). Rules reuse the forward result where they can
+A rule takes the node ``out = op(*args)``, its adjoint ``g`` and ``need`` (which arguments lead
+to a variable being differentiated) and returns each argument's contribution (``None`` where
+there is none, or where it is not needed: no node is built for the gradient of a constant or
+of data). Rules reuse the forward result where they can
 (``exp' = out``, ``tanh' = 1 - out*out``): the backward pass shares forward work, and the result
 can be differentiated again.
 """
@@ -15,7 +17,7 @@ from .. import expr as E
 from ..ir import Expr, const
 from ..ops import Op
 
-Rule = Callable[[Expr, Expr], tuple]
+Rule = Callable[[Expr, Expr, tuple[bool, ...]], tuple]
 
 _HALF = 0.5
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -26,49 +28,60 @@ def _split(a: Expr, b: Expr, g: Expr, a_wins: Callable) -> Expr:
     return E.where(a_wins(a, b), g, E.where(a_wins(b, a), 0.0, _HALF * g))
 
 
-def _pow(out: Expr, g: Expr) -> tuple:
+def _pow(out: Expr, g: Expr, need: tuple[bool, ...]) -> tuple:
     a, b = out.args
     if b.is_const:
         return (g * (b.payload * a ** (b.payload - 1.0)), None)
-    return (g * (b * a ** (b - 1.0)), g * (out * E.log(a)))
+    da = g * (b * a ** (b - 1.0)) if need[0] else None
+    return (da, g * (out * E.log(a)) if need[1] else None)
 
 
 RULES: dict[Op, Rule] = {
-    Op.ADD: lambda out, g: (g, g),  # d(a+b) = da + db
-    Op.SUB: lambda out, g: (g, -g),  # d(a-b) = da - db
-    Op.MUL: lambda out, g: (g * out.args[1], g * out.args[0]),  # d(ab) = b da + a db
-    Op.DIV: lambda out, g: (g / out.args[1], -(g * out) / out.args[1]),  # d(a/b)/db = -out/b
+    Op.ADD: lambda out, g, need: (g, g),  # d(a+b) = da + db
+    Op.SUB: lambda out, g, need: (g, -g if need[1] else None),  # d(a-b) = da - db
+    Op.MUL: lambda out, g, need: (  # d(ab) = b da + a db
+        g * out.args[1] if need[0] else None,
+        g * out.args[0] if need[1] else None,
+    ),
+    Op.DIV: lambda out, g, need: (  # d(a/b)/db = -out/b
+        g / out.args[1] if need[0] else None,
+        -(g * out) / out.args[1] if need[1] else None,
+    ),
     Op.POW: _pow,
-    Op.NEG: lambda out, g: (-g,),
-    Op.ABS: lambda out, g: (g * E.sign(out.args[0]),),  # abs'(0) = sign(0) = 0
-    Op.SIGN: lambda out, g: (None,),
-    Op.EXP: lambda out, g: (g * out,),  # exp' = exp
-    Op.EXPM1: lambda out, g: (g * (out + 1.0),),
-    Op.LOG: lambda out, g: (g / out.args[0],),
-    Op.LOG1P: lambda out, g: (g / (1.0 + out.args[0]),),
-    Op.SQRT: lambda out, g: ((_HALF * g) / out,),  # sqrt' = 1 / (2 sqrt)
-    Op.SIN: lambda out, g: (g * E.cos(out.args[0]),),
-    Op.COS: lambda out, g: (-(g * E.sin(out.args[0])),),
-    Op.TAN: lambda out, g: (g * (1.0 + out * out),),  # tan' = 1 + tan^2
-    Op.ASIN: lambda out, g: (g / E.sqrt(1.0 - out.args[0] * out.args[0]),),
-    Op.ACOS: lambda out, g: (-g / E.sqrt(1.0 - out.args[0] * out.args[0]),),
-    Op.ATAN: lambda out, g: (g / (1.0 + out.args[0] * out.args[0]),),
-    Op.ATAN2: lambda out, g: _atan2(out, g),
-    Op.SINH: lambda out, g: (g * E.cosh(out.args[0]),),
-    Op.COSH: lambda out, g: (g * E.sinh(out.args[0]),),
-    Op.TANH: lambda out, g: (g * (1.0 - out * out),),  # tanh' = 1 - tanh^2
-    Op.ERF: lambda out, g: (g * (_TWO_OVER_SQRT_PI * E.exp(-(out.args[0] * out.args[0]))),),
-    Op.SIGMOID: lambda out, g: (g * (out * (1.0 - out)),),  # s' = s (1 - s)
-    Op.RELU: lambda out, g: (E.where(out.args[0] > 0.0, g, 0.0),),  # relu'(0) = 0
-    Op.SOFTPLUS: lambda out, g: (g * E.sigmoid(out.args[0]),),
-    Op.MAX: lambda out, g: (_split(*out.args, g, _gt), _split(out.args[1], out.args[0], g, _gt)),
-    Op.MIN: lambda out, g: (_split(*out.args, g, _lt), _split(out.args[1], out.args[0], g, _lt)),
+    Op.NEG: lambda out, g, need: (-g,),
+    Op.ABS: lambda out, g, need: (g * E.sign(out.args[0]),),  # abs'(0) = sign(0) = 0
+    Op.SIGN: lambda out, g, need: (None,),
+    Op.EXP: lambda out, g, need: (g * out,),  # exp' = exp
+    Op.EXPM1: lambda out, g, need: (g * (out + 1.0),),
+    Op.LOG: lambda out, g, need: (g / out.args[0],),
+    Op.LOG1P: lambda out, g, need: (g / (1.0 + out.args[0]),),
+    Op.SQRT: lambda out, g, need: ((_HALF * g) / out,),  # sqrt' = 1 / (2 sqrt)
+    Op.SIN: lambda out, g, need: (g * E.cos(out.args[0]),),
+    Op.COS: lambda out, g, need: (-(g * E.sin(out.args[0])),),
+    Op.TAN: lambda out, g, need: (g * (1.0 + out * out),),  # tan' = 1 + tan^2
+    Op.ASIN: lambda out, g, need: (g / E.sqrt(1.0 - out.args[0] * out.args[0]),),
+    Op.ACOS: lambda out, g, need: (-g / E.sqrt(1.0 - out.args[0] * out.args[0]),),
+    Op.ATAN: lambda out, g, need: (g / (1.0 + out.args[0] * out.args[0]),),
+    Op.ATAN2: lambda out, g, need: _atan2(out, g, need),
+    Op.SINH: lambda out, g, need: (g * E.cosh(out.args[0]),),
+    Op.COSH: lambda out, g, need: (g * E.sinh(out.args[0]),),
+    Op.TANH: lambda out, g, need: (g * (1.0 - out * out),),  # tanh' = 1 - tanh^2
+    Op.ERF: lambda out, g, need: (g * (_TWO_OVER_SQRT_PI * E.exp(-(out.args[0] * out.args[0]))),),
+    Op.SIGMOID: lambda out, g, need: (g * (out * (1.0 - out)),),  # s' = s (1 - s)
+    Op.RELU: lambda out, g, need: (E.where(out.args[0] > 0.0, g, 0.0),),  # relu'(0) = 0
+    Op.SOFTPLUS: lambda out, g, need: (g * E.sigmoid(out.args[0]),),
+    Op.MAX: lambda out, g, need: _minmax(out, g, need, _gt),
+    Op.MIN: lambda out, g, need: _minmax(out, g, need, _lt),
     # where: the branch taken gets g; the condition gets nothing.
-    Op.WHERE: lambda out, g: (None, E.where(out.args[0], g, 0.0), E.where(out.args[0], 0.0, g)),
-    Op.LT: lambda out, g: (None, None),
-    Op.LE: lambda out, g: (None, None),
-    Op.GT: lambda out, g: (None, None),
-    Op.GE: lambda out, g: (None, None),
+    Op.WHERE: lambda out, g, need: (
+        None,
+        E.where(out.args[0], g, 0.0) if need[1] else None,
+        E.where(out.args[0], 0.0, g) if need[2] else None,
+    ),
+    Op.LT: lambda out, g, need: (None, None),
+    Op.LE: lambda out, g, need: (None, None),
+    Op.GT: lambda out, g, need: (None, None),
+    Op.GE: lambda out, g, need: (None, None),
 }
 
 
@@ -80,10 +93,15 @@ def _lt(a: Expr, b: Expr) -> Expr:
     return a < b
 
 
-def _atan2(out: Expr, g: Expr) -> tuple:
+def _atan2(out: Expr, g: Expr, need: tuple[bool, ...]) -> tuple:
     y, x = out.args
     r2 = x * x + y * y
-    return (g * x / r2, -(g * y) / r2)
+    return (g * x / r2 if need[0] else None, -(g * y) / r2 if need[1] else None)
+
+
+def _minmax(out: Expr, g: Expr, need: tuple[bool, ...], wins: Callable) -> tuple:
+    a, b = out.args
+    return (_split(a, b, g, wins) if need[0] else None, _split(b, a, g, wins) if need[1] else None)
 
 
 ZERO = const(0.0)

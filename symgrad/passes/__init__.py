@@ -11,11 +11,9 @@ ranges.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-from ..ir import Expr, make, topo_order
+from ..ir import Expr, gc_paused, make, topo_order
 from ..ops import Op
 from .algebra import FOLD_OPS, fold
 from .strength import STRENGTH_OPS, strength_reduce
@@ -29,19 +27,6 @@ PIPELINE: list[tuple[str, Rule, frozenset[Op]]] = [
 """(name, rule, the ops it rewrites), in the order they are tried on a node."""
 
 MAX_FIRES = 4
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC: IR nodes never form cycles, and on a million-node graph the
-    collector's passes over every live node cost as much as the work (measured)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def rewrite(roots: list[Expr], rule: Rule, ops: frozenset[Op] | None = None) -> list[Expr]:

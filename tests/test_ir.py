@@ -248,3 +248,20 @@ def test_functions_apply_elementwise_to_arrays_of_expressions():
     both = sg.maximum(xs, np.array([[0.0], [1.0]]))
     assert both.shape == (2, 3) and both[1, 2] == sg.maximum(xs[2], 1.0)
     assert sg.where(xs, 1.0, 2.0)[0] == sg.where(xs[0], 1.0, 2.0)
+
+
+def test_adjoints_only_along_paths_to_requested_variables():
+    from symgrad.autodiff.reverse import adjoints
+
+    w, x, b = sg.symbols("w x b")
+    f = sg.tanh(w * x + b) * 3.0
+    adj = adjoints(f, [w])
+    assert w.serial in adj and x.serial not in adj and b.serial not in adj
+    everything = adjoints(f)
+    assert x.serial in everything and b.serial in everything
+    # the gradient w.r.t. w alone is smaller than the full one, and still correct
+    gw = sg.gradient(f, w)
+    assert count_ops([f, gw]) < count_ops([f, *sg.gradient(f, [w, x, b])])
+    env = {w: 0.3, x: -1.2, b: 0.5}
+    t = math.tanh(0.3 * -1.2 + 0.5)
+    assert sg.evaluate(gw, env) == pytest.approx(3.0 * (1 - t * t) * -1.2, rel=1e-14)

@@ -12,6 +12,7 @@ from . import __version__
 from .backends import c as c_backend
 from .backends import numpy as np_backend
 from .backends import python as py_backend
+from .backends.base import ArrayOut
 from .backends.load import load
 from .backends.naming import NameScope
 from .ir import Expr, as_expr, count_ops, flatten, topo_order
@@ -287,7 +288,13 @@ def compile(  # noqa: A001 - the contract's name
             names[e.serial] = scope.fresh(e.payload)
             params[i] = (names[e.serial], None)
             arg_info[i] = (e.payload, None)
-    roots = flatten(outputs)
+    structure, leaves = _split_outputs(outputs)
+    if backend == "c" and any(isinstance(x, ArrayOut) for x in flatten_symbols(structure)):
+        raise NotImplementedError(
+            "array outputs are not wired into backend='c' yet; use backend='numpy', "
+            "or pass the array as a (nested) list, e.g. outputs=arr.tolist()"
+        )
+    roots = flatten(leaves)
     missing = [n for n in topo_order(roots) if n.op is Op.SYMBOL and n.serial not in names]
     if missing:
         labels = ", ".join(repr(m.payload) for m in missing)
@@ -331,10 +338,55 @@ def _cost_split(roots: list[Expr], total_ops: int) -> dict:
 
 
 def _structure(outputs: Any) -> Any:
-    """``outputs`` with arrays turned into lists, so printers see only lists and tuples."""
-    if hasattr(outputs, "tolist") and hasattr(outputs, "dtype"):
-        return outputs.tolist()
-    return outputs
+    """``outputs`` as printers see it: lists, tuples and an ``ArrayOut`` per array."""
+    return _split_outputs(outputs)[0]
+
+
+def _is_array(x: Any) -> bool:
+    # Duck-typed (no NumPy import here); NumPy scalars are numbers, not arrays.
+    return hasattr(x, "shape") and hasattr(x, "ravel") and not isinstance(x, numbers.Number)
+
+
+def _split_outputs(outputs: Any) -> tuple[Any, list]:
+    """(structure, leaves): ``outputs`` with each array, at any depth, replaced by an
+    ``ArrayOut`` of its shape, and every leaf in order (an array's elements in C order), so an
+    array comes back as one array (NumPy) or nested lists (Python). Iterative."""
+    leaves: list = []
+
+    def leaf(item: Any) -> Any:
+        if not _is_array(item):
+            leaves.append(item)
+            return item
+        elements = item.ravel().tolist()
+        for x in elements:
+            if isinstance(x, list | tuple) or _is_array(x):
+                raise TypeError(
+                    "an array in outputs must hold expressions or numbers, not "
+                    f"{type(x).__name__}; give a list for nested structure"
+                )
+        leaves.extend(elements)
+        return ArrayOut(tuple(int(d) for d in item.shape))
+
+    if not isinstance(outputs, list | tuple):
+        return leaf(outputs), leaves
+    root: Any = None
+    stack: list = [(outputs, [], 0)]
+    while stack:
+        src, dst, i = stack.pop()
+        if i == len(src):
+            done = tuple(dst) if isinstance(src, tuple) else dst
+            if stack:
+                stack[-1][1].append(done)
+            else:
+                root = done
+            continue
+        stack.append((src, dst, i + 1))
+        item = src[i]
+        if isinstance(item, list | tuple):
+            stack.append((item, [], 0))
+        else:
+            dst.append(leaf(item))
+    return root, leaves
 
 
 def _doc(arg_info: list, backend: str) -> str:

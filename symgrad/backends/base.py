@@ -134,9 +134,43 @@ def linearize(
     return Program(lines, outs, counts, deps, out_deps, inlined)
 
 
-def structure_text(structure, leaves: list[str]) -> str:
-    """Python text rebuilding ``structure`` (nested lists/tuples) around ``leaves``; iterative."""
+@dataclass(frozen=True)
+class ArrayOut:
+    """An output given as an array of shape ``shape``: it stands for ``size`` leaves (C order)
+    in an output structure, and each backend prints them as one value (``array_text``)."""
+
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+def nested_text(shape: tuple[int, ...], leaves: list[str]) -> str:
+    """Python text of nested lists of shape ``shape`` around ``leaves`` (C order); a 0-d
+    shape is its one leaf. Innermost axis first, so no recursion."""
+    items = list(leaves)
+    for i in range(len(shape) - 1, -1, -1):
+        d, groups = shape[i], 1
+        for k in shape[:i]:
+            groups *= k
+        items = ["[" + ", ".join(items[g * d : (g + 1) * d]) + "]" for g in range(groups)]
+    return items[0]
+
+
+def structure_text(
+    structure,
+    leaves: list[str],
+    array_text: Callable[[tuple[int, ...], list[str]], str] = nested_text,
+) -> str:
+    """Python text rebuilding ``structure`` (nested lists/tuples, ``ArrayOut`` markers) around
+    ``leaves``; iterative. An array takes its ``size`` leaves through ``array_text``."""
     it = iter(leaves)
+    if isinstance(structure, ArrayOut):
+        return array_text(structure.shape, [next(it) for _ in range(structure.size)])
     if not isinstance(structure, list | tuple):
         return next(it)
     out: list[str] = []
@@ -153,6 +187,8 @@ def structure_text(structure, leaves: list[str]) -> str:
                 stack.append(item[j])
                 if j:
                     stack.append(_Token(", "))
+        elif isinstance(item, ArrayOut):
+            out.append(array_text(item.shape, [next(it) for _ in range(item.size)]))
         else:
             out.append(next(it))
     return "".join(out)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from ..ir import Expr, const_text, topo_order
 from ..ops import Op, Template
-from .base import Program, flat_names, linearize, structure_text
+from .base import ArrayOut, Program, flat_names, linearize, structure_text
 from .naming import NameScope
 
 NAME = "numpy"
@@ -55,6 +55,12 @@ HELPERS = {
     if a.ndim == 1:
         return np.dot(a, b)
     return np.dot(a.ravel(), b.ravel())""",
+    "_array": """def _array(values, shape, batch):
+    # An array output: each element broadcast to the batch shape, in one new float64 array.
+    out = np.empty(batch + (len(values),))
+    for k, v in enumerate(values):
+        out[..., k] = v
+    return out.reshape(batch + shape)""",
     "_chunk_rows": """def _chunk_rows(batch):
     # A long batch runs in blocks of about 2048 samples: temporaries stay small and in cache
     # (large ones cost page faults on every operation); the block sums are then added.
@@ -124,16 +130,26 @@ def generate(
     compute = _with_frees(prog.lines, prog.outputs)
     outs = []
     texts = iter(prog.outputs)
-    for r, d in zip(roots, dots):
+    in_array = _in_array(structure)
+    for r, d, a in zip(roots, dots, in_array):
         if d:
             outs.append(f"_sum_mul({next(texts)}, {next(texts)}, {batch})")
         elif reduce is not None:  # reduced outputs never materialise a per-sample copy
             outs.append(f"_sum({next(texts)}, {batch})")
+        elif a:  # _array copies it into the output array
+            outs.append(next(texts))
         else:
             outs.append(f"{'_out' if r.args else '_copy'}({next(texts)}, {batch})")
+
+    def array_text(shape: tuple[int, ...], leaves: list[str]) -> str:
+        if reduce is None:
+            return f"_array([{', '.join(leaves)}], {shape!r}, {batch})"
+        return f"np.array([{', '.join(leaves)}], dtype=np.float64).reshape({shape!r})"
+
     sig = ", ".join(p for p, _ in params)
     if reduce is None:
-        funcs = [(FUNC, convert + unpack + compute + [f"return {structure_text(structure, outs)}"])]
+        ret = structure_text(structure, outs, array_text)
+        funcs = [(FUNC, convert + unpack + compute + [f"return {ret}"])]
     else:
         # _block sums one block of samples; f splits a long batch into blocks and adds up.
         ret = "(" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")"
@@ -152,7 +168,7 @@ def generate(
         ]
         if reduce == "mean":
             driver.append(f"_n = math.prod({batch})")
-        driver.append(f"return {structure_text(structure, totals)}")
+        driver.append(f"return {structure_text(structure, totals, array_text)}")
         funcs = [("_block", unpack + compute + [f"return {ret}"]), (FUNC, driver)]
     text = "\n".join(line for _, body in funcs for line in body)
     used = [h for h in HELPERS if h + "(" in text]
@@ -199,6 +215,17 @@ def _with_frees(prog_lines: list[tuple[str, str]], outputs: list[str]) -> list[s
         if i in dead:
             out.append("del " + ", ".join(sorted(dead[i])))
     return out
+
+
+def _in_array(structure) -> list[bool]:
+    """Per output leaf, in order: whether it is an element of an array output."""
+    flags: list[bool] = []
+    for item in flat_names(structure):
+        if isinstance(item, ArrayOut):
+            flags += [True] * item.size
+        else:
+            flags.append(False)
+    return flags
 
 
 def _ndim(spec) -> int:

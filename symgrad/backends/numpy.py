@@ -4,10 +4,13 @@ Each argument may carry leading batch axes (a symbol's argument has shape ``B``,
 list's ``B + (k,)``); they broadcast together and every output gets the broadcast batch shape.
 IEEE semantics come from NumPy itself, with its warnings silenced inside the function.
 
-With ``reduce`` ("sum" or "mean") every output is folded over the batch axes: an output
-``a*b`` (a weight's gradient) becomes one dot product, and a long batch runs in blocks of about
-2048 samples whose sums are added, so temporaries stay small. Temporaries are deleted after
-their last use in every mode: large arrays then recycle through the allocator.
+Sums ``w_jk * a_k`` over shared ``a_k`` with weights from one list argument (a layer, or its
+adjoints) are one matrix product (``_lin``). With ``reduce`` ("sum" or "mean") every output is
+folded over the batch axes: outputs ``a*b`` (weight gradients) that pair alike are one matrix
+product (``_gram``), and a long batch runs in blocks of about 2048 samples whose sums are
+added, so temporaries stay small. Both products check batch axes at run time and fall back.
+Temporaries are deleted after their last use in every mode: large arrays then recycle through
+the allocator.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import math
 import re
 from collections.abc import Callable
 
-from ..ir import Expr, const_text, topo_order
+from ..ir import Expr, const_text, make, symbol, topo_order
 from ..ops import Op, Template
 from .base import ArrayOut, Program, flat_names, linearize, structure_text
 from .naming import NameScope
@@ -61,6 +64,27 @@ HELPERS = {
     for k, v in enumerate(values):
         out[..., k] = v
     return out.reshape(batch + shape)""",
+    "_gram": """def _gram(rows, cols, ones, batch):
+    # Sums over the batch of rows[i]*cols[j] (then of rows[i] alone, if ones) in one matrix
+    # product: a layer's weight gradients (adjoint * activation) in one BLAS call.
+    n, k = len(rows), len(cols)
+    if all(np.shape(v) == batch for v in rows + cols):
+        size = math.prod(batch)
+        r = np.array(rows).reshape(n, size)
+        m = r @ np.array(cols).reshape(k, size).T if k else np.empty((n, 0))
+        return np.concatenate((m, r.sum(axis=1)[:, None]), axis=1) if ones else m
+    # Some value lacks batch axes (counts once per sample): pair by pair.
+    sums = [[_sum_mul(a, b, batch) for b in cols] + [_sum(a, batch)] * ones for a in rows]
+    return np.array(sums, dtype=np.float64).reshape(n, k + ones)""",
+    "_lin": """def _lin(w, ndim, idx, vs):
+    # Row j is sum_k W[j, k] * vs[k], W the elements idx of the parameter w (ndim axes): one
+    # matrix product for a layer's pre-activations or adjoints, when w has no batch axes.
+    if w.ndim == ndim:
+        v = np.array(vs if len({np.shape(a) for a in vs}) == 1 else np.broadcast_arrays(*vs))
+        z = w.reshape(-1)[idx] @ v.reshape(len(vs), -1)
+        return z.reshape(z.shape[:1] + v.shape[1:])
+    w = w.reshape(w.shape[: w.ndim - ndim] + (-1,))  # batched weights: term by term
+    return [sum(w[..., i] * a for i, a in zip(row, vs)) for row in idx.tolist()]""",
     "_chunk_rows": """def _chunk_rows(batch):
     # A long batch runs in blocks of about 2048 samples: temporaries stay small and in cache
     # (large ones cost page faults on every operation); the block sums are then added.
@@ -106,7 +130,12 @@ def generate(
         inner = {a.serial for n in topo_order(roots) for a in n.args}  # products used elsewhere
         dots = [r.op is Op.MUL and r.serial not in inner for r in roots]
     lin_roots = [a for r, d in zip(roots, dots) for a in (r.args if d else (r,))]
-    prog = linearize(lin_roots, names, NAME, scope, literal, COND_VALUE)
+    lin_roots, names, groups = _lin_groups(lin_roots, names, params)
+    n_out = len(lin_roots)
+    extra = [v for g in groups for v in g.vectors]  # a product's operands need names
+    prog = linearize(lin_roots + extra, names, NAME, scope, literal, COND_VALUE)
+    consts = _place_lin(prog, groups, prog.outputs[n_out:])
+    del prog.outputs[n_out:], prog.out_deps[n_out:]
     if any(dots):
         prog.op_counts["mul"] = prog.op_counts.get("mul", 0) + len(
             {r for r, d in zip(roots, dots) if d}
@@ -152,8 +181,9 @@ def generate(
         funcs = [(FUNC, convert + unpack + compute + [f"return {ret}"])]
     else:
         # _block sums one block of samples; f splits a long batch into blocks and adds up.
-        ret = "(" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")"
-        totals = [f"_tot[{k}]" + (" / _n" if reduce == "mean" else "") for k in range(len(outs))]
+        items, picks = _group_sums(roots, dots, prog.outputs, batch)
+        ret = "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        totals = [f"_tot{pick}" + (" / _n" if reduce == "mean" else "") for pick in picks]
         takes = ", ".join(f"_take({p}, _i, _rows, {_ndim(spec)}, {batch})" for p, spec in params)
         driver = convert + [
             batch_line,
@@ -172,8 +202,11 @@ def generate(
         funcs = [("_block", unpack + compute + [f"return {ret}"]), (FUNC, driver)]
     text = "\n".join(line for _, body in funcs for line in body)
     used = [h for h in HELPERS if h + "(" in text]
+    if "_gram" in used:
+        used += [h for h in ("_sum", "_sum_mul") if h not in used]
     if "_sum_mul" in used and "_sum" not in used:
         used.append("_sum")
+    used.sort(key=list(HELPERS).index)
     lines = [
         f'"""{doc}"""',
         "",
@@ -183,6 +216,8 @@ def generate(
     ]
     for h in used:
         lines += ["", HELPERS[h]]
+    if consts:
+        lines += ["", *consts]
     for name, body in funcs:
         lines += ["", "", f"def {name}({sig}):"]
         if name == FUNC:
@@ -215,6 +250,181 @@ def _with_frees(prog_lines: list[tuple[str, str]], outputs: list[str]) -> list[s
         if i in dead:
             out.append("del " + ", ".join(sorted(dead[i])))
     return out
+
+
+class _LinGroup:
+    """Sums ``rest_j + sum_k W[j, k] * vectors[k]`` sharing their vectors, W taken from one
+    list parameter: printed as one ``_lin`` matrix product whose rows replace the sums."""
+
+    def __init__(self, param: str, ndim: int, vectors: list[Expr], idx: list[list[int]]):
+        self.param, self.ndim, self.vectors, self.idx = param, ndim, vectors, idx
+
+
+def _lin_groups(
+    roots: list[Expr], names: dict[int, str], params: list[tuple[str, object]]
+) -> tuple[list[Expr], dict[int, str], list[_LinGroup]]:
+    """Find sums of products ``w_jk * a_k`` over the same ``a_k`` for several ``j`` (a layer's
+    neurons; in the gradient, the adjoints ``sum_j g_j * w_jk``), whose weights are elements of
+    one list parameter, and rewrite each sum as ``rest_j + z[j]``, ``z[j]`` a placeholder for
+    row j of a matrix product. Returns (new roots, names with the placeholders, the groups)."""
+    elem: dict[int, tuple[str, int, int]] = {}  # weight symbol -> (param, its ndim, flat index)
+    by_name = {v: k for k, v in names.items()}
+    for p, spec in params:
+        if spec is not None:
+            for i, nm in enumerate(flat_names(spec)):
+                elem[by_name[nm]] = (p, _ndim(spec), i)
+    if not elem:
+        return roots, names, []
+    nodes = topo_order(roots)
+    uses: dict[int, int] = {}
+    for r in roots:
+        uses[r.serial] = uses.get(r.serial, 0) + 2  # an output is never absorbed into a sum
+    for n in nodes:
+        for a in n.args:
+            uses[a.serial] = uses.get(a.serial, 0) + 1
+    inner = {a.serial for n in nodes if n.op is Op.ADD for a in n.args}
+    inner = {s for s in inner if uses[s] == 1}
+    sums: list[tuple[Expr, list[Expr]]] = []
+    count: dict[int, int] = {}
+    for n in nodes:
+        if n.op is not Op.ADD or n.serial in inner:  # inner: part of a larger sum
+            continue
+        terms, stack = [], [n]
+        while stack:  # the leaves of the tree of single-use additions, left to right
+            m = stack.pop()
+            if m is n or (m.op is Op.ADD and m.serial in inner):
+                stack.extend(reversed(m.args))
+            else:
+                terms.append(m)
+        for t in terms:
+            if t.op is Op.MUL:
+                for a in t.args:
+                    count[a.serial] = count.get(a.serial, 0) + 1
+        sums.append((n, terms))
+    found: dict[tuple, list] = {}
+    for n, terms in sums:
+        prods, rest = [], []
+        for t in terms:
+            pick = None
+            if t.op is Op.MUL:
+                u, v = t.args
+                for w, a in ((u, v), (v, u)):  # a weight: a parameter's element, and if
+                    if w.serial in elem and (  # both are, the one in fewer sums
+                        a.serial not in elem or count[w.serial] < count[a.serial]
+                    ):
+                        pick = (w, a)
+            (prods if pick else rest).append(pick or t)
+        if len(prods) < 2 or len({elem[w.serial][0] for w, _ in prods}) > 1:
+            continue
+        vec = {a.serial: elem[w.serial][2] for w, a in prods}
+        if len(vec) < len(prods):
+            continue
+        key = (elem[prods[0][0].serial][:2], tuple(sorted(vec)))
+        found.setdefault(key, []).append((n, rest, vec, {a.serial: a for _, a in prods}))
+    groups: list[_LinGroup] = []
+    replace: dict[int, tuple[list[Expr], Expr]] = {}
+    names = dict(names)
+    for ((param, ndim), vkey), members in found.items():
+        if len(members) < 2:
+            continue
+        g = len(groups)
+        vectors = [members[0][3][s] for s in vkey]
+        idx = [[vec[s] for s in vkey] for _, _, vec, _ in members]
+        groups.append(_LinGroup(param, ndim, vectors, idx))
+        for j, (n, rest, _, _) in enumerate(members):
+            ph = symbol(f"z{g}_{j}")
+            names[ph.serial] = f"_z{g}[{j}]"
+            replace[n.serial] = (rest, ph)
+    if not groups:
+        return roots, names, []
+    new: dict[int, Expr] = {}
+    get = new.get
+    for n in nodes:
+        if n.serial in replace:
+            rest, ph = replace[n.serial]
+            acc = None
+            for t in rest:
+                t = get(t.serial, t)
+                acc = t if acc is None else make(Op.ADD, (acc, t))
+            new[n.serial] = ph if acc is None else make(Op.ADD, (acc, ph))
+        elif n.args:
+            args = tuple(get(a.serial, a) for a in n.args)
+            if any(x is not y for x, y in zip(args, n.args)):
+                new[n.serial] = make(n.op, args)
+    for grp in groups:
+        grp.vectors = [get(v.serial, v) for v in grp.vectors]
+    return [get(r.serial, r) for r in roots], names, groups
+
+
+def _place_lin(prog: Program, groups: list[_LinGroup], vec_texts: list[str]) -> list[str]:
+    """Insert each group's ``_z = _lin(...)`` line just before the first line that reads it;
+    return the module constants (the weights' flat indices)."""
+    consts, it = [], iter(vec_texts)
+    for g, grp in enumerate(groups):
+        vs = [next(it) for _ in grp.vectors]
+        z = f"_z{g}"
+        consts.append(f"_W{g} = np.array({grp.idx!r})  # flat indices into {grp.param}")
+        line = (z, f"_lin({grp.param}, {grp.ndim}, _W{g}, [{', '.join(vs)}])")
+        at = next(
+            (i for i, d in enumerate(prog.deps) if any(x.startswith(z + "[") for x in d)),
+            len(prog.lines),
+        )
+        defined = {name for name, _ in prog.lines[:at]}
+        assert all(v in defined or v not in {nm for nm, _ in prog.lines} for v in vs), vs
+        prog.lines.insert(at, line)
+        prog.deps.insert(at, tuple(vs))
+        k = len(grp.vectors)
+        prog.op_counts["mul"] = prog.op_counts.get("mul", 0) + k * len(grp.idx)
+        prog.op_counts["add"] = prog.op_counts.get("add", 0) + (k - 1) * len(grp.idx)
+    return consts
+
+
+def _group_sums(
+    roots: list[Expr], dots: list[bool], texts: list[str], batch: str
+) -> tuple[list[str], list[str]]:
+    """The reduced outputs as (what ``_block`` returns, how each output picks its total).
+
+    Every reduced output is a sum over the batch of ``row * col``: a dot output ``a*b`` is
+    (newer, older) operand, any other output ``r`` is (r, 1). Rows that pair with the same
+    columns form one ``_gram`` matrix product (a layer's weight and bias gradients), so a
+    hundred outputs cost a few BLAS calls, not a hundred. A pair alone stays one dot/sum.
+    """
+    it = iter(texts)
+    pairs: list[tuple[str, str | None]] = []
+    for r, d in zip(roots, dots):
+        if d:
+            a, b = r.args
+            ta, tb = next(it), next(it)
+            pairs.append((ta, tb) if a.serial >= b.serial else (tb, ta))
+        else:
+            pairs.append((next(it), None))
+    cols_of: dict[str, list[str | None]] = {}
+    for row, col in pairs:
+        cs = cols_of.setdefault(row, [])
+        if col not in cs:
+            cs.append(col)
+    groups: dict[tuple, list[str]] = {}  # column set -> rows, in first-seen order
+    for row, cs in cols_of.items():
+        key = tuple(sorted(cs, key=lambda c: (c is None, c or "")))
+        groups.setdefault(key, []).append(row)
+    items: list[str] = []
+    where: dict[tuple[str, str | None], str] = {}
+    for key, rows in groups.items():
+        cols = [c for c in key if c is not None]
+        ones = key[-1] is None
+        if len(rows) * len(key) == 1:
+            where[(rows[0], key[0])] = f"[{len(items)}]"
+            text = (
+                f"_sum({rows[0]}, {batch})" if ones else f"_sum_mul({rows[0]}, {cols[0]}, {batch})"
+            )
+            items.append(text)
+            continue
+        g = len(items)
+        items.append(f"_gram([{', '.join(rows)}], [{', '.join(cols)}], {int(ones)}, {batch})")
+        for i, row in enumerate(rows):
+            for j, col in enumerate(key):
+                where[(row, col)] = f"[{g}][{i}, {j}]"
+    return items, [where[p] for p in pairs]
 
 
 def _in_array(structure) -> list[bool]:

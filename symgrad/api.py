@@ -15,7 +15,7 @@ from .backends import python as py_backend
 from .backends.base import ArrayOut
 from .backends.load import load
 from .backends.naming import NameScope
-from .ir import Expr, as_expr, count_ops, flatten, topo_order
+from .ir import Expr, as_expr, count_ops, flatten, gc_paused, topo_order
 from .ops import Op
 from .passes import optimize
 from .passes.schedule import schedule
@@ -283,8 +283,10 @@ def compile(  # noqa: A001 - the contract's name
         else:
             e = _leaf(item, f"inputs[{i}]")
             if e.serial in names:
-                raise ValueError(f"the symbol {e.payload!r} is given twice in inputs; "
-                                 "each input symbol must appear once")
+                raise ValueError(
+                    f"the symbol {e.payload!r} is given twice in inputs; "
+                    "each input symbol must appear once"
+                )
             names[e.serial] = scope.fresh(e.payload)
             params[i] = (names[e.serial], None)
             arg_info[i] = (e.payload, None)
@@ -301,6 +303,14 @@ def compile(  # noqa: A001 - the contract's name
         raise ValueError(
             f"outputs depend on symbols that are not inputs: {labels}; add them to inputs"
         )
+    with gc_paused():  # IR and printing build no cycles; see ir.gc_paused
+        return _compile(
+            params, arg_info, names, scope, roots, outputs, backend, reduce, optimize_passes
+        )
+
+
+def _compile(params, arg_info, names, scope, roots, outputs, backend, reduce, optimize_passes):
+    """Passes, code generation and loading, once the inputs and outputs are checked."""
     if optimize_passes:
         roots = optimize(roots)
     # The docstring shows the generated parameter names: a raw label there could close the

@@ -151,6 +151,10 @@ class Symgrad(System):
         setup = time.perf_counter() - t0
         fwd = sg.compile([x], f, backend=self.backend)
         xv = case.data["x"]
+        if self.backend == "c":  # a float64 array is its argument (a list is converted per call)
+            import numpy as np
+
+            xv = np.array(xv)
         return Run(
             setup, lambda: fn(xv), lambda r: (r[0], r[1]), lambda: fwd(xv), "", _info(fn, fwd)
         )

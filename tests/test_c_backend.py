@@ -4,6 +4,7 @@ that explain themselves. Skipped, with the reason shown, only where no C compile
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 import symgrad as sg
 from symgrad.backends import c as c_backend
-from symgrad.backends import cbuild
+from symgrad.backends import cbuild, cvm
 from symgrad.ir import make
 from symgrad.ops import INFO, Op
 
@@ -323,3 +324,140 @@ def test_meta_round_trip_and_structure():
         3.0,
         3.0,
     ]
+
+
+# -- the tape interpreter (large programs): forced onto small programs with the threshold ------
+
+
+@pytest.fixture
+def on_vm(monkeypatch):
+    """Every program runs on the tape interpreter."""
+    monkeypatch.setattr(cbuild, "VM_MIN_OPS", 1)
+
+
+@contextlib.contextmanager
+def vm_threshold(n: int):
+    old = cbuild.VM_MIN_OPS
+    cbuild.VM_MIN_OPS = n
+    try:
+        yield
+    finally:
+        cbuild.VM_MIN_OPS = old
+
+
+def test_vm_every_op_scalar_and_batched_with_inf_and_nan(on_vm):
+    x, y, z = sg.symbols("x y z")
+    outs = op_outputs(x, y, z)
+    fc = sg.compile([x, y, z], outs, backend="c")
+    fp = sg.compile([x, y, z], outs, backend="python")
+    assert fc._fn.on_vm and "tape interpreter" in fc.source
+    pts = np.array(list(itertools.product(SPECIAL, SPECIAL)))
+    xs, ys = pts[:, 0], pts[:, 1]  # 196 samples: three full blocks of 64 and a tail
+    zs = np.full_like(xs, 0.25)
+    got = fc(xs, ys, zs)
+    for k, (expr, col) in enumerate(zip(outs, got)):
+        assert col.shape == xs.shape
+        for i in range(len(xs)):
+            want = sg.evaluate(expr, {x: xs[i], y: ys[i], z: zs[i]})
+            assert same(col[i], want), (expr.op, xs[i], ys[i], col[i], want, k)
+    for a, b in [(0.3, -1.7), (-0.0, 2.0), (math.inf, 0.5), (math.nan, 1.0), (800.0, -800.0)]:
+        got, want = fc(a, b, 0.75), fp(a, b, 0.75)
+        assert all(type(v) is float for v in got)
+        assert all(same(g, w) for g, w in zip(got, want)), (a, b)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.lists(st.sampled_from(SPECIAL + [0.7, -1.3, 2.2]), min_size=3, max_size=3))
+def test_vm_random_expressions(prog, xs):
+    x, y, outs = prog
+    with vm_threshold(1):
+        fc = sg.compile([x, y], outs, backend="c")
+    xa, ya = np.array(xs), np.array(xs[::-1])
+    batched = fc(xa, ya)
+    for i in range(len(xa)):
+        want = sg.evaluate(outs, {x: xa[i], y: ya[i]})
+        scalar = fc(xa[i], ya[i])
+        for k in range(len(outs)):
+            assert same(batched[k][i], want[k]) and same(scalar[k], want[k]), (k, xa[i], ya[i])
+
+
+def test_vm_batching_and_reduce_match_numpy(on_vm):
+    w = list(sg.symbols("w0:3"))
+    x, y = sg.symbols("x y")
+    loss = (sg.tanh(w[0] * x + w[1]) * w[2] - y) ** 2
+    outs = [loss, sg.gradient(loss, w), 2.0, x]
+    rng = np.random.default_rng(1)
+    W, X, Y = rng.normal(size=3), rng.normal(size=(13, 11)), rng.normal(size=(13, 11))
+    for reduce in (None, "sum", "mean"):
+        fc = sg.compile([w, x, y], outs, backend="c", reduce=reduce)
+        fn = sg.compile([w, x, y], outs, backend="numpy", reduce=reduce)
+        got, want = fc(W, X, Y), fn(W, X, Y)
+        for g, v in zip([got[0], *got[1], got[2], got[3]], [want[0], *want[1], want[2], want[3]]):
+            assert np.shape(g) == np.shape(v)
+            np.testing.assert_allclose(g, v, rtol=1e-12)
+    fc = sg.compile([w, x, y], outs, backend="c")
+    fn = sg.compile([w, x, y], outs, backend="numpy")
+    Wb, Xs, Yr = rng.normal(size=(4, 1, 3)), rng.normal(size=(5, 4)).T, rng.normal(size=(1, 5))
+    got, want = fc(Wb, Xs, Yr), fn(Wb, Xs, Yr)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(np.array(got[1]), np.array(want[1]), rtol=1e-12)
+    empty = sg.compile([w, x, y], outs, backend="c", reduce="sum")(W, np.zeros(0), np.zeros(0))
+    assert empty[0] == 0.0
+
+
+def test_vm_source_pickle_and_save(on_vm, tmp_path):
+    evil = "*/ int main(void) { return 1; } /* x) λ"
+    a, b = sg.Symbol(evil), sg.Symbol("NAN")
+    fc = sg.compile([[a, b]], [a * b + 1, sg.tanh(a) - b, math.inf], backend="c")
+    assert evil not in fc.source and "λ" not in fc.source and "main(" not in fc.source
+    assert c_backend.read_meta(fc.source)["vm"]["len"] > 0
+    listing = fc._fn.listing()
+    assert "tanh(" in listing and evil not in listing
+    f2 = pickle.loads(pickle.dumps(fc))
+    assert f2._fn.on_vm and [float(v) for v in f2([2.0, 3.0])] == [7.0, math.tanh(2) - 3, math.inf]
+    fc.save(str(tmp_path / "out"))
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import f; "
+        "print(*[repr(float(v[0])) for v in f.f([[1.5, 2.0]])])"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = [float(v) for v in res.stdout.split()]
+    assert all(same(g, w) for g, w in zip(got, [4.0, math.tanh(1.5) - 2.0, math.inf]))
+
+
+def test_vm_machine_is_built_once(on_vm, monkeypatch, tmp_path):
+    """The interpreter is one cached library: a new large program runs no compiler."""
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cvm, "_machine", None)
+    calls = _count_compiles(monkeypatch)
+    x = sg.Symbol("x")
+    sg.compile([x], [sg.exp(x) * 3.25], backend="c")
+    n = len(calls)
+    assert n >= 1
+    monkeypatch.setattr(cvm, "_machine", None)  # as a new process would
+    f = sg.compile([x], [sg.sin(x) * 1.25 + x], backend="c")
+    assert len(calls) == n and same(f(2.0)[0], math.sin(2.0) * 1.25 + 2.0)
+
+
+@pytest.mark.slow
+def test_vm_runs_a_100000_deep_chain():
+    depth = 100_000
+    x = sg.Symbol("x")
+    h = 1.0 / depth
+    f = x
+    for _ in range(depth):
+        f = f - h * sg.tanh(f)
+    fc = sg.compile([x], [f, sg.gradient(f, x)], backend="c")
+    assert fc._fn.on_vm
+    y, d = 0.7, 1.0
+    for _ in range(depth):  # the chain rule by hand
+        t = math.tanh(y)
+        d *= 1.0 - h * (1.0 - t * t)
+        y = y - h * t
+    v, g = fc(0.7)
+    assert abs(v - y) <= 1e-12 and abs(g - d) <= 1e-10

@@ -23,9 +23,9 @@ import re
 from collections.abc import Callable
 from ctypes import addressof, c_char
 
-from ..ir import Expr, const_text, unflatten
-from ..ops import Template
-from . import cbuild
+from ..ir import Expr, const_text, topo_order, unflatten
+from ..ops import Op, Template, template
+from . import cbuild, cvm
 from .base import Program, flat_names, linearize, structure_text
 from .naming import NameScope
 
@@ -63,6 +63,25 @@ HELPERS = {
 }
 _HELPER_LIBM = {"sg_sigmoid": ("exp",), "sg_softplus": ("exp", "log1p")}
 _CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\(")
+
+
+def template_c(op: Op) -> Template:
+    """The op's ``"c"`` template (shared by the printer and the tape interpreter)."""
+    return template(op, NAME)
+
+
+def simd_declarations(funcs: list[str]) -> list[str]:
+    """Declarations of libm's vector variants (glibc's libmvec), used only under SG_SIMD."""
+    if not funcs:
+        return []
+    out = ["#ifdef SG_SIMD /* vector variants from glibc's libmvec */"]
+    for f in funcs:
+        arity = 2 if f in ("pow", "atan2") else 1
+        out += [
+            "#pragma omp declare simd notinbranch",
+            f"double {f}({', '.join(['double'] * arity)});",
+        ]
+    return out + ["#endif", ""]
 
 
 def literal(v: float) -> tuple[str, int]:
@@ -118,9 +137,14 @@ def generate(
     """
     layout = _arg_layout(params)
     n_in = sum(len(e) for e, _ in layout)
+    nodes = topo_order(roots)
+    n_ops = sum(1 for n in nodes if n.args)
+    if n_ops >= cbuild.VM_MIN_OPS:  # too large for the C compiler to be quick: a tape
+        shape = structure_text(structure, ["None"] * len(roots))
+        return cvm.generate(layout, roots, names, reduce, literal, nodes, shape)
     # First try the small form; large programs are re-linearized into workspace slots.
     cnames = {s: "v_" + n for s, n in names.items()}
-    prog = linearize(roots, cnames, NAME, new_scope(), literal, COND_VALUE)
+    prog = linearize(roots, cnames, NAME, new_scope(), literal, COND_VALUE, order=nodes)
     if len(prog.lines) <= cbuild.SMALL_MAX_LINES:
         body = _small_body(prog, layout, reduce, len(roots))
         chunks: list[str] = []
@@ -134,7 +158,7 @@ def generate(
                 k += 1
         snames = {s: f"sg_w[{slot_of[n]}]" for s, n in names.items()}
         scope = _SlotScope(n_in)
-        prog = linearize(roots, snames, NAME, scope, literal, COND_VALUE)  # type: ignore[arg-type]
+        prog = linearize(roots, snames, NAME, scope, literal, COND_VALUE, order=nodes)  # type: ignore[arg-type]
         slots = scope.next
         chunks, body = _large_body(prog, layout, reduce, len(roots), slots)
     meta = {
@@ -170,15 +194,7 @@ def generate(
         "#include <stdlib.h>",
         "",
     ]
-    if simd:
-        out += ["#ifdef SG_SIMD /* vector variants from glibc's libmvec */"]
-        for f in simd:
-            arity = 2 if f in ("pow", "atan2") else 1
-            out += [
-                "#pragma omp declare simd notinbranch",
-                f"double {f}({', '.join(['double'] * arity)});",
-            ]
-        out += ["#endif", ""]
+    out += simd_declarations(simd)
     for h in helpers:
         out += [HELPERS[h], ""]
     out += chunks
@@ -282,15 +298,22 @@ class NativeFunction:
 
         self._np = np
         meta = read_meta(source)
-        self.library_path = cbuild.build(source, meta["lines"])
-        self._lib = ctypes.CDLL(self.library_path)
-        fn = getattr(self._lib, FUNC)
+        self.source_text = source
         nargs = len(meta["args"])
-        fn.argtypes = (
-            [ctypes.c_longlong] + [ctypes.c_void_p, ctypes.c_longlong] * nargs + [ctypes.c_void_p]
-        )
-        fn.restype = ctypes.c_int
-        self._fn = fn
+        self.on_vm = "vm" in meta
+        if self.on_vm:  # the cached interpreter runs this source's tape (cvm.py)
+            self._fn = cvm.make_runner(source, meta)
+        else:
+            self.library_path = cbuild.build(source, meta["lines"])
+            self._lib = ctypes.CDLL(self.library_path)
+            fn = getattr(self._lib, FUNC)
+            fn.argtypes = (
+                [ctypes.c_longlong]
+                + [ctypes.c_void_p, ctypes.c_longlong] * nargs
+                + [ctypes.c_void_p]
+            )
+            fn.restype = ctypes.c_int
+            self._fn = fn
         self._args = [(k, nd) for k, nd in meta["args"]]
         self._m = meta["m"]
         self._reduce = meta["reduce"]
@@ -356,9 +379,17 @@ class NativeFunction:
             raise MemoryError("the compiled C function could not allocate its workspace")
         if raw:
             return out
-        # Outputs with batch axes are arrays of the batch shape; reduced or unbatched ones are
-        # NumPy float64 scalars (shape (), like 0-d arrays; 4x cheaper to make).
-        return self._pack(list(out))
+        # Outputs with batch axes are arrays of the batch shape (views of one buffer); reduced
+        # or unbatched ones are Python floats, made by one tolist() (2.5x cheaper than NumPy
+        # scalars, which is what a call with thousands of outputs costs).
+        return self._pack(out.tolist() if out.ndim == 1 else list(out))
+
+    def listing(self, limit: int | None = 200) -> str:
+        """The program as the interpreter runs it (``w7 = tanh(w3)`` per instruction); for a
+        straight-line function, its source."""
+        if not self.on_vm:
+            return self.source_text
+        return cvm.listing(self._fn.program, limit)
 
     def flat(self, *arrays):
         """All outputs in one float64 array of shape (outputs, *batch), or (outputs,) when

@@ -33,6 +33,9 @@ SIMD_LIBM = ("exp expm1 log log1p sin cos tan asin acos atan atan2 sinh cosh tan
 # lines/s at -O0. So: up to SMALL_MAX_LINES one vectorized -O2 loop; beyond, chunks at -O1;
 # beyond O1_MAX_LINES, chunks at -O0.
 SMALL_MAX_LINES = 1_000
+# Programs of this many operations or more run on the tape interpreter (cvm.py) instead of
+# being compiled: see docs/c_backend.md for the measurements behind the figure.
+VM_MIN_OPS = 50_000
 O1_MAX_LINES = 50_000
 CHUNK_LINES = 250
 

@@ -31,6 +31,13 @@ def test_python_backend_returns_floats_for_int_inputs():
     assert out == [3.0, 1.0, 2.0] and all(type(v) is float for v in out)
 
 
+def test_python_backend_returns_floats_for_int_list_elements():
+    z = sg.symbols("z0:2")
+    fn = sg.compile([list(z)], [z[0] * z[1], z[0], sg.maximum(z[0], z[1]), -z[1], z[0] * 2.0])
+    out = fn([2, 3])
+    assert out == [6.0, 2.0, 3.0, -3.0, 4.0] and all(type(v) is float for v in out)
+
+
 def test_list_inputs_and_numpy_arrays():
     w = sg.symbols("w0:3")
     m = [list(sg.symbols("a b")), list(sg.symbols("c d"))]

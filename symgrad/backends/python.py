@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from .. import scalar
 from ..ir import Expr, const_text
-from ..ops import INFO, Template
+from ..ops import INFO, Op, Template
 from .base import Program, flat_names, linearize, structure_text
 from .load import load as load_module
 from .naming import NameScope
@@ -187,6 +187,10 @@ def _generate(params, roots, structure, names, new_scope, doc, order) -> tuple[s
     ieee = None
     if _RAISING & fast.op_counts.keys():
         ieee = linearize(roots, names, NAME + "_ieee", new_scope(), literal, COND_VALUE, order)
+    as_float = _int_closed(roots)
+    for prog in (fast, ieee):
+        if prog is not None and any(as_float):
+            prog.outputs = [f"float({t})" if c else t for t, c in zip(prog.outputs, as_float)]
     texts = [
         t for prog in (fast, ieee) if prog for t in [*(x for _, x in prog.lines), *prog.outputs]
     ]
@@ -220,6 +224,42 @@ def _generate(params, roots, structure, names, new_scope, doc, order) -> tuple[s
         ]
         lines += ieee_body
     return "\n".join(lines) + "\n", fast
+
+
+# Ops that keep Python ints ints: an output made only of these over the arguments (no float
+# constant, no math function) would return an int for int arguments, so it gets float().
+_INT_KEEPING = {Op.ADD, Op.SUB, Op.MUL, Op.NEG, Op.ABS, Op.MAX, Op.MIN, Op.WHERE}
+
+
+def _int_closed(roots: list[Expr]) -> list[bool]:
+    """For each root: could it evaluate to an int? Iterative, memoized, stops at the first
+    float-producing node below it (a constant, a division, any math function)."""
+    memo: dict[int, bool] = {}
+    out = []
+    for root in roots:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            if node.serial in memo:
+                stack.pop()
+                continue
+            if node.op is Op.SYMBOL:
+                memo[node.serial] = True
+                stack.pop()
+                continue
+            if node.op not in _INT_KEEPING:
+                memo[node.serial] = False
+                stack.pop()
+                continue
+            kids = node.args[1:] if node.op is Op.WHERE else node.args
+            pending = [a for a in kids if a.serial not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            memo[node.serial] = all(memo[a.serial] for a in kids)
+            stack.pop()
+        out.append(memo[root.serial])
+    return out
 
 
 def load(source: str) -> Callable:

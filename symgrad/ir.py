@@ -35,7 +35,7 @@ for _i, _op in enumerate(Op):
     _op.code = _i  # a small int per op, for intern keys
     _op.arity = INFO[_op].arity if _op in INFO else 0
     _op.commutes = INFO[_op].commutative if _op in INFO else False
-_CONST, _NEG = Op.CONST, Op.NEG
+_CONST, _NEG, _MUL = Op.CONST, Op.NEG, Op.MUL
 
 CONTROL_FLOW_HINT = (
     "data-dependent control flow (if/while/and/or/bool on an expression) cannot be compiled; "
@@ -301,12 +301,18 @@ def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
     """Identities that hold for every float, inf and NaN included (IEEE-safe).
 
     x+0 -> x, x-0 -> x, 0-x -> -x, x*1 -> x, x*-1 -> -x, x/1 -> x, x/-1 -> -x, x**1 -> x,
-    x**0 -> 1, --x -> x, a+(-b) -> a-b, a-(-b) -> a+b, (-a)*(-b) -> a*b, (-a)/(-b) -> a/b.
+    x**0 -> 1, --x -> x, a+(-b) -> a-b, a-(-b) -> a+b, (-a)*(-b) -> a*b, (-a)/(-b) -> a/b,
+    c*(-a) -> (-c)*a and -(c*a) -> (-c)*a for a constant c (negation is exact).
     Only the sign of a zero may differ (x+0 with x=-0.0). Never x*0 -> 0 or x-x -> 0: both are
     wrong for inf and NaN.
     """
     if op is Op.NEG:
-        return a.args[0] if a.op is Op.NEG else None
+        if a.op is Op.NEG:
+            return a.args[0]
+        if a.op is Op.MUL and (a.args[0].op is Op.CONST or a.args[1].op is Op.CONST):
+            c, x = a.args if a.args[0].op is Op.CONST else a.args[::-1]
+            return make(Op.MUL, (const(-c.payload), x))
+        return None
     if op is Op.ADD:
         if _cval(b, 0.0):
             return a
@@ -334,6 +340,10 @@ def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
             return make(Op.NEG, (b,))
         if a.op is Op.NEG and b.op is Op.NEG:
             return make(Op.MUL, (a.args[0], b.args[0]))
+        if a.op is Op.CONST and b.op is Op.NEG:
+            return make(Op.MUL, (const(-a.payload), b.args[0]))
+        if b.op is Op.CONST and a.op is Op.NEG:
+            return make(Op.MUL, (a.args[0], const(-b.payload)))
     elif op is Op.DIV:
         if _cval(b, 1.0):
             return a
@@ -371,8 +381,10 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
         a = args[0]
         if a.op is _CONST:
             return const(INFO[op].eval(a.payload))
-        if op is _NEG and a.op is _NEG:
-            return a.args[0]
+        if op is _NEG and (a.op is _NEG or a.op is _MUL):
+            s = _simplify(op, a, None)
+            if s is not None:
+                return s
         key = (op.code, a.serial)
     else:
         c = args[0]

@@ -265,3 +265,14 @@ def test_adjoints_only_along_paths_to_requested_variables():
     env = {w: 0.3, x: -1.2, b: 0.5}
     t = math.tanh(0.3 * -1.2 + 0.5)
     assert sg.evaluate(gw, env) == pytest.approx(3.0 * (1 - t * t) * -1.2, rel=1e-14)
+
+
+def test_negation_folds_into_constant_factors():
+    x = sg.Symbol("x")
+    assert -(2.0 * x) == x * -2.0 and 3.0 * -x == -3.0 * x and (-x) * 0.5 == x * -0.5
+    for v in (math.inf, -math.inf, math.nan, -0.0, 1e308, 5e-324):
+        for e, want in ((-(2.0 * x), -(2.0 * v)), (3.0 * -x, 3.0 * -v)):
+            got = sg.evaluate(e, {x: v})
+            assert (math.isnan(got) and math.isnan(want)) or (
+                got == want and math.copysign(1, got) == math.copysign(1, want)
+            )

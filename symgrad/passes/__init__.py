@@ -45,11 +45,20 @@ def _sweep(roots: list[Expr], rules: dict[Op, list[Rule]]) -> list[Expr]:
             old = node.args
             if not old:
                 continue
-            args = tuple(get(a.serial, a) for a in old)
-            cur = node if args == old else make(node.op, args)
+            cur = node
+            if new:  # rebuild only if an argument changed (a plain loop: this is the hot path)
+                for a in old:
+                    if a.serial in new:
+                        cur = make(node.op, tuple(get(b.serial, b) for b in old))
+                        break
+            node_rules = rules.get(cur.op)
+            if node_rules is None:
+                if cur is not node:
+                    new[node.serial] = cur
+                continue
             for _ in range(MAX_FIRES):
                 fired = None
-                for rule in rules.get(cur.op, ()):
+                for rule in node_rules if cur.op is node.op else rules.get(cur.op, ()):
                     fired = rule(cur, cur.args)
                     if fired is not None:
                         break

@@ -291,11 +291,6 @@ def compile(  # noqa: A001 - the contract's name
             params[i] = (names[e.serial], None)
             arg_info[i] = (e.payload, None)
     structure, leaves = _split_outputs(outputs)
-    if backend == "c" and any(isinstance(x, ArrayOut) for x in flatten_symbols(structure)):
-        raise NotImplementedError(
-            "array outputs are not wired into backend='c' yet; use backend='numpy', "
-            "or pass the array as a (nested) list, e.g. outputs=arr.tolist()"
-        )
     roots = flatten(leaves)
     missing = [n for n in topo_order(roots) if n.op is Op.SYMBOL and n.serial not in names]
     if missing:

@@ -3,6 +3,8 @@ of shape B + S ("numpy"; S with reduce) or nested lists of shape S ("python").""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 
@@ -161,10 +163,31 @@ def test_array_of_arrays_is_rejected():
         sg.compile([x], ragged)
 
 
-def test_c_backend_says_what_to_do():
-    x = sg.Symbol("x")
-    with pytest.raises(NotImplementedError, match="backend='numpy'"):
-        sg.compile([x], [x, np.array([x, x * x], dtype=object)], backend="c")
+HAVE_CC = bool(os.environ.get("CC") or any(shutil.which(n) for n in ("cc", "gcc", "clang")))
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine (install gcc or set CC)")
+@pytest.mark.parametrize("reduce", [None, "sum"])
+def test_c_backend_returns_the_numpy_backends_arrays(reduce):
+    x, y, w = _syms()
+    A = _matrix(x, y, w)
+    outputs = [
+        x * y,
+        A,
+        (np.array([x + y, x * y], dtype=object),),
+        np.zeros((2, 0, 3), dtype=object),
+        np.array(x * 2.0, dtype=object),
+    ]
+    fn_np = sg.compile([x, y, w], outputs, backend="numpy", reduce=reduce)
+    fn_c = sg.compile([x, y, w], outputs, backend="c", reduce=reduce)
+    for args in [(0.3, -1.2, [0.5, 2.0, -0.7]), (np.array([0.3, 1.0]), -1.2, [0.5, 2.0, -0.7])]:
+        want, got = fn_np(*args), fn_c(*args)
+        flat_w = [want[0], want[1], want[2][0], want[3], want[4]]
+        flat_g = [got[0], got[1], got[2][0], got[3], got[4]]
+        assert isinstance(got[2], tuple)
+        for a, b in zip(flat_w, flat_g):
+            assert np.shape(a) == np.shape(b)
+            np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-13)
 
 
 def test_source_deterministic_and_python_module_needs_no_numpy(tmp_path):

@@ -140,7 +140,7 @@ def generate(
     nodes = topo_order(roots)
     n_ops = sum(1 for n in nodes if n.args)
     if n_ops >= cbuild.VM_MIN_OPS:  # too large for the C compiler to be quick: a tape
-        shape = structure_text(structure, ["None"] * len(roots))
+        shape = _structure_meta(structure, len(roots))
         return cvm.generate(layout, roots, names, reduce, literal, nodes, shape)
     # First try the small form; large programs are re-linearized into workspace slots.
     cnames = {s: "v_" + n for s, n in names.items()}
@@ -166,7 +166,7 @@ def generate(
         "args": [[len(e), nd] for e, nd in layout],
         "m": len(roots),
         "reduce": reduce,
-        "structure": structure_text(structure, ["None"] * len(roots)),
+        "structure": _structure_meta(structure, len(roots)),
         "lines": len(prog.lines),
     }
     texts = [t for _, t in prog.lines] + prog.outputs
@@ -319,6 +319,7 @@ class NativeFunction:
         self._reduce = meta["reduce"]
         self._structure = ast.literal_eval(meta["structure"])
         self._pack = _packer(self._structure)
+        self._has_arrays = "{" in meta["structure"]
         self._plans: dict[tuple, tuple] = {}  # argument shapes -> (n, strides, output shape)
 
     def __call__(self, *arrays, raw: bool = False):
@@ -382,7 +383,9 @@ class NativeFunction:
         # Outputs with batch axes are arrays of the batch shape (views of one buffer); reduced
         # or unbatched ones are Python floats, made by one tolist() (2.5x cheaper than NumPy
         # scalars, which is what a call with thousands of outputs costs).
-        return self._pack(out.tolist() if out.ndim == 1 else list(out))
+        if self._has_arrays:  # array outputs are views of the buffer; no per-leaf objects
+            return self._pack(None, out)
+        return self._pack(out.tolist() if out.ndim == 1 else list(out), out)
 
     def listing(self, limit: int | None = 200) -> str:
         """The program as the interpreter runs it (``w7 = tanh(w3)`` per instruction); for a
@@ -397,12 +400,37 @@ class NativeFunction:
         return self.__call__(*arrays, raw=True)
 
 
+def _structure_meta(structure, n: int) -> str:
+    """The output structure as a Python literal: None per leaf, ``{'shape': [...]}`` per array
+    output (``ArrayOut``), so the loader can rebuild it with ``ast.literal_eval``."""
+    return structure_text(structure, ["None"] * n, lambda shape, _: repr({"shape": list(shape)}))
+
+
+def _array_out(o, k: int, n: int, shape: tuple):
+    """Array output: rows k..k+n of the output buffer as one array, batch axes first (the
+    NumPy backend's layout); a view of this call's fresh buffer."""
+    part = o[k : k + n]
+    if part.ndim == 1:
+        return part.reshape(shape)
+    batch = part.shape[1:]
+    moved = part.reshape(tuple(shape) + batch)
+    return moved.transpose(*range(len(shape), moved.ndim), *range(len(shape)))
+
+
+def _scalar_out(o, k: int):
+    return o[k] if o.ndim > 1 else o[k].item()
+
+
 def _packer(structure) -> Callable[[list], object]:
     """A function rebuilding ``structure`` from a flat list of leaves, runs of leaves taken as
     list slices. ``structure`` holds only lists, tuples and None (``literal_eval``-checked), so
     the text evaluated here is symgrad's own: brackets, commas and indices."""
+    has_arrays = "{" in repr(structure)
+    if isinstance(structure, dict):
+        shape = tuple(structure["shape"])
+        return lambda v, o: _array_out(o, 0, len(o) if shape else 1, shape)
     if not isinstance(structure, list | tuple):
-        return lambda v: v[0]
+        return lambda v, o: v[0]
     parts: list[str] = []
     k = 0
     depth = 0
@@ -411,8 +439,15 @@ def _packer(structure) -> Callable[[list], object]:
         item = stack.pop()
         if isinstance(item, str):
             parts.append(item)
+        elif isinstance(item, dict):
+            shape = tuple(item["shape"])
+            size = 1
+            for d in shape:
+                size *= d
+            parts.append(f"_a(o, {k}, {size}, {shape!r})")
+            k += size
         elif isinstance(item, list | tuple):
-            if all(x is None for x in item):
+            if all(x is None for x in item) and not has_arrays:
                 t = f"v[{k}:{k + len(item)}]"
                 parts.append(t if isinstance(item, list) else f"tuple({t})")
                 k += len(item)
@@ -426,11 +461,15 @@ def _packer(structure) -> Callable[[list], object]:
                     stack.append(", ")
             parts.append("[" if isinstance(item, list) else "(")
         else:
-            parts.append(f"v[{k}]")
+            parts.append(f"_s(o, {k})" if has_arrays else f"v[{k}]")
             k += 1
-    if depth > 50:  # too deep for one expression: rebuild iteratively instead
-        return lambda v: unflatten(structure, v)
-    return eval(compile("lambda v: " + "".join(parts), "<symgrad-c-pack>", "eval"), {})
+    if depth > 50 and not has_arrays:  # too deep for one expression: rebuild iteratively
+        return lambda v, o: unflatten(structure, v)
+    if depth > 50:
+        raise ValueError("outputs nest arrays more than 50 levels deep; flatten the structure")
+    text = "lambda v, o: " + "".join(parts)
+    scope = {"_a": _array_out, "_s": _scalar_out}
+    return eval(compile(text, "<symgrad-c-pack>", "eval"), scope)  # noqa: generated-code
 
 
 def load(source: str) -> NativeFunction:

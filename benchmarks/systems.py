@@ -72,6 +72,10 @@ class Symgrad(System):
         import symgrad as sg
 
         g = sg.gradient(f, wrt)
+        if self.backend == "c" and len(wrt) > 1:  # one array, as JAX and PyTorch return
+            import numpy as np
+
+            g = np.array(g, dtype=object)
         return sg.compile(inputs, [f, g], backend=self.backend)
 
     def mlp(self, case: Case) -> Run:

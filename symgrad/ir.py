@@ -369,7 +369,7 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
         ao, bo = a.op, b.op
         if ao is _CONST or bo is _CONST or ao is _NEG or bo is _NEG:
             if ao is _CONST and bo is _CONST:
-                return const(INFO[op].eval(a.payload, b.payload))
+                return const(INFO[op].on_floats(a.payload, b.payload))
             s = _simplify(op, a, b)
             if s is not None:
                 return s
@@ -380,7 +380,7 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
     elif n == 1:
         a = args[0]
         if a.op is _CONST:
-            return const(INFO[op].eval(a.payload))
+            return const(INFO[op].on_floats(a.payload))
         if op is _NEG and (a.op is _NEG or a.op is _MUL):
             s = _simplify(op, a, None)
             if s is not None:
@@ -391,7 +391,7 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
         if c.op is Op.CONST and op is Op.WHERE:
             return args[1] if c.payload else args[2]
         if all(x.op is Op.CONST for x in args):
-            return const(INFO[op].eval(*(x.payload for x in args)))
+            return const(INFO[op].on_floats(*(x.payload for x in args)))
         if op is Op.WHERE and args[1] is args[2]:
             return args[1]
         key = (op.code, *(x.serial for x in args))
@@ -507,7 +507,7 @@ def evaluate(outputs: Any, env: dict) -> Any:
         elif node.op is Op.SYMBOL:
             raise ValueError(f"env has no value for the symbol {node.payload!r}")
         else:
-            values[node.serial] = INFO[node.op].eval(*(values[a.serial] for a in node.args))
+            values[node.serial] = INFO[node.op].on_floats(*(values[a.serial] for a in node.args))
     result = [float(values[r.serial]) for r in roots]
     return unflatten(outputs, result) if isinstance(outputs, list | tuple) else result[0]
 

@@ -107,7 +107,7 @@ class OpInfo:
 
     op: Op
     arity: int
-    eval: Callable[..., float]
+    on_floats: Callable[..., float]  # the op on Python floats, with IEEE-754 semantics
     templates: dict[str, Template]
     sympy: Callable[..., Any] | None = None
     commutative: bool = False

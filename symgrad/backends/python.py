@@ -282,7 +282,7 @@ def load(source: str) -> Callable:
     line = 0
     for a, b in zip(starts, starts[1:]):
         block = source[a:b]
-        exec(compile(block, filename, "exec"), namespace)  # noqa: S102 - our printer's text
+        exec(compile(block, filename, "exec"), namespace)  # noqa: generated-code (our printer's text)
         if line and block.startswith("def "):
             fn = namespace[block[4 : block.index("(")]]
             fn.__code__ = fn.__code__.replace(co_firstlineno=fn.__code__.co_firstlineno + line)

@@ -15,7 +15,7 @@ from .backends import python as py_backend
 from .backends.base import ArrayOut
 from .backends.load import load
 from .backends.naming import NameScope
-from .ir import Expr, as_expr, count_ops, flatten, gc_paused, topo_order
+from .ir import Expr, as_expr, count_ops, flatten, gc_paused, leaves, topo_order
 from .ops import Op
 from .passes import optimize
 from .passes.schedule import schedule
@@ -81,26 +81,13 @@ def _spec_names(item: Any, scope: NameScope, names: dict[int, str], where: str) 
 
 def _param_label(item: Any) -> str:
     labels = [
-        e.payload
-        for e in (getattr(x, "_expr", x) for x in flatten_symbols(item))
-        if isinstance(e, Expr)
+        e.payload for e in (getattr(x, "_expr", x) for x in leaves(item)) if isinstance(e, Expr)
     ]
     if labels:
         stem = labels[0].rstrip("0123456789_[]() ")
         if stem and all(lbl.startswith(stem) for lbl in labels):
             return stem
     return "args"
-
-
-def flatten_symbols(item: Any) -> list[Any]:
-    out, stack = [], [item]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, list | tuple):
-            stack.extend(reversed(x))
-        else:
-            out.append(x)
-    return out
 
 
 class CompiledFunction:

@@ -13,7 +13,7 @@ import string
 from typing import Any
 
 from .api import CompiledFunction
-from .ir import unflatten
+from .ir import leaves, unflatten
 
 INSTALL_HINT = 'symgrad.dask needs Dask; install it with: pip install "symgrad[dask]"'
 
@@ -26,24 +26,12 @@ def _dask_array():
     return da
 
 
-def _leaves(out: Any) -> list:
-    """The array leaves of a compiled function's nested list/tuple result, in order."""
-    leaves, stack = [], [out]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, list | tuple):
-            stack.extend(reversed(x))
-        else:
-            leaves.append(x)
-    return leaves
-
-
 def _block_sums(fn: CompiledFunction, *blocks: Any) -> Any:
     """One block's contribution: every output summed over all its axes, as a (1, K) row."""
     import numpy as np
 
     with np.errstate(all="ignore"):
-        return np.array([[np.sum(leaf) for leaf in _leaves(fn(*blocks))]], dtype=np.float64)
+        return np.array([[np.sum(leaf) for leaf in leaves(fn(*blocks))]], dtype=np.float64)
 
 
 def _check(fn: Any, args: tuple) -> None:
@@ -102,7 +90,7 @@ def sum_blocks(fn: CompiledFunction, *args: Any) -> Any:
 
 
 def _n_outputs(fn: CompiledFunction, args: tuple, lazy: list[int]) -> int:
-    return len(_leaves(fn(*_probe(args, lazy))))
+    return len(leaves(fn(*_probe(args, lazy))))
 
 
 def _probe(args: tuple, lazy: list[int]) -> list:

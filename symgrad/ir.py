@@ -418,6 +418,19 @@ def gc_paused() -> Iterator[None]:
 # -- traversals (all iterative) -------------------------------------------------------------
 
 
+def leaves(structure: Any) -> list[Any]:
+    """The leaves of a nested list/tuple structure, in order (iteratively; any depth)."""
+    out: list[Any] = []
+    stack = [structure]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(reversed(item))
+        else:
+            out.append(item)
+    return out
+
+
 def flatten(outputs: Any) -> list[Expr]:
     """The expressions of a nested list/tuple structure, in order (numbers become constants)."""
     out: list[Expr] = []

@@ -199,16 +199,3 @@ class _Token:
 
     def __init__(self, text: str) -> None:
         self.text = text
-
-
-def flat_names(spec) -> list[str]:
-    """The leaves of a nested list of names, in order."""
-    out: list[str] = []
-    stack = [spec]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list | tuple):
-            stack.extend(reversed(item))
-        else:
-            out.append(item)
-    return out

@@ -23,10 +23,10 @@ import re
 from collections.abc import Callable
 from ctypes import addressof, c_char
 
-from ..ir import Expr, const_text, topo_order, unflatten
+from ..ir import Expr, const_text, leaves, topo_order, unflatten
 from ..ops import Op, Template, template
 from . import cbuild, cvm
-from .base import Program, flat_names, linearize, structure_text
+from .base import Program, linearize, structure_text
 from .naming import NameScope
 
 NAME = "c"
@@ -118,7 +118,7 @@ def _arg_layout(params: list[tuple[str, object]]) -> list[tuple[list[str], int]]
             while isinstance(s, list | tuple):
                 nd += 1
                 s = s[0] if s else None
-            out.append((flat_names(spec), nd))
+            out.append((leaves(spec), nd))
     return out
 
 

@@ -19,9 +19,9 @@ import math
 import re
 from collections.abc import Callable
 
-from ..ir import Expr, const_text, make, symbol, topo_order
+from ..ir import Expr, const_text, leaves, make, symbol, topo_order
 from ..ops import Op, Template
-from .base import ArrayOut, Program, flat_names, linearize, structure_text
+from .base import ArrayOut, Program, linearize, structure_text
 from .naming import NameScope
 
 NAME = "numpy"
@@ -151,7 +151,7 @@ def generate(
         if ndim:
             axes = tuple(range(-ndim, 0))
             src = f"np.moveaxis({p}, {axes}, {tuple(range(ndim))})"
-            unpack.append(f"{structure_text(spec, flat_names(spec))} = {src}")
+            unpack.append(f"{structure_text(spec, leaves(spec))} = {src}")
     batch_line = (
         f"{batch} = np.broadcast_shapes({', '.join(shapes)})" if shapes else f"{batch} = ()"
     )
@@ -271,7 +271,7 @@ def _lin_groups(
     by_name = {v: k for k, v in names.items()}
     for p, spec in params:
         if spec is not None:
-            for i, nm in enumerate(flat_names(spec)):
+            for i, nm in enumerate(leaves(spec)):
                 elem[by_name[nm]] = (p, _ndim(spec), i)
     if not elem:
         return roots, names, []
@@ -430,7 +430,7 @@ def _group_sums(
 def _in_array(structure) -> list[bool]:
     """Per output leaf, in order: whether it is an element of an array output."""
     flags: list[bool] = []
-    for item in flat_names(structure):
+    for item in leaves(structure):
         if isinstance(item, ArrayOut):
             flags += [True] * item.size
         else:

@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable
 
 from .. import scalar
-from ..ir import Expr, const_text
+from ..ir import Expr, const_text, leaves
 from ..ops import INFO, Op, Template
-from .base import Program, flat_names, linearize, structure_text
+from .base import Program, linearize, structure_text
 from .load import load as load_module
 from .naming import NameScope
 
@@ -181,7 +181,7 @@ def generate(
 def _generate(params, roots, structure, names, new_scope, doc, order) -> tuple[str, Program]:
     fast = linearize(roots, names, NAME, new_scope(), literal, COND_VALUE, order)
     unpack = [
-        f"{structure_text(spec, flat_names(spec))} = {p}" for p, spec in params if spec is not None
+        f"{structure_text(spec, leaves(spec))} = {p}" for p, spec in params if spec is not None
     ]
     sig = ", ".join(p for p, _ in params)
     ieee = None

@@ -139,7 +139,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         f, _, wrt = _formula(args.expr, args.wrt)
     except (ParseError, ValueError) as exc:
         return _fail(f"EXPR: {exc}")
-    from .verify import verify
+    from .verification import verify
 
     try:
         report = verify(f, wrt)

@@ -20,7 +20,7 @@ LAYERS = {
     "api": 4,
     "trace": 4,
     "dask": 4,
-    "verify": 5,
+    "verification": 5,
     "nn": 6,
     "parse": 6,
     "demo": 6,

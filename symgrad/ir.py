@@ -330,20 +330,19 @@ def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
         if b.op is Op.NEG:
             return make(Op.ADD, (a, b.args[0]))
     elif op is Op.MUL:
-        if _cval(b, 1.0):
-            return a
-        if _cval(a, 1.0):
-            return b
-        if _cval(b, -1.0):
-            return make(Op.NEG, (a,))
-        if _cval(a, -1.0):
-            return make(Op.NEG, (b,))
+        for c, x in ((a, b), (b, a)):  # a constant factor on either side
+            if c.op is Op.CONST:
+                v = c.payload
+                if v == 1.0:
+                    return x
+                if v == -1.0:
+                    return make(Op.NEG, (x,))
+                if x.op is Op.NEG:
+                    return make(
+                        Op.MUL, (const(-v), x.args[0]) if c is a else (x.args[0], const(-v))
+                    )
         if a.op is Op.NEG and b.op is Op.NEG:
             return make(Op.MUL, (a.args[0], b.args[0]))
-        if a.op is Op.CONST and b.op is Op.NEG:
-            return make(Op.MUL, (const(-a.payload), b.args[0]))
-        if b.op is Op.CONST and a.op is Op.NEG:
-            return make(Op.MUL, (a.args[0], const(-b.payload)))
     elif op is Op.DIV:
         if _cval(b, 1.0):
             return a

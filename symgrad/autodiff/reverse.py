@@ -38,28 +38,31 @@ def adjoints(f: Expr, wrt: list[Expr] | None = None, seed: Expr | None = None) -
     symbols if None), for ``f`` seeded with ``seed`` (1). Nodes that lead to no such symbol (data,
     constants) get no adjoint, and no node is built for them."""
     order = topo_order([f])
-    if wrt is None:
-        live = None
+    const_op = Op.CONST
+    if wrt is None:  # every node but a constant leads somewhere
+        live = {n.serial for n in order if n.op is not const_op}
     else:
-        targets = {s.serial for s in wrt}
-        live = set()
-        for node in order:  # children first: a node is live if it is a target or has a live arg
-            if node.serial in targets or any(a.serial in live for a in node.args):
-                live.add(node.serial)
+        live = {s.serial for s in wrt}
+        for node in order:  # children first: a node is live if it has a live argument
+            for a in node.args:
+                if a.serial in live:
+                    live.add(node.serial)
+                    break
     adj: dict[int, Expr] = {f.serial: seed if seed is not None else const(1.0)}
+    get = adj.get
     for node in reversed(order):
-        g = adj.get(node.serial)
-        if g is None or not node.args:
+        args = node.args
+        if not args:
             continue
-        if live is None:
-            need = tuple(a.op is not Op.CONST for a in node.args)
-        else:
-            need = tuple(a.serial in live for a in node.args)
+        g = get(node.serial)
+        if g is None:
+            continue
+        need = tuple([a.serial in live for a in args])
         contribs = RULES[node.op](node, g, need)
-        for child, c, wanted in zip(node.args, contribs, need):
-            if c is None or not wanted or (c.op is Op.CONST and c.payload == 0.0):
+        for child, c, wanted in zip(args, contribs, need):
+            if c is None or not wanted or (c.op is const_op and c.payload == 0.0):
                 continue
-            prev = adj.get(child.serial)
+            prev = get(child.serial)
             adj[child.serial] = c if prev is None else prev + c
     return adj
 

@@ -474,16 +474,21 @@ def unflatten(structure: Any, values: Iterable) -> Any:
 def topo_order(roots: Iterable[Expr]) -> list[Expr]:
     """Every node reachable from ``roots``, children before parents (by serial)."""
     seen: set[int] = set()
+    mark = seen.add
     nodes: list[Expr] = []
-    stack = [r for r in roots]
+    keep = nodes.append
+    stack = list(roots)
+    pop, push = stack.pop, stack.extend
     while stack:
-        node = stack.pop()
+        node = pop()
         s = node.serial
         if s in seen:
             continue
-        seen.add(s)
-        nodes.append(node)
-        stack.extend(node.args)
+        mark(s)
+        keep(node)
+        args = node.args
+        if args:
+            push(args)
     nodes.sort(key=_by_serial)
     return nodes
 

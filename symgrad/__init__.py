@@ -34,8 +34,9 @@ from .expr import (  # noqa: E402
     tanh,
     where,
 )
-from .ir import Expr, evaluate, to_dot  # noqa: E402
+from .ir import Expr, evaluate  # noqa: E402
 from .nn import Value  # noqa: E402  (also binds sg.nn, the micrograd face)
+from .printing import to_dot  # noqa: E402
 from .trace import grad, value_and_grad  # noqa: E402
 from .verification import from_sympy, to_sympy, verify  # noqa: E402
 

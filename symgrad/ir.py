@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import math
 import numbers
 import sys
 from collections.abc import Iterable, Iterator
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
-from .ops import ATOM, INFO, UNARY, Op
+from .ops import INFO, Op
 
 _serials = itertools.count()
 _by_serial = attrgetter("serial")
@@ -86,7 +85,7 @@ class Expr:
         if self.op is Op.CONST:
             return bool(self.payload)
         raise TypeError(
-            f"the truth value of the symbolic expression {short_str(self)} is "
+            f"the truth value of the symbolic expression {_short(self)} is "
             f"unknown until run time: {CONTROL_FLOW_HINT}"
         )
 
@@ -94,7 +93,7 @@ class Expr:
         if self.op is Op.CONST:
             return self.payload
         raise TypeError(
-            f"float() needs a constant expression, not {short_str(self)}; "
+            f"float() needs a constant expression, not {_short(self)}; "
             "evaluate it with sg.evaluate(expr, {symbol: value, ...})"
         )
 
@@ -102,9 +101,13 @@ class Expr:
         raise TypeError("symgrad expressions do not pickle; pickle a compiled function instead")
 
     def __str__(self) -> str:
+        from .printing import to_str  # printing imports this module
+
         return to_str(self)
 
     def __repr__(self) -> str:
+        from .printing import to_str  # printing imports this module
+
         return to_str(self)
 
     def _repr_latex_(self) -> str | None:  # pragma: no cover - notebooks
@@ -207,6 +210,12 @@ class Expr:
 
     def cosh(self):
         return make(Op.COSH, (self,))
+
+
+def _short(e: Expr) -> str:
+    from .printing import short_str  # printing imports this module
+
+    return short_str(e)
 
 
 def _binary(op: Op, a: Any, b: Any) -> Expr:
@@ -527,67 +536,3 @@ def evaluate(outputs: Any, env: dict) -> Any:
             values[node.serial] = INFO[node.op].on_floats(*(values[a.serial] for a in node.args))
     result = [float(values[r.serial]) for r in roots]
     return unflatten(outputs, result) if isinstance(outputs, list | tuple) else result[0]
-
-
-# -- printing -------------------------------------------------------------------------------
-
-STR_LIMIT = 10_000
-
-
-def const_text(v: float) -> tuple[str, int]:
-    """A float as maths/Python text, with its precedence (negatives bind like unary minus)."""
-    if math.isnan(v):
-        return "nan", ATOM
-    if math.isinf(v):
-        return ("inf", ATOM) if v > 0 else ("-inf", UNARY)
-    if v == int(v) and abs(v) < 1e16:
-        t = str(int(v)) if v != 0 or math.copysign(1, v) > 0 else "-0.0"
-    else:
-        t = repr(v)
-    return t, (UNARY if t.startswith("-") else ATOM)
-
-
-def to_str(e: Expr, limit: int = STR_LIMIT) -> str:
-    """Maths-like text of ``e``; shared subexpressions are written out where they occur. Past
-    ``limit`` characters it gives a summary instead (a DAG can be exponentially long as text)."""
-    texts: dict[int, tuple[str, int]] = {}
-    for node in topo_order([e]):
-        if node.op is Op.CONST:
-            texts[node.serial] = const_text(node.payload)
-        elif node.op is Op.SYMBOL:
-            texts[node.serial] = (node.payload, ATOM)
-        else:
-            tmpl = INFO[node.op].templates["math"]
-            parts = [texts[a.serial] for a in node.args]
-            text = tmpl.render([p[0] for p in parts], [p[1] for p in parts])
-            if len(text) > limit:
-                return f"<expression of {len(topo_order([e]))} nodes, {e.op.value} at the root>"
-            texts[node.serial] = (text, tmpl.prec)
-    return texts[e.serial][0]
-
-
-def short_str(e: Expr) -> str:
-    s = to_str(e, 200)
-    return s if len(s) <= 80 else s[:77] + "..."
-
-
-def to_dot(outputs: Any) -> str:
-    """Graphviz DOT text of the DAG under ``outputs``; labels are quoted, never code."""
-    roots = flatten(outputs)
-    lines = ["digraph symgrad {", "  rankdir=BT;", '  node [fontname="Helvetica"];']
-    for node in topo_order(roots):
-        if node.op is Op.CONST:
-            label, shape = const_text(node.payload)[0], "plaintext"
-        elif node.op is Op.SYMBOL:
-            label, shape = node.payload, "ellipse"
-        else:
-            label, shape = node.op.value, "box"
-        esc = label.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        lines.append(f'  n{node.serial} [label="{esc}", shape={shape}];')
-        for i, a in enumerate(node.args):
-            lines.append(f'  n{a.serial} -> n{node.serial} [label="{i}"];')
-    for i, r in enumerate(roots):
-        lines.append(f'  out{i} [label="out{i}", shape=doublecircle];')
-        lines.append(f"  n{r.serial} -> out{i};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"

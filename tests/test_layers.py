@@ -13,6 +13,7 @@ LAYERS = {
     "scalar": 0,
     "ops": 0,
     "ir": 1,
+    "printing": 1,
     "expr": 2,
     "autodiff": 3,
     "passes": 3,

@@ -23,8 +23,9 @@ import re
 from collections.abc import Callable
 from ctypes import addressof, c_char
 
-from ..ir import Expr, const_text, leaves, topo_order, unflatten
+from ..ir import Expr, leaves, topo_order, unflatten
 from ..ops import Op, Template, template
+from ..printing import const_text
 from . import cbuild, cvm
 from .base import Program, linearize, structure_text
 from .naming import NameScope

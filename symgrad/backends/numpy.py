@@ -19,8 +19,9 @@ import math
 import re
 from collections.abc import Callable
 
-from ..ir import Expr, const_text, leaves, make, symbol, topo_order
+from ..ir import Expr, leaves, make, symbol, topo_order
 from ..ops import Op, Template
+from ..printing import const_text
 from .base import ArrayOut, Program, linearize, structure_text
 from .naming import NameScope
 

@@ -17,8 +17,9 @@ import re
 from collections.abc import Callable
 
 from .. import scalar
-from ..ir import Expr, const_text, leaves
+from ..ir import Expr, leaves
 from ..ops import INFO, Op, Template
+from ..printing import const_text
 from .base import Program, linearize, structure_text
 from .load import load as load_module
 from .naming import NameScope

@@ -14,21 +14,12 @@ import numpy as np
 import symgrad as sg
 
 
-def mlp_loss(nin: int = 3, nouts: tuple[int, ...] = (8, 8, 1)):
-    """Per-sample squared error of an MLP built from symbols: (params, x, y, loss)."""
-    x = list(sg.symbols(f"x0:{nin}"))
+def mlp_loss():
+    """Per-sample squared error of the tutorial's MLP called on symbols: (params, x, y, loss)."""
+    model = sg.nn.MLP(3, [8, 8, 1])  # tanh hidden layers, linear output
+    x = list(sg.symbols("x0:3"))
     y = sg.Symbol("y")
-    params, act = [], x
-    for layer, nout in enumerate(nouts):
-        out = []
-        for j in range(nout):
-            w = list(sg.symbols(f"w{layer}_{j}_0:{len(act)}"))
-            b = sg.Symbol(f"b{layer}_{j}")
-            params += [*w, b]
-            z = b + sum(wi * ai for wi, ai in zip(w, act))
-            out.append(z if layer == len(nouts) - 1 else sg.tanh(z))  # linear last layer
-        act = out
-    return params, x, y, (act[0] - y) ** 2
+    return model.symbols(), x, y, (model(x) - y) ** 2
 
 
 def tutorial_data(n: int, rng: np.random.Generator):

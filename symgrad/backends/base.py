@@ -199,3 +199,12 @@ class _Token:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+def spec_ndim(spec) -> int:
+    """How many axes a parameter's nested list of element names has (0 for a scalar)."""
+    n = 0
+    while isinstance(spec, list | tuple):
+        n += 1
+        spec = spec[0] if spec else None
+    return n

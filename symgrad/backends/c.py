@@ -27,7 +27,7 @@ from ..ir import Expr, leaves, topo_order, unflatten
 from ..ops import Op, Template, template
 from ..printing import const_text
 from . import cbuild, cvm
-from .base import Program, linearize, structure_text
+from .base import Program, linearize, spec_ndim, structure_text
 from .naming import NameScope
 
 NAME = "c"
@@ -115,11 +115,7 @@ def _arg_layout(params: list[tuple[str, object]]) -> list[tuple[list[str], int]]
         if spec is None:
             out.append(([p], 0))
         else:
-            nd, s = 0, spec
-            while isinstance(s, list | tuple):
-                nd += 1
-                s = s[0] if s else None
-            out.append((leaves(spec), nd))
+            out.append((leaves(spec), spec_ndim(spec)))
     return out
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from ..ir import Expr, leaves, make, symbol, topo_order
 from ..ops import Op, Template
 from ..printing import const_text
-from .base import ArrayOut, Program, linearize, structure_text
+from .base import ArrayOut, Program, linearize, spec_ndim, structure_text
 from .naming import NameScope
 
 NAME = "numpy"
@@ -146,7 +146,7 @@ def generate(
     unpack: list[str] = []  # element names from the trailing axes, and the batch shape
     shapes = []
     for p, spec in params:
-        ndim = _ndim(spec)
+        ndim = spec_ndim(spec)
         convert.append(f"{p} = np.asarray({p}, dtype=np.float64)")
         shapes.append(f"{p}.shape[:{p}.ndim - {ndim}]" if ndim else f"{p}.shape")
         if ndim:
@@ -185,7 +185,9 @@ def generate(
         items, picks = _group_sums(roots, dots, prog.outputs, batch)
         ret = "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         totals = [f"_tot{pick}" + (" / _n" if reduce == "mean" else "") for pick in picks]
-        takes = ", ".join(f"_take({p}, _i, _rows, {_ndim(spec)}, {batch})" for p, spec in params)
+        takes = ", ".join(
+            f"_take({p}, _i, _rows, {spec_ndim(spec)}, {batch})" for p, spec in params
+        )
         driver = convert + [
             batch_line,
             f"_rows = _chunk_rows({batch})",
@@ -273,7 +275,7 @@ def _lin_groups(
     for p, spec in params:
         if spec is not None:
             for i, nm in enumerate(leaves(spec)):
-                elem[by_name[nm]] = (p, _ndim(spec), i)
+                elem[by_name[nm]] = (p, spec_ndim(spec), i)
     if not elem:
         return roots, names, []
     nodes = topo_order(roots)
@@ -437,11 +439,3 @@ def _in_array(structure) -> list[bool]:
         else:
             flags.append(False)
     return flags
-
-
-def _ndim(spec) -> int:
-    n = 0
-    while isinstance(spec, list | tuple):
-        n += 1
-        spec = spec[0] if spec else None
-    return n

@@ -445,7 +445,11 @@ def test_vm_machine_is_built_once(on_vm, monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_vm_runs_a_100000_deep_chain():
+@pytest.mark.parametrize("form", ["loops", "vm"])
+def test_a_100000_deep_chain(form, monkeypatch):
+    """Rerolled into two C loops by default; on the tape interpreter when rerolling is off."""
+    if form == "vm":
+        monkeypatch.setattr(c_backend, "LOOP_MIN_OPS", 10**9)
     depth = 100_000
     x = sg.Symbol("x")
     h = 1.0 / depth
@@ -453,7 +457,9 @@ def test_vm_runs_a_100000_deep_chain():
     for _ in range(depth):
         f = f - h * sg.tanh(f)
     fc = sg.compile([x], [f, sg.gradient(f, x)], backend="c")
-    assert fc._fn.on_vm
+    assert fc._fn.on_vm == (form == "vm")
+    if form == "loops":
+        assert fc.source.count("for (long long sg_r") == 2 and fc.stats["lines"] < 100
     y, d = 0.7, 1.0
     for _ in range(depth):  # the chain rule by hand
         t = math.tanh(y)

@@ -20,11 +20,12 @@ import json
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Callable
 from ctypes import addressof, c_char
 
 from ..ir import Expr, leaves, topo_order, unflatten
-from ..ops import Op, Template, template
+from ..ops import ATOM, INFO, Op, Template, template
 from ..printing import const_text
 from . import cbuild, cvm
 from .base import Program, linearize, spec_ndim, structure_text
@@ -33,6 +34,8 @@ from .naming import NameScope
 NAME = "c"
 FUNC = "sg_f"
 COND_VALUE = Template("({0} ? 1.0 : 0.0)")
+# Programs of this many operations or more are first tried as rerolled loops (cloop.py).
+LOOP_MIN_OPS = 2_000
 META_TAG = "symgrad-meta: "
 
 # Helpers are branch-free selects, so that batch loops still vectorize after inlining them.
@@ -136,28 +139,14 @@ def generate(
     n_in = sum(len(e) for e, _ in layout)
     nodes = topo_order(roots)
     n_ops = sum(1 for n in nodes if n.args)
-    if n_ops >= cbuild.VM_MIN_OPS:  # too large for the C compiler to be quick: a tape
+    looped = _looped(layout, names, roots, nodes, reduce) if n_ops >= LOOP_MIN_OPS else None
+    if looped is not None:  # repeated code, rerolled into loops (cloop.py)
+        prog, chunks, body = looped
+    elif n_ops >= cbuild.VM_MIN_OPS:  # too large for the C compiler to be quick: a tape
         shape = _structure_meta(structure, len(roots))
         return cvm.generate(layout, roots, names, reduce, literal, nodes, shape)
-    # First try the small form; large programs are re-linearized into workspace slots.
-    cnames = {s: "v_" + n for s, n in names.items()}
-    prog = linearize(roots, cnames, NAME, new_scope(), literal, COND_VALUE, order=nodes)
-    if len(prog.lines) <= cbuild.SMALL_MAX_LINES:
-        body = _small_body(prog, layout, reduce, len(roots))
-        chunks: list[str] = []
-        slots = 0
-    else:
-        slot_of = {}
-        k = 0
-        for elems, _ in layout:
-            for e in elems:
-                slot_of[e] = k
-                k += 1
-        snames = {s: f"sg_w[{slot_of[n]}]" for s, n in names.items()}
-        scope = _SlotScope(n_in)
-        prog = linearize(roots, snames, NAME, scope, literal, COND_VALUE, order=nodes)  # type: ignore[arg-type]
-        slots = scope.next
-        chunks, body = _large_body(prog, layout, reduce, len(roots), slots)
+    else:  # the small form, or re-linearized into workspace slots
+        prog, chunks, body = _straight(layout, names, roots, nodes, reduce, new_scope, n_in)
     meta = {
         "v": 1,
         "args": [[len(e), nd] for e, nd in layout],
@@ -197,6 +186,85 @@ def generate(
     out += chunks
     out += [f"int {FUNC}({sig})", "{", *body, "}", ""]
     return "\n".join(out), prog
+
+
+def _straight(layout, names, roots, nodes, reduce, new_scope, n_in):
+    """Straight-line C: one vectorized loop around the body when small, else chunk functions
+    over a workspace (``_large_body``)."""
+    cnames = {s: "v_" + n for s, n in names.items()}
+    prog = linearize(roots, cnames, NAME, new_scope(), literal, COND_VALUE, order=nodes)
+    if len(prog.lines) <= cbuild.SMALL_MAX_LINES:
+        body = _small_body(prog, layout, reduce, len(roots))
+        chunks: list[str] = []
+        slots = 0
+    else:
+        slot_of = {}
+        k = 0
+        for elems, _ in layout:
+            for e in elems:
+                slot_of[e] = k
+                k += 1
+        snames = {s: f"sg_w[{slot_of[n]}]" for s, n in names.items()}
+        scope = _SlotScope(n_in)
+        prog = linearize(roots, snames, NAME, scope, literal, COND_VALUE, order=nodes)  # type: ignore[arg-type]
+        slots = scope.next
+        chunks, body = _large_body(prog, layout, reduce, len(roots), slots)
+    return prog, chunks, body
+
+
+def _looped(layout, names, roots, nodes, reduce):
+    """The program with its repeated stretches as loops, or None when that does not shrink
+    it enough to compile as one small function."""
+    from . import cloop  # NumPy: only for programs this large
+
+    inputs: list[tuple[int, int]] = []
+    ranges: list[tuple[int, int]] = []
+    flat_of: dict[str, int] = {}
+    for a, (elems, _) in enumerate(layout):
+        ranges.append((len(inputs), len(inputs) + len(elems)))
+        for e, name in enumerate(elems):
+            flat_of[name] = len(inputs)
+            inputs.append((a, e))
+    index = {s: flat_of[n] for s, n in names.items() if n in flat_of}
+    for node in nodes:
+        if node.op is Op.SYMBOL and node.serial not in index:
+            raise ValueError(f"symbol {node.payload!r} is not among the inputs")
+    t = cloop.tape(nodes, roots, index)
+    pl = cloop.plan(t, ranges)
+    if not pl.loops or pl.statements > cbuild.SMALL_MAX_LINES:
+        return None
+
+    def render(op: Op, args: list[str]) -> str:
+        text = template_c(op).render(args, [ATOM] * len(args))
+        return COND_VALUE.render([text], [0]) if INFO[op].is_condition else text
+
+    stmts, size = cloop.emit(pl, inputs, reduce, literal, render)
+    counts: dict[str, int] = {}
+    for code, c in Counter(t.op.tolist()).items():
+        if code != cloop.STORE:
+            counts[cloop.OPS[code].value] = c
+    m = len(roots)
+    body = []
+    if size:
+        body += [f"    double *sg_w = (double *)malloc({size} * sizeof(double));"]
+        body += ["    if (sg_w == NULL) return 1;"]
+    if reduce:
+        body.append(f"    for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] = 0.0;")
+    body.append("    for (long long sg_j = 0; sg_j < sg_n; ++sg_j) {")
+    body += [
+        f"        const double *sg_p{a} = sg_a{a} + sg_j * sg_s{a};" for a in range(len(layout))
+    ]
+    body += [f"        {s}" for s in stmts]
+    body.append("    }")
+    if reduce == "mean":
+        body.append(
+            f"    for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] /= (double)sg_n;"
+        )
+    if size:
+        body.append("    free(sg_w);")
+    body.append("    return 0;")
+    prog = Program([("", s) for s in stmts], [], counts)
+    return prog, [], body
 
 
 def _reduce_tail(reduce: str | None, acc: list[str]) -> list[str]:

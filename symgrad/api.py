@@ -131,11 +131,19 @@ class CompiledFunction:
             if backend == "python"
             else None
         )
+        # C backend: floats and float64 arrays go straight to the call entry (ccall.py); it
+        # answers None for anything else, which then takes the checks and conversions below.
+        caller = getattr(func, "caller", None) if backend == "c" else None
+        self._c_fast = caller(self._trailing) if caller is not None else None
         self.__name__ = "f"
         self.__doc__ = source.split('"""')[1] if source.startswith('"""') else None
 
     # -- calling --------------------------------------------------------------------------
     def __call__(self, *args: Any) -> Any:
+        if self._c_fast is not None:
+            out = self._c_fast(args)
+            if out is not None:
+                return out
         if self._fast_types is not None and tuple(map(type, args)) == self._fast_types:
             # Python backend, floats and plain lists: straight in; a bad list is diagnosed.
             try:

@@ -27,7 +27,7 @@ from ctypes import addressof, c_char
 from ..ir import Expr, leaves, topo_order, unflatten
 from ..ops import ATOM, INFO, Op, Template, template
 from ..printing import const_text
-from . import cbuild, cvm
+from . import cbuild, ccall, cvm
 from .base import Program, linearize, spec_ndim, structure_text
 from .naming import NameScope
 
@@ -386,8 +386,50 @@ class NativeFunction:
         self._pack = _packer(self._structure)
         self._has_arrays = "{" in meta["structure"]
         self._plans: dict[tuple, tuple] = {}  # argument shapes -> (n, strides, output shape)
+        # The call entry (ccall.py): sg_f called from a small CPython extension, no ctypes.
+        self._ext = None
+        if not self.on_vm and nargs <= ccall.MAX_ARGS and self._m:
+            self._ext = ccall.module()
+            self._lines = meta["lines"]
+            shapes = [(-1,) * nd for _, nd in self._args]  # sizes checked, extents not
+            self._raw_plan = self._ext_plan(shapes, floats=False) if self._ext else None
+
+    def _ext_plan(self, shapes: list[tuple], floats: bool) -> bytes:
+        address = ctypes.cast(self._fn, ctypes.c_void_p).value
+        args = [(k, shape) for (k, _), shape in zip(self._args, shapes)]
+        return ccall.plan(address, args, self._m, bool(self._reduce), floats, self._lines)
+
+    def caller(self, shapes: list[tuple]) -> Callable[[tuple], object] | None:
+        """``call(args)``: the outputs of ``args`` (Python floats for scalar arguments, or
+        float64 arrays with the trailing ``shapes``) through the call entry, or None when they
+        need the general path (conversion, partial broadcasting, errors); None where there is
+        no call entry."""
+        if self._ext is None:
+            return None
+        call, pack = self._ext.call, self._pack
+        if self._has_arrays:
+            plan = self._ext_plan(shapes, floats=False)
+
+            def fast(args: tuple, plan=plan, call=call, pack=pack):
+                out = call(plan, args)
+                return None if out is None else pack(None, out)
+
+            return fast
+        plan = self._ext_plan(shapes, floats=True)
+
+        def fast_floats(args: tuple, plan=plan, call=call, pack=pack):
+            out = call(plan, args)  # a list of floats unless there are batch axes
+            if out is None or type(out) is list:
+                return out if out is None else pack(out, None)
+            return pack(list(out), out)
+
+        return fast_floats
 
     def __call__(self, *arrays, raw: bool = False):
+        if self._ext is not None:
+            out = self._ext.call(self._raw_plan, arrays)
+            if out is not None:
+                return out if raw else self._finish(out)
         plan = self._plans.get(tuple([a.shape for a in arrays]))
         if plan is not None:  # shapes seen before and needing no copies: the fast path
             n, strides, out_shape = plan
@@ -445,6 +487,9 @@ class NativeFunction:
             raise MemoryError("the compiled C function could not allocate its workspace")
         if raw:
             return out
+        return self._finish(out)
+
+    def _finish(self, out):
         # Outputs with batch axes are arrays of the batch shape (views of one buffer); reduced
         # or unbatched ones are Python floats, made by one tolist() (2.5x cheaper than NumPy
         # scalars, which is what a call with thousands of outputs costs).
@@ -476,14 +521,14 @@ def _array_out(o, k: int, n: int, shape: tuple):
     NumPy backend's layout); a view of this call's fresh buffer."""
     part = o[k : k + n]
     if part.ndim == 1:
-        return part.reshape(shape)
+        return part if len(shape) == 1 else part.reshape(shape)
     batch = part.shape[1:]
     moved = part.reshape(tuple(shape) + batch)
     return moved.transpose(*range(len(shape), moved.ndim), *range(len(shape)))
 
 
 def _scalar_out(o, k: int):
-    return o[k] if o.ndim > 1 else o[k].item()
+    return o[k] if o.ndim > 1 else o.item(k)
 
 
 def _packer(structure) -> Callable[[list], object]:

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 CACHE_FORMAT = "c1"  # bump when the calling convention of generated libraries changes
@@ -161,16 +162,22 @@ def _run_compiler(argv: list[str], cwd: str) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def build(source: str, n_lines: int) -> str:
-    """The path of a shared library built from ``source``: from the cache, or compiled now."""
+def build(
+    source: str, n_lines: int, extra_flags: Sequence[str] = (), subdir: str = CACHE_FORMAT
+) -> str:
+    """The path of a shared library built from ``source``: from the cache, or compiled now.
+
+    ``extra_flags`` follow the usual ones (and are hashed with them); ``subdir`` is the cache
+    subdirectory (another one for libraries that are not generated functions, e.g. ccall.py's).
+    """
     cc = find_compiler()
     ident, is_gcc = compiler_id(cc)
-    simd = simd_supported(is_gcc)
+    simd = simd_supported(is_gcc) and not extra_flags
     attempts = [True, False] if simd else [False]
-    root = cache_dir() / CACHE_FORMAT
+    root = cache_dir() / subdir
     last_error = ""
     for use_simd in attempts:
-        flags = flags_for(n_lines, use_simd)
+        flags = flags_for(n_lines, use_simd) + list(extra_flags)
         key = "\n".join([CACHE_FORMAT, ident, _cpu_id(), " ".join(flags), source])
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         final = root / f"sg_{digest}.so"

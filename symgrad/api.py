@@ -15,7 +15,16 @@ from .backends import python as py_backend
 from .backends.base import ArrayOut
 from .backends.load import load
 from .backends.naming import NameScope
-from .ir import Expr, as_expr, count_ops, flatten, gc_paused, leaves, topo_order
+from .ir import (
+    Expr,
+    as_expr,
+    count_ops,
+    flatten,
+    gc_paused,
+    leaves,
+    orders_shared,
+    topo_order,
+)
 from .ops import Op
 from .passes import optimize
 from .passes.schedule import schedule
@@ -301,6 +310,13 @@ def compile(  # noqa: A001 - the contract's name
             arg_info[i] = (e.payload, None)
     structure, leaves = _split_outputs(outputs)
     roots = flatten(leaves)
+    with orders_shared():  # the check, the passes and the printer walk the graph once
+        return _checked(
+            params, arg_info, names, scope, roots, outputs, backend, reduce, optimize_passes
+        )
+
+
+def _checked(params, arg_info, names, scope, roots, outputs, backend, reduce, optimize_passes):
     missing = [n for n in topo_order(roots) if n.op is Op.SYMBOL and n.serial not in names]
     if missing:
         labels = ", ".join(repr(m.payload) for m in missing)

@@ -480,13 +480,38 @@ def unflatten(structure: Any, values: Iterable) -> Any:
     return root
 
 
+_orders: dict[tuple[int, ...], list[Expr]] | None = None  # see orders_shared
+
+
+@contextmanager
+def orders_shared() -> Iterator[None]:
+    """Within the block, ``topo_order`` of the same roots is computed once: compiling asks for
+    it in its input check, its passes and its printer. The nodes stay alive until the block
+    ends, so only a caller that holds the roots anyway should use it."""
+    global _orders
+    outer = _orders
+    if outer is None:
+        _orders = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _orders = None
+
+
 def topo_order(roots: Iterable[Expr]) -> list[Expr]:
     """Every node reachable from ``roots``, children before parents (by serial)."""
+    stack = list(roots)
+    cache = _orders
+    if cache is not None:
+        key = tuple([r.serial for r in stack])
+        hit = cache.get(key)
+        if hit is not None:
+            return list(hit)
     seen: set[int] = set()
     mark = seen.add
     nodes: list[Expr] = []
     keep = nodes.append
-    stack = list(roots)
     pop, push = stack.pop, stack.extend
     while stack:
         node = pop()
@@ -499,6 +524,9 @@ def topo_order(roots: Iterable[Expr]) -> list[Expr]:
         if args:
             push(args)
     nodes.sort(key=_by_serial)
+    if cache is not None:
+        cache[key] = nodes
+        return list(nodes)
     return nodes
 
 

@@ -26,7 +26,9 @@ def sympy_value(e, point: dict) -> float:
     subs = {sg.to_sympy(k): sp.Float(v, DIGITS) for k, v in point.items()}
     try:
         z = complex(sp.sympify(e).xreplace(subs).evalf(DIGITS))
-    except TypeError:  # SymPy left something unevaluated (Heaviside(0) at a tie): no verdict
+    except (TypeError, ValueError):
+        # SymPy left something unevaluated (Heaviside(0) at a tie, or a Derivative of
+        # sign(...) that cannot take a number for its variable): no verdict
         return math.nan
     return z.real if abs(z.imag) <= 1e-20 * max(1.0, abs(z.real)) else math.nan
 

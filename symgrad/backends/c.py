@@ -36,6 +36,9 @@ FUNC = "sg_f"
 COND_VALUE = Template("({0} ? 1.0 : 0.0)")
 # Programs of this many operations or more are first tried as rerolled loops (cloop.py).
 LOOP_MIN_OPS = 2_000
+# ... and kept as loops when that leaves at most this many statements (straight ones plus one
+# body per loop); otherwise the straight forms below.
+LOOP_MAX_LINES = 2_000
 META_TAG = "symgrad-meta: "
 
 # Helpers are branch-free selects, so that batch loops still vectorize after inlining them.
@@ -231,7 +234,7 @@ def _looped(layout, names, roots, nodes, reduce):
             raise ValueError(f"symbol {node.payload!r} is not among the inputs")
     t = cloop.tape(nodes, roots, index)
     pl = cloop.plan(t, ranges)
-    if not pl.loops or pl.statements > cbuild.SMALL_MAX_LINES:
+    if not pl.loops or pl.statements > LOOP_MAX_LINES:
         return None
 
     def render(op: Op, args: list[str]) -> str:

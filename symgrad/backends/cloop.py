@@ -173,10 +173,10 @@ def _next_same(key: np.ndarray) -> np.ndarray:
     return nxt
 
 
-def _run_of(t: Tape, s: int, p: int) -> int:
-    """How many times the body ``s .. s+p`` repeats with equal keys and affine operand ids."""
-    n = t.n
-    cap = (n - s) // p
+def _run_of(t: Tape, s: int, p: int, cap: int) -> int:
+    """How many times (up to ``cap``) the body ``s .. s+p`` repeats with equal keys and affine
+    operand ids. Checks blocks of doubling size, so the cost follows the run, not the tape."""
+    cap = min(cap, (t.n - s) // p)
     r = 1
     block = 8
     d = None
@@ -219,7 +219,13 @@ def plan(t: Tape, input_ranges: list[tuple[int, int]]) -> Plan:
         while j != -1 and j - i <= MAX_BODY and tries < MAX_TRIES:
             tries += 1
             p = j - i
-            r = _run_of(t, i, p)
+            if _run_of(t, i, p, MIN_ITERS) < MIN_ITERS:
+                j = nxt_l[j]
+                continue
+            # what the operands allow (inputs stay in their argument, reads of earlier loops
+            # stay in them), from the first iterations; then how far the run really goes
+            probe = _classify(t, i, p, (n - i) // p, loops, loop_of, input_ranges, probe=True)
+            r = _run_of(t, i, p, probe.count) if probe is not None else 0
             if r >= MIN_ITERS and p * r >= MIN_COVER:
                 lp = _classify(t, i, p, r, loops, loop_of, input_ranges)
                 if lp is not None and (
@@ -272,9 +278,11 @@ def _classify(
     loops: list[Loop],
     loop_of: np.ndarray,
     input_ranges: list[tuple[int, int]],
+    probe: bool = False,
 ) -> Loop | None:
     """How each operand of the body ``s .. s+p`` (``r`` runs) is read, and how many runs are
-    valid; None if some operand fits no rule or fewer than MIN_ITERS runs remain."""
+    valid; None if some operand fits no rule or fewer than MIN_ITERS runs remain. A ``probe``
+    only finds that limit from the first two iterations (constants are not looked at)."""
     kind = t.kind[:, s : s + p]
     id0 = t.ids[:, s : s + p]
     step = t.ids[:, s + p : s + 2 * p] - id0
@@ -285,7 +293,9 @@ def _classify(
         arity = STORE_ARITY if t.op[s + q] == STORE else INFO[OPS[t.op[s + q]]].arity
         for a in range(arity):
             k, i0, d = int(kind[a, q]), int(id0[a, q]), int(step[a, q])
-            if k == CONST:
+            if k == CONST and probe:  # (runs with varying constants are tables)
+                row.append(("const", i0))
+            elif k == CONST:
                 cids = t.ids[a, s + q : s + q + r * p : p]
                 if (cids == i0).all():
                     row.append(("const", i0))
@@ -299,10 +309,10 @@ def _classify(
                         break
                 else:  # pragma: no cover - ids come from the ranges
                     return None
-                last = i0 + (r - 1) * d
-                while not lo <= last < hi:  # keep within one argument
-                    r -= 1
-                    last = i0 + (r - 1) * d
+                if d > 0:  # keep within one argument
+                    r = min(r, (hi - 1 - i0) // d + 1)
+                elif d < 0:
+                    r = min(r, (i0 - lo) // (-d) + 1)
                 row.append(("in", i0, d))
             elif d == 0:
                 if i0 >= s:

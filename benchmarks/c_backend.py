@@ -134,15 +134,25 @@ double sg_floor(double y, long long depth)
 
 def chain_floor(depth: int) -> float:
     """The chain's forward pass alone as a hand-written C loop (libm's tanh, values in
-    registers): each step waits for the last, so no code for value+derivative can beat it."""
+    registers): each step waits for the last, so no code for value+derivative can beat it.
+    Also prints the same loop on the backend's ``sg_tanh`` (pasted in), the floor of our code."""
     import ctypes
 
     from symgrad.backends import cbuild
+    from symgrad.backends.c import HELPERS
 
-    lib = ctypes.CDLL(cbuild.build(FLOOR_C, 0))
-    lib.sg_floor.argtypes = [ctypes.c_double, ctypes.c_longlong]
-    lib.sg_floor.restype = ctypes.c_double
-    return median_time(lambda: lib.sg_floor(0.7, depth))
+    ours = FLOOR_C.replace("sg_floor", "sg_floor_ours").replace("h * tanh(y)", "h * sg_tanh(y)")
+    ours = ours.replace("#include <math.h>\n", "#include <math.h>\n" + HELPERS["sg_tanh"] + "\n")
+    times = {}
+    for name, src, sym in (("glibc tanh", FLOOR_C, "sg_floor"), ("sg_tanh", ours, "sg_floor_ours")):
+        fn = getattr(ctypes.CDLL(cbuild.build(src, 0)), sym)
+        fn.argtypes = [ctypes.c_double, ctypes.c_longlong]
+        fn.restype = ctypes.c_double
+        times[name] = median_time(lambda fn=fn: fn(0.7, depth))
+    each = [f"{k} {t * 1e3:.2f} ms = {t / depth * 1e9:.1f} ns/step" for k, t in times.items()]
+    text = "; ".join(each)
+    print(f"{f'chain {depth:,} deep: forward floor (C loop)':44s} {text}")
+    return times["glibc tanh"]
 
 
 def chain(depth: int = 100_000) -> None:

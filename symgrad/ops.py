@@ -291,7 +291,14 @@ def _build() -> dict[Op, OpInfo]:
             lambda sp, a: sp.cosh(a),
             sympy_names=("cosh",),
         ),
-        OpInfo(Op.TANH, 1, math.tanh, _fn("tanh"), lambda sp, a: sp.tanh(a), sympy_names=("tanh",)),
+        OpInfo(
+            Op.TANH,
+            1,
+            math.tanh,
+            _fn("tanh", c_name="sg_tanh"),  # C: a low-latency tanh (backends/c.py HELPERS)
+            lambda sp, a: sp.tanh(a),
+            sympy_names=("tanh",),
+        ),
         OpInfo(
             Op.ERF,
             1,

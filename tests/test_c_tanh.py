@@ -1,0 +1,164 @@
+"""The C backend's own tanh (``sg_tanh`` in backends/c.py's HELPERS): within its documented error
+bound of the correctly rounded tanh, IEEE-exact at the edges (signed zeros, infinities, NaN,
+subnormals, huge arguments), odd exactly, monotonic, and what the op table prints for TANH in
+every C form. The FMA and non-FMA formulas are both checked, whatever this CPU has. Skipped,
+with the reason shown, only where no C compiler exists."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import shutil
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symgrad as sg
+from symgrad.backends import cbuild
+from symgrad.backends.c import HELPERS
+
+HAVE_CC = bool(os.environ.get("CC") or any(shutil.which(n) for n in ("cc", "gcc", "clang")))
+pytestmark = pytest.mark.skipif(
+    not HAVE_CC, reason="no C compiler on this machine (install gcc/clang or set CC)"
+)
+
+# Measured over 3*10^6 points (docs/c_backend.md): 1.18 ulp with FMA, 1.35 without.
+ULP_BOUND = 1.5
+LIBM_ULP = 2.5  # glibc documents tanh within 2 ulp; math.tanh is libm's
+
+EDGES = [0.0, -0.0, math.inf, -math.inf, math.nan, 5e-324, -5e-324, 2.2250738585072014e-308]
+EDGES += [-1e-300, 1e-160, 1e300, -1e300, 19.0, 22.0, -22.5, 710.0, 1.0, -1.0]
+EDGES += [math.nextafter(1.0, 0.0), math.nextafter(-1.0, 0.0), 0.5, 2.0, 30.0]
+
+_libs: dict[str, ctypes.CDLL] = {}
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    """One cache for the module (compiles are the slow part), never the user's."""
+    d = tmp_path_factory.getbasetemp() / "sg-c-cache"
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(d))
+    return d
+
+
+def tanh_c(xs, variant: str = "native") -> np.ndarray:
+    """The helper over an array in a plain C loop; ``variant="nofma"`` forces the formula
+    without fused multiply-adds (the one CPUs without FMA run)."""
+    if variant not in _libs:
+        pre = "#define SG_FMA(a, b, c) ((a) * (b) + (c))\n" if variant == "nofma" else ""
+        src = "\n".join(
+            [
+                "#include <math.h>",
+                pre + HELPERS["sg_tanh"],
+                "void sg_many(long long n, const double *x, double *y)",
+                "{",
+                "    for (long long i = 0; i < n; ++i) y[i] = sg_tanh(x[i]);",
+                "}",
+                "",
+            ]
+        )
+        lib = ctypes.CDLL(cbuild.build(src, 0))
+        lib.sg_many.argtypes = [ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p]
+        lib.sg_many.restype = None
+        _libs[variant] = lib
+    x = np.ascontiguousarray(xs, dtype=np.float64)
+    y = np.empty_like(x)
+    _libs[variant].sg_many(len(x), x.ctypes.data, y.ctypes.data)
+    return y
+
+
+def ulp_errors(xs, ys) -> list[float]:
+    """|y - tanh(x)| in units in the last place of the correctly rounded tanh (mpmath)."""
+    mpmath = pytest.importorskip("mpmath")
+    out = []
+    with mpmath.workdps(50):
+        for x, y in zip(xs, ys):
+            t = mpmath.tanh(mpmath.mpf(float(x)))
+            out.append(float(abs(mpmath.mpf(float(y)) - t) / math.ulp(float(t))))
+    return out
+
+
+def same_bits(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or np.float64(a).tobytes() == np.float64(b).tobytes()
+
+
+@pytest.mark.parametrize("variant", ["native", "nofma"])
+def test_edges_are_ieee_exact(variant):
+    ys = tanh_c(EDGES, variant)
+    for x, y in zip(EDGES, ys.tolist()):
+        if math.isnan(x):
+            assert math.isnan(y)
+        elif abs(x) < 1e-150 or math.isinf(x) or abs(x) >= 19.1:
+            # tiny (subnormal too): x itself, signed zeros kept; large and infinite: +-1
+            assert same_bits(y, math.tanh(x)), (x, y)
+        else:
+            assert abs(y - math.tanh(x)) <= LIBM_ULP * math.ulp(math.tanh(x)), (x, y)
+    zeros = tanh_c([0.0, -0.0], variant)
+    assert math.copysign(1.0, zeros[0]) == 1.0 and math.copysign(1.0, zeros[1]) == -1.0
+
+
+@pytest.mark.parametrize("variant", ["native", "nofma"])
+def test_error_bound_on_random_points(variant):
+    rng = np.random.default_rng(20240611)
+    xs = np.concatenate(
+        [
+            np.exp(rng.uniform(math.log(1e-300), math.log(30.0), 1500)) * rng.choice([-1, 1], 1500),
+            rng.uniform(-2.0, 2.0, 1500),  # where the two formulas meet, and the worst case
+            rng.uniform(-20.0, 20.0, 1000),
+        ]
+    )
+    ys = tanh_c(xs, variant)
+    errs = ulp_errors(xs, ys)
+    assert max(errs) <= ULP_BOUND, (max(errs), xs[int(np.argmax(errs))])
+    ref = np.tanh(xs)  # libm's, within its own 2 ulp
+    assert np.all(np.abs(ys - ref) <= (ULP_BOUND + LIBM_ULP) * np.spacing(np.abs(ref)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.floats(allow_subnormal=True), min_size=1, max_size=100))
+def test_any_double_vs_math_tanh(xs):
+    ys = tanh_c(xs)
+    for x, y in zip(xs, ys.tolist()):
+        t = math.tanh(x)
+        if math.isnan(t):
+            assert math.isnan(y)
+        else:
+            assert abs(y - t) <= (ULP_BOUND + LIBM_ULP) * math.ulp(t), (x, y, t)
+            assert math.copysign(1.0, y) == math.copysign(1.0, t), (x, y)
+    errs = ulp_errors([x for x in xs if not math.isnan(x)], [y for y in ys if not math.isnan(y)])
+    assert max(errs, default=0.0) <= ULP_BOUND
+
+
+@pytest.mark.parametrize("variant", ["native", "nofma"])
+def test_odd_exactly_and_monotonic(variant):
+    grid = np.concatenate(
+        [
+            np.linspace(-25.0, 25.0, 200_001),
+            np.linspace(1.0 - 1e-6, 1.0 + 1e-6, 2_001),  # the switch between the two formulas
+        ]
+    )
+    pos, neg = tanh_c(grid, variant), tanh_c(-grid, variant)
+    assert np.array_equal(neg.view(np.int64), (-pos).view(np.int64))  # bit for bit, zeros too
+    assert np.all(np.diff(pos[:200_001]) >= 0.0) and np.all(np.diff(pos[200_001:]) >= 0.0)
+    assert np.all(np.abs(pos) <= 1.0)
+
+
+def test_every_c_form_prints_and_runs_sg_tanh(monkeypatch):
+    """The op table's C template is the helper: straight-line code (a batch and one sample) and
+    the tape interpreter (its blocked and scalar loops) give the helper's bits."""
+    x = sg.Symbol("x")
+    xs = np.array([-3.0, -1.0, -0.7, -0.0, 0.0, 1e-310, 0.3, 0.999, 1.0, 2.5, 40.0, math.inf])
+    xs = np.concatenate([xs, np.linspace(-4.0, 4.0, 193)])
+    want = tanh_c(xs)
+    f = sg.compile([x], [sg.tanh(x)], backend="c")
+    assert "sg_tanh(" in f.source and not f._fn.on_vm
+    got = [np.asarray(f(xs)[0]), np.array([float(f(np.array(v))[0]) for v in xs[:40]])]
+    monkeypatch.setattr(cbuild, "VM_MIN_OPS", 1)
+    fv = sg.compile([x], [sg.tanh(x) * 1.0], backend="c")
+    assert fv._fn.on_vm
+    got += [np.asarray(fv(xs)[0]), np.array([float(fv(np.array(v))[0]) for v in xs[:40]])]
+    for g in got:
+        assert np.array_equal(g.view(np.int64), want[: len(g)].view(np.int64))

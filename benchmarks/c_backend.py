@@ -10,7 +10,6 @@ where installed, and the ratios printed; otherwise they say "not installed".
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -47,35 +46,21 @@ def row(name: str, measured: float, target: float, unit: str, peers: dict) -> No
     print(f"{name:44s} {value}  target {target * scale:g} {unit}: {ok}{extra}")
 
 
-def _jax():
-    if importlib.util.find_spec("jax") is None:
-        return None
-    import jax
+def peers(case, skip: dict | None = None) -> dict:
+    """JAX ``jit`` and CasADi SX on ``case``, as the suite runs them (benchmarks/systems.py):
+    their call time (a ratio is printed against ours) and their setup. ``skip`` maps a peer to
+    why it is not run."""
+    from .systems import Casadi, Jax
 
-    jax.config.update("jax_enable_x64", True)
-    return jax
-
-
-def peers_mlp(case) -> dict:
-    jax = _jax()
-    out: dict = {"JAX": "not installed" if jax is None else None}
-    if jax is not None:
-        jnp = jax.numpy
-        P, X, Y = (jnp.asarray(case.data[k]) for k in ("params", "xs", "ys"))
-
-        def loss(p, x, y):
-            k, act = 0, x
-            for li, (nin, nout) in enumerate(zip(W.MLP_SIZES, W.MLP_SIZES[1:])):
-                w = p[k : k + nout * (nin + 1)].reshape(nout, nin + 1)
-                k += nout * (nin + 1)
-                act = act @ w[:, :nin].T + w[:, nin]
-                act = jnp.tanh(act) if li < len(W.MLP_SIZES) - 2 else act
-            return ((act[:, 0] - y) ** 2).sum()
-
-        f = jax.jit(jax.value_and_grad(loss))
-        out["JAX"] = median_time(lambda: jax.block_until_ready(f(P, X, Y)))
-    if importlib.util.find_spec("casadi") is None:
-        out["CasADi"] = "not installed"
+    out: dict = {}
+    for system in (Jax(), Casadi()):
+        why = (skip or {}).get(system.name) or system.available()
+        if why:
+            out[system.name] = why
+            continue
+        run = system.setup(case)
+        out[system.name] = median_time(run.call)
+        out[f"{system.name} setup s"] = f"{run.setup_s:.2f}"
     return out
 
 
@@ -96,7 +81,7 @@ def mlp() -> None:
         case = W.make_case("mlp", size)
         P, X, Y = (np.array(case.data[k]) for k in ("params", "xs", "ys"))
         t = median_time(lambda P=P, X=X, Y=Y: fn(P, X, Y))
-        row(f"MLP batch {size:,}: value + summed gradient", t, target, "us", peers_mlp(case))
+        row(f"MLP batch {size:,}: value + summed gradient", t, target, "us", peers(case))
 
 
 def rosen() -> None:
@@ -106,14 +91,15 @@ def rosen() -> None:
     t0 = time.perf_counter()
     fn = sg.compile([x], [f, np.array(g, dtype=object)], backend="c")  # the gradient: one array
     setup = time.perf_counter() - t0
-    xv = np.array(W.make_case("rosen", 1000).data["x"])
+    case = W.make_case("rosen", 1000)
+    xv = np.array(case.data["x"])
     t = median_time(lambda: fn(xv))
     row(
         "Rosenbrock n=1,000: value+gradient (fn(x), gradient array)",
         t,
         5e-6,
         "us",
-        {"setup s": f"{setup:.2f}"},
+        {"setup s": f"{setup:.2f}", **peers(case)},
     )
     listed = sg.compile([x], [f, g], backend="c")  # a list: 1,001 Python floats per call
     t = median_time(lambda: listed(xv))
@@ -173,12 +159,16 @@ def chain(depth: int = 100_000) -> None:
     )
     xv = np.array(0.7)
     floor = chain_floor(depth)
+    skip = {"JAX jit": "not run (it unrolls the chain: ~20 s to compile 1,000 steps)"}
     row(
         f"chain {depth:,} deep: value + derivative",
         median_time(lambda: fn(xv)),
         2e-3,
         "ms",
-        {"floor (forward alone, C loop) ms": f"{floor * 1e3:.2f}"},
+        {
+            "floor (forward alone, glibc tanh) ms": f"{floor * 1e3:.2f}",
+            **peers(W.make_case("chain", depth), skip),
+        },
     )
 
 

@@ -423,7 +423,10 @@ class NativeFunction:
         if self.on_vm:  # the cached interpreter runs this source's tape (cvm.py)
             self._fn = cvm.make_runner(source, meta)
         else:
+            early = ccall.prefetch() if nargs <= ccall.MAX_ARGS and meta["m"] else None
             self.library_path = cbuild.build(source, meta["lines"])
+            if early is not None:
+                early.join()
             self._lib = ctypes.CDLL(self.library_path)
             fn = getattr(self._lib, FUNC)
             fn.argtypes = (

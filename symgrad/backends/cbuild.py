@@ -140,9 +140,10 @@ def simd_supported(is_gcc: bool) -> bool:
 def flags_for(n_lines: int, simd: bool) -> list[str]:
     """Compiler flags for a function of ``n_lines`` straight-line statements.
 
-    IEEE semantics: never -ffast-math; no contraction into FMAs (results match the other
-    backends bit for bit on each op). -fno-math-errno only drops errno writes, which no caller
-    reads. Larger functions get lower levels (see the size tiers above).
+    IEEE semantics: never -ffast-math; no contraction into FMAs (arithmetic matches the other
+    backends bit for bit; libm functions and symgrad's own ``sg_tanh`` are within a few ulp).
+    -fno-math-errno only drops errno writes, which no caller reads. Larger functions get lower
+    levels (see the size tiers above).
     """
     opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1" if n_lines <= O1_MAX_LINES else "-O0"
     flags = [opt, "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno"]

@@ -28,6 +28,7 @@ import importlib.util
 import os
 import sys
 import sysconfig
+import threading
 
 from . import cbuild
 
@@ -274,6 +275,17 @@ def module():
         except Exception as exc:  # no headers, no compiler, a cache problem: use ctypes
             _module, _error = False, f"{type(exc).__name__}: {exc}"
     return _module or None
+
+
+def prefetch() -> threading.Thread | None:
+    """Start building the extension in a thread, if it is not loaded yet: the compiler is a
+    subprocess, so on a cold cache it runs beside the first function's own compile instead of
+    after it. Join the thread before calling ``module``."""
+    if _module is not None:
+        return None
+    thread = threading.Thread(target=module, name="symgrad-ccall-build", daemon=True)
+    thread.start()
+    return thread
 
 
 def _load():

@@ -4,6 +4,7 @@ that explain themselves. Skipped, with the reason shown, only where no C compile
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import itertools
 import math
@@ -310,6 +311,32 @@ def test_save_writes_c_and_a_loader_that_runs(tmp_path):
     want = [3.0, math.tanh(1.5) - 2.0]
     got = [float(v) for v in res.stdout.split()]
     assert all(same(g, w) for g, w in zip(got, want))
+
+
+def test_saved_loader_returns_the_output_structure(tmp_path):
+    x, y = sg.symbols("x y")
+    outs = [x * y, (sg.tanh(x) - y, [2.0]), np.array([[x, y], [y, x + 1]], dtype=object)]
+    fc = sg.compile([[x, y]], outs, backend="c")
+    fc.save(str(tmp_path / "out"))
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import f\n"
+        "a = f.f([1.5, 2.0])\n"
+        "b = f.f([[1.5, 2.0], [0.5, -1.0], [0.0, 3.0]])\n"
+        "print(repr((type(a[0]).__name__, type(a[1]).__name__, a[0], a[1][0], a[1][1],"
+        " a[2].tolist(), b[0].shape, b[2].shape, b[2][1].tolist())))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = ast.literal_eval(res.stdout)  # the loader's output, printed by repr
+    want = fc([1.5, 2.0])
+    assert got[:2] == ("float", "tuple")
+    assert same(got[2], want[0]) and same(got[3], want[1][0]) and got[4] == [2.0]
+    assert got[5] == [[1.5, 2.0], [2.0, 2.5]]
+    assert got[6] == (3,) and got[7] == (3, 2, 2) and got[8] == [[0.5, -1.0], [-1.0, 1.5]]
 
 
 def test_meta_round_trip_and_structure():

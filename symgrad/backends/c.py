@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import ctypes
+import inspect
 import json
 import math
 import os
@@ -592,12 +593,23 @@ def _packer(structure) -> Callable[[list], object]:
     """A function rebuilding ``structure`` from a flat list of leaves, runs of leaves taken as
     list slices. ``structure`` holds only lists, tuples and None (``literal_eval``-checked), so
     the text evaluated here is symgrad's own: brackets, commas and indices."""
+    text = _pack_text(structure)
+    if text is None:  # too deep for one expression: rebuild iteratively
+        return lambda v, o: unflatten(structure, v)
+    scope = {"_a": _array_out, "_s": _scalar_out}
+    return eval(compile(text, "<symgrad-c-pack>", "eval"), scope)  # noqa: generated-code
+
+
+def _pack_text(structure) -> str | None:
+    """``lambda v, o: ...``: the expression behind ``_packer`` (``v`` the outputs as a list,
+    ``o`` the output buffer; ``_a``/``_s`` are ``_array_out``/``_scalar_out``); None when the
+    structure nests too deep for one expression and holds no arrays."""
     has_arrays = "{" in repr(structure)
     if isinstance(structure, dict):
         shape = tuple(structure["shape"])
-        return lambda v, o: _array_out(o, 0, len(o) if shape else 1, shape)
+        return f"lambda v, o: _a(o, 0, {'len(o)' if shape else 1}, {shape!r})"
     if not isinstance(structure, list | tuple):
-        return lambda v, o: v[0]
+        return "lambda v, o: v[0]"
     parts: list[str] = []
     k = 0
     depth = 0
@@ -630,13 +642,11 @@ def _packer(structure) -> Callable[[list], object]:
         else:
             parts.append(f"_s(o, {k})" if has_arrays else f"v[{k}]")
             k += 1
-    if depth > 50 and not has_arrays:  # too deep for one expression: rebuild iteratively
-        return lambda v, o: unflatten(structure, v)
+    if depth > 50 and not has_arrays:
+        return None
     if depth > 50:
         raise ValueError("outputs nest arrays more than 50 levels deep; flatten the structure")
-    text = "lambda v, o: " + "".join(parts)
-    scope = {"_a": _array_out, "_s": _scalar_out}
-    return eval(compile(text, "<symgrad-c-pack>", "eval"), scope)  # noqa: generated-code
+    return "lambda v, o: " + "".join(parts)
 
 
 def load(source: str) -> NativeFunction:
@@ -661,8 +671,14 @@ _f = getattr(ctypes.CDLL(_lib_path), "{func}")
 _f.restype = ctypes.c_int
 
 
+{helpers}
+
+_pack = {pack}
+
+
 def f(*args):
-    """Outputs as a flat list of float64 arrays, one per output."""
+    """The outputs, structured as the compiled function's: arrays with the batch shape, or
+    Python floats when unbatched or reduced."""
     arrays, batches = [], []
     for a, (k, nd) in zip(args, _meta["args"]):
         a = np.asarray(a, dtype=np.float64)
@@ -679,7 +695,7 @@ def f(*args):
     call.append(ctypes.c_void_p(out.ctypes.data))
     if _f(*call):
         raise MemoryError("out of memory")
-    return [out[r] if _meta["reduce"] else out[r, ...] for r in range(m)]
+    return _pack(out.tolist() if out.ndim == 1 else list(out), out)
 '''
 
 
@@ -699,7 +715,15 @@ def save(source: str, path: str) -> list[str]:
     py_path = os.path.join(directory, stem + ".py")
     with open(c_path, "w", encoding="ascii") as fh:
         fh.write(source)
+    structure = ast.literal_eval(read_meta(source)["structure"])
+    pack = _pack_text(structure)
+    if pack is None:  # nested too deep for one expression: the loader returns the flat list
+        pack = "lambda v, o: v"
+    helpers = "\n\n".join(inspect.getsource(h) for h in (_array_out, _scalar_out))
+    helpers = helpers.replace("def _array_out(", "def _a(").replace("def _scalar_out(", "def _s(")
     loader = LOADER.format(
+        helpers=helpers,
+        pack=pack,
         c_name=c_name,
         so_name=stem + ".so",
         flags=cbuild.PORTABLE_FLAGS,

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
 
+import pytest
 import sympy as sp
 
 import symgrad as sg
 
 DIGITS = 30
+
+HAVE_CC = bool(os.environ.get("CC") or any(shutil.which(n) for n in ("cc", "gcc", "clang")))
+needs_cc = pytest.mark.skipif(
+    not HAVE_CC, reason="no C compiler on this machine (install gcc/clang or set CC)"
+)
+"""Marks the C backend's tests: skipped, with the reason shown, only where no compiler exists
+(tests/conftest.py's ``c_cache`` fixture keeps their builds out of the user's cache)."""
 
 
 def close(a: float, b: float, rtol: float, atol: float | None = None) -> bool:

@@ -3,13 +3,12 @@ of shape B + S ("numpy"; S with reduce) or nested lists of shape S ("python").""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from helpers import needs_cc
 
 import symgrad as sg
 
@@ -163,10 +162,8 @@ def test_array_of_arrays_is_rejected():
         sg.compile([x], ragged)
 
 
-HAVE_CC = bool(os.environ.get("CC") or any(shutil.which(n) for n in ("cc", "gcc", "clang")))
-
-
-@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine (install gcc or set CC)")
+@needs_cc
+@pytest.mark.usefixtures("c_cache")
 @pytest.mark.parametrize("reduce", [None, "sum"])
 def test_c_backend_returns_the_numpy_backends_arrays(reduce):
     x, y, w = _syms()

@@ -10,13 +10,13 @@ import itertools
 import math
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
+from helpers import needs_cc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,21 +26,10 @@ from symgrad.backends import cbuild, ccall, cvm
 from symgrad.ir import make
 from symgrad.ops import INFO, Op
 
-HAVE_CC = bool(os.environ.get("CC") or any(shutil.which(n) for n in ("cc", "gcc", "clang")))
-pytestmark = pytest.mark.skipif(
-    not HAVE_CC, reason="no C compiler on this machine (install gcc/clang or set CC)"
-)
+pytestmark = [needs_cc, pytest.mark.usefixtures("c_cache")]
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-300, -1e300, 710.0, -745.5]
 SPECIAL += [math.inf, -math.inf, math.nan]
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    """One cache for the module (compiles are the slow part), never the user's."""
-    d = tmp_path_factory.getbasetemp() / "sg-c-cache"
-    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(d))
-    return d
 
 
 def same(a: float, b: float) -> bool:
@@ -293,21 +282,23 @@ def test_cache_dir_respects_xdg(monkeypatch, tmp_path):
     assert cbuild.cache_dir() == tmp_path / "symgrad"
 
 
+def run_saved(directory, script: str) -> subprocess.CompletedProcess:
+    """Run ``script`` in a fresh interpreter with the saved loader imported as ``f``."""
+    head = "import sys; sys.path.insert(0, sys.argv[1]); import f\n"
+    return subprocess.run(
+        [sys.executable, "-c", head + script, str(directory)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
 def test_save_writes_c_and_a_loader_that_runs(tmp_path):
     x, y = sg.symbols("x y")
     fc = sg.compile([[x, y]], [x * y, sg.tanh(x) - y], backend="c")
     fc.save(str(tmp_path / "out"))
     assert (tmp_path / "out" / "f.c").read_text() == fc.source
-    script = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import f; "
-        "print(*[repr(float(v[0])) for v in f.f([[1.5, 2.0]])])"
-    )
-    res = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    res = run_saved(tmp_path / "out", "print(*[repr(float(v[0])) for v in f.f([[1.5, 2.0]])])")
     want = [3.0, math.tanh(1.5) - 2.0]
     got = [float(v) for v in res.stdout.split()]
     assert all(same(g, w) for g, w in zip(got, want))
@@ -319,18 +310,12 @@ def test_saved_loader_returns_the_output_structure(tmp_path):
     fc = sg.compile([[x, y]], outs, backend="c")
     fc.save(str(tmp_path / "out"))
     script = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import f\n"
         "a = f.f([1.5, 2.0])\n"
         "b = f.f([[1.5, 2.0], [0.5, -1.0], [0.0, 3.0]])\n"
         "print(repr((type(a[0]).__name__, type(a[1]).__name__, a[0], a[1][0], a[1][1],"
         " a[2].tolist(), b[0].shape, b[2].shape, b[2][1].tolist())))"
     )
-    res = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    res = run_saved(tmp_path / "out", script)
     got = ast.literal_eval(res.stdout)  # the loader's output, printed by repr
     want = fc([1.5, 2.0])
     assert got[:2] == ("float", "tuple")
@@ -444,16 +429,7 @@ def test_vm_source_pickle_and_save(on_vm, tmp_path):
     f2 = pickle.loads(pickle.dumps(fc))
     assert f2._fn.on_vm and [float(v) for v in f2([2.0, 3.0])] == [7.0, math.tanh(2) - 3, math.inf]
     fc.save(str(tmp_path / "out"))
-    script = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import f; "
-        "print(*[repr(float(v[0])) for v in f.f([[1.5, 2.0]])])"
-    )
-    res = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    res = run_saved(tmp_path / "out", "print(*[repr(float(v[0])) for v in f.f([[1.5, 2.0]])])")
     got = [float(v) for v in res.stdout.split()]
     assert all(same(g, w) for g, w in zip(got, [4.0, math.tanh(1.5) - 2.0, math.inf]))
 

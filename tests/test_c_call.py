@@ -5,27 +5,16 @@ it does not take still meet the general path's checks and clear errors."""
 from __future__ import annotations
 
 import math
-import os
 import pickle
-import shutil
 
 import numpy as np
 import pytest
+from helpers import needs_cc
 
 import symgrad as sg
 from symgrad.backends import ccall
 
-HAVE_CC = bool(os.environ.get("CC") or any(shutil.which(n) for n in ("cc", "gcc", "clang")))
-pytestmark = pytest.mark.skipif(
-    not HAVE_CC, reason="no C compiler on this machine (install gcc/clang or set CC)"
-)
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    d = tmp_path_factory.getbasetemp() / "sg-c-cache"
-    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(d))
-    return d
+pytestmark = [needs_cc, pytest.mark.usefixtures("c_cache")]
 
 
 @pytest.fixture

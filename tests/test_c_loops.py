@@ -8,11 +8,10 @@ wrong index, a wrong carried value or a missing store shows up as a wrong number
 from __future__ import annotations
 
 import math
-import os
-import shutil
 
 import numpy as np
 import pytest
+from helpers import needs_cc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,19 +19,8 @@ import symgrad as sg
 from symgrad.backends import c as c_backend
 from symgrad.backends import cloop
 
-HAVE_CC = bool(os.environ.get("CC") or any(shutil.which(n) for n in ("cc", "gcc", "clang")))
-pytestmark = pytest.mark.skipif(
-    not HAVE_CC, reason="no C compiler on this machine (install gcc/clang or set CC)"
-)
+pytestmark = [needs_cc, pytest.mark.usefixtures("c_cache")]
 LOOP = "for (long long sg_r"
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    """One cache for the module (compiles are the slow part), never the user's."""
-    d = tmp_path_factory.getbasetemp() / "sg-c-cache"
-    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(d))
-    return d
 
 
 @pytest.fixture
@@ -235,28 +223,33 @@ def build(tree, accumulate, xs, steps):
     return [y] if acc is None else [y, acc]
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(step_shapes(), st.integers(0, 2**32 - 1))
-def test_random_looped_programs_match_python(shape, seed):
-    old = c_backend.LOOP_MIN_OPS
-    c_backend.LOOP_MIN_OPS = 40
-    try:
-        tree, accumulate = shape
-        n = 24
-        xs = list(sg.symbols(f"x0:{n}"))
-        vals = build(tree, accumulate, xs, steps=n)
-        outs = [vals, sg.gradient(vals[-1], xs)]
-        fc = sg.compile([xs], outs, backend="c")
-        fp = sg.compile([xs], outs, backend="python")
-    finally:
-        c_backend.LOOP_MIN_OPS = old
-    # No assertion that loops were found: interning can share a node between steps (tanh of
-    # x[i] at step i and of x[n-1-j] at step j), which is not affine and rightly stays
-    # straight. test_fixed_steps_reroll holds shapes that must loop.
+def compile_and_compare(tree, accumulate: bool, n: int, seed: int):
+    """The loop-built program with ``n`` steps, its outputs (every value, the gradient of the
+    last) compared between the C backend and the Python backend; returns the C function."""
+    xs = list(sg.symbols(f"x0:{n}"))
+    vals = build(tree, accumulate, xs, steps=n)
+    outs = [vals, sg.gradient(vals[-1], xs)]
+    fc = sg.compile([xs], outs, backend="c")
+    fp = sg.compile([xs], outs, backend="python")
     xv = np.random.default_rng(seed).normal(size=n)
     got, want = fc(xv), fp(xv.tolist())
     assert close(got[0], want[0], 1e-9), (got[0], want[0])
     assert close(got[1], want[1], 1e-9)
+    return fc
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(step_shapes(), st.integers(0, 2**32 - 1))
+def test_random_looped_programs_match_python(shape, seed):
+    # No assertion that loops were found: interning can share a node between steps (tanh of
+    # x[i] at step i and of x[n-1-j] at step j), which is not affine and rightly stays
+    # straight. test_fixed_steps_reroll holds shapes that must loop.
+    old = c_backend.LOOP_MIN_OPS
+    c_backend.LOOP_MIN_OPS = 40  # (hypothesis runs many examples per function-scoped fixture)
+    try:
+        compile_and_compare(*shape, n=24, seed=seed)
+    finally:
+        c_backend.LOOP_MIN_OPS = old
 
 
 @pytest.mark.parametrize(
@@ -270,17 +263,9 @@ def test_random_looped_programs_match_python(shape, seed):
 )
 @pytest.mark.parametrize("accumulate", [False, True])
 def test_fixed_steps_reroll(small_loops, tree, accumulate):
-    n = 40
-    xs = list(sg.symbols(f"x0:{n}"))
-    vals = build(tree, accumulate, xs, steps=n)
-    outs = [vals, sg.gradient(vals[-1], xs)]
-    fc = sg.compile([xs], outs, backend="c")
-    fp = sg.compile([xs], outs, backend="python")
+    fc = compile_and_compare(tree, accumulate, n=40, seed=5)
     assert fc.source.count(LOOP) >= 2  # the forward steps and the backward ones
     assert fc.stats["lines"] < fc.stats["ops"] / 3
-    xv = np.random.default_rng(5).normal(size=n)
-    got, want = fc(xv), fp(xv.tolist())
-    assert close(got[0], want[0], 1e-9) and close(got[1], want[1], 1e-9)
 
 
 def test_plan_finds_the_period_and_counts():

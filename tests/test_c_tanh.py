@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import math
-import os
-import shutil
 
 import numpy as np
 import pytest
+from helpers import needs_cc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,10 +19,7 @@ import symgrad as sg
 from symgrad.backends import cbuild
 from symgrad.backends.c import HELPERS
 
-HAVE_CC = bool(os.environ.get("CC") or any(shutil.which(n) for n in ("cc", "gcc", "clang")))
-pytestmark = pytest.mark.skipif(
-    not HAVE_CC, reason="no C compiler on this machine (install gcc/clang or set CC)"
-)
+pytestmark = [needs_cc, pytest.mark.usefixtures("c_cache")]
 
 # Measured over 3*10^6 points (docs/c_backend.md): 1.18 ulp with FMA, 1.35 without.
 ULP_BOUND = 1.5
@@ -34,14 +30,6 @@ EDGES += [-1e-300, 1e-160, 1e300, -1e300, 19.0, 22.0, -22.5, 710.0, 1.0, -1.0]
 EDGES += [math.nextafter(1.0, 0.0), math.nextafter(-1.0, 0.0), 0.5, 2.0, 30.0]
 
 _libs: dict[str, ctypes.CDLL] = {}
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    """One cache for the module (compiles are the slow part), never the user's."""
-    d = tmp_path_factory.getbasetemp() / "sg-c-cache"
-    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(d))
-    return d
 
 
 def tanh_c(xs, variant: str = "native") -> np.ndarray:

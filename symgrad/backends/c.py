@@ -129,6 +129,14 @@ def template_c(op: Op) -> Template:
     return template(op, NAME)
 
 
+def render_op(op: Op, args: list[str]) -> str:
+    """``op`` applied to atoms ``args`` (names, subscripts), as a number: a condition is 1.0 or
+    0.0 (the printer's ``cond_value``). One statement per op: the tape interpreter's cases and
+    the rerolled loops' bodies."""
+    text = template_c(op).render(args, [ATOM] * len(args))
+    return COND_VALUE.render([text], [0]) if INFO[op].is_condition else text
+
+
 def simd_declarations(funcs: list[str]) -> list[str]:
     """Declarations of libm's vector variants (glibc's libmvec), used only under SG_SIMD."""
     if not funcs:
@@ -289,37 +297,14 @@ def _looped(layout, names, roots, nodes, reduce):
     if not pl.loops or pl.statements > LOOP_MAX_LINES:
         return None
 
-    def render(op: Op, args: list[str]) -> str:
-        text = template_c(op).render(args, [ATOM] * len(args))
-        return COND_VALUE.render([text], [0]) if INFO[op].is_condition else text
-
-    stmts, size = cloop.emit(pl, inputs, reduce, literal, render)
+    stmts, size = cloop.emit(pl, inputs, reduce, literal, render_op)
     counts: dict[str, int] = {}
     for code, c in Counter(t.op.tolist()).items():
         if code != cloop.STORE:
             counts[cloop.OPS[code].value] = c
-    m = len(roots)
-    body = []
-    if size:
-        body += [f"    double *sg_w = (double *)malloc({size} * sizeof(double));"]
-        body += ["    if (sg_w == NULL) return 1;"]
-    if reduce:
-        body.append(f"    for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] = 0.0;")
-    body.append("    for (long long sg_j = 0; sg_j < sg_n; ++sg_j) {")
-    body += [
-        f"        const double *sg_p{a} = sg_a{a} + sg_j * sg_s{a};" for a in range(len(layout))
-    ]
-    body += [f"        {s}" for s in stmts]
-    body.append("    }")
-    if reduce == "mean":
-        body.append(
-            f"    for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] /= (double)sg_n;"
-        )
-    if size:
-        body.append("    free(sg_w);")
-    body.append("    return 0;")
-    prog = Program([("", s) for s in stmts], [], counts)
-    return prog, [], body
+    args = [f"const double *sg_p{a} = sg_a{a} + sg_j * sg_s{a};" for a in range(len(layout))]
+    body = _sample_loop(args + stmts, reduce, len(roots), size)
+    return Program([("", s) for s in stmts], [], counts), [], body
 
 
 def _reduce_tail(reduce: str | None, acc: list[str]) -> list[str]:
@@ -378,23 +363,36 @@ def _large_body(
         chunks += ["}", ""]
         n_chunks += 1
     p = len(layout)
-    body = [f"    double *sg_w = (double *)malloc({max(slots, 1)} * sizeof(double));"]
-    body += ["    if (sg_w == NULL) return 1;"]
     ptrs = ", ".join(f"sg_a{i}" for i in range(p)) or "0"
     strides = ", ".join(f"sg_s{i}" for i in range(p)) or "0"
-    body += [f"    const double *sg_in[{max(p, 1)}] = {{{ptrs}}};"]
-    body += [f"    const long long sg_st[{max(p, 1)}] = {{{strides}}};"]
+    pre = [f"const double *sg_in[{max(p, 1)}] = {{{ptrs}}};"]
+    pre += [f"const long long sg_st[{max(p, 1)}] = {{{strides}}};"]
+    calls = [f"sg_c{c}(sg_w, sg_in, sg_st, sg_j, sg_n, sg_out);" for c in range(n_chunks)]
+    return chunks, _sample_loop(calls, reduce, m, max(slots, 1), pre)
+
+
+def _sample_loop(
+    per_sample: list[str], reduce: str | None, m: int, workspace: int, pre: list[str] = ()
+) -> list[str]:
+    """The body of ``sg_f`` around ``per_sample`` statements (large forms): the workspace
+    ``sg_w`` (``workspace`` doubles, none if 0), the loop over samples ``sg_j``, and the
+    zeroing and mean of reduced outputs."""
+    body = []
+    if workspace:
+        body += [f"double *sg_w = (double *)malloc({workspace} * sizeof(double));"]
+        body += ["if (sg_w == NULL) return 1;"]
+    body += pre
     if reduce:
-        body.append(f"    for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] = 0.0;")
-    body.append("    for (long long sg_j = 0; sg_j < sg_n; ++sg_j) {")
-    body += [f"        sg_c{c}(sg_w, sg_in, sg_st, sg_j, sg_n, sg_out);" for c in range(n_chunks)]
-    body.append("    }")
+        body.append(f"for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] = 0.0;")
+    body.append("for (long long sg_j = 0; sg_j < sg_n; ++sg_j) {")
+    body += [f"    {line}" for line in per_sample]
+    body.append("}")
     if reduce == "mean":
-        body.append(
-            f"    for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] /= (double)sg_n;"
-        )
-    body += ["    free(sg_w);", "    return 0;"]
-    return chunks, body
+        body.append(f"for (long long sg_r = 0; sg_r < {m}; ++sg_r) sg_out[sg_r] /= (double)sg_n;")
+    if workspace:
+        body.append("free(sg_w);")
+    body.append("return 0;")
+    return [f"    {line}" for line in body]
 
 
 # -- loading ----------------------------------------------------------------------------------

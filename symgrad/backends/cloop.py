@@ -19,7 +19,8 @@ and outputs, an affine element index. Anything else is not a loop: the scan stay
 linear, and what does not reroll is printed straight.
 
 Only the structure of the graph decides; labels never enter the source (identifiers are
-``s<k>`` for straight values, ``b<q>`` and ``c<q>`` in loop bodies, ``sg_w`` for arrays).
+``s<k>`` for straight values, ``b<q>`` in loop bodies, ``c<loop>_<q>`` for carried values,
+``sg_k<loop>_<n>`` for constant tables and ``sg_w`` for arrays).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 
 from ..ir import Expr
 from ..ops import INFO, Op
+from .cvm import CODE, OPS  # opcodes: the op table's order, as the interpreter numbers them
 
 TEMP, INPUT, CONST, OUTPUT = 0, 1, 2, 3
 NONE = 4  # an unused operand slot
@@ -39,9 +41,10 @@ MAX_BODY = 256  # longest loop body looked for
 MAX_TRIES = 8  # candidate body lengths tried at one position
 MIN_ITERS = 4  # a loop runs at least this many times
 MIN_COVER = 24  # and covers at least this many instructions
-OPS = list(INFO)
-_CODE = {op: k for k, op in enumerate(OPS)}
-STORE = len(OPS)  # the pseudo-op writing an output
+STORE = len(OPS)  # the pseudo-op writing an output: operands (value, output slot)
+STORE_ARITY = 2
+if max(info.arity for info in INFO.values()) > MAX_ARITY:  # tape() packs three operands
+    raise ImportError("cloop.MAX_ARITY is below an op's arity; widen the tape")
 
 
 @dataclass
@@ -74,7 +77,7 @@ def tape(nodes: list[Expr], roots: list[Expr], input_index: dict[int, int]) -> T
     stores: dict[int, list[int]] = {}
     for r, root in enumerate(roots):
         stores.setdefault(root.serial, []).append(r)
-    code = _CODE
+    code = CODE
     none = NONE
     lead: list[tuple[int, int]] = []  # outputs that are inputs or constants
     push, push0, push1, push2 = ops.append, a0.append, a1.append, a2.append
@@ -325,14 +328,13 @@ def _classify(
                 carried[pos] = i0
                 row.append(("carry", pos))
             else:
-                li = int(loop_of[i0]) if i0 < len(loop_of) else -1
+                li = int(loop_of[i0])  # an earlier loop's values, at affine iterations
                 if li < 0:
                     return None
                 other = loops[li]
                 if d % other.period:
                     return None
-                pos, it = divmod(i0 - other.start, other.period)
-                pos, it = it, pos
+                it, pos = divmod(i0 - other.start, other.period)
                 kk = d // other.period
                 if kk > 0:
                     r = min(r, (other.count - 1 - it) // kk + 1)
@@ -345,9 +347,6 @@ def _classify(
     if p * r < MIN_COVER:
         return None
     return Loop(s, p, r, t.op[s : s + p].tolist(), slots, carried)
-
-
-STORE_ARITY = 2
 
 
 def emit(

@@ -38,13 +38,10 @@ VM_TAG = "symgrad-vm"
 
 def _case_body(op: Op, lane: bool) -> str:
     """The statement computing one instruction of ``op``, from its ``"c"`` template."""
-    from .c import COND_VALUE, template_c
+    from .c import render_op
 
     info = INFO[op]
-    xs = [f"sg_x{i}" for i in range(info.arity)]
-    text = template_c(op).render(xs, [ATOM] * info.arity)
-    if info.is_condition:  # a condition's slot holds 1.0 or 0.0, as the printer's cond_value
-        text = COND_VALUE.render([text], [0])
+    text = render_op(op, [f"sg_x{i}" for i in range(info.arity)])
     if lane:
         loads = ", ".join(f"sg_x{i} = sg_p{i}[sg_l]" for i in range(info.arity))
         return f"const double {loads}; sg_d[sg_l] = {text};"

@@ -38,7 +38,8 @@ _CONST, _NEG, _MUL = Op.CONST, Op.NEG, Op.MUL
 
 CONTROL_FLOW_HINT = (
     "data-dependent control flow (if/while/and/or/bool on an expression) cannot be compiled; "
-    "build both branches and choose with sg.where(cond, a, b)"
+    "build both branches and choose with sg.where(cond, a, b) (a comparison of NumPy arrays of "
+    "expressions asks this too: compare them with np.greater(a, b, dtype=object) and so on)"
 )
 
 

@@ -250,6 +250,17 @@ def test_functions_apply_elementwise_to_arrays_of_expressions():
     assert sg.where(xs, 1.0, 2.0)[0] == sg.where(xs[0], 1.0, 2.0)
 
 
+def test_array_comparisons_explain_the_object_dtype_spelling():
+    import numpy as np
+
+    xs = np.array(sg.symbols("x0:3"), dtype=object)
+    with pytest.raises(TypeError, match=r"np\.greater\(a, b, dtype=object\)"):
+        xs > 0  # noqa: B015 - NumPy asks bool() of each element
+    relu = sg.where(np.greater(xs, 0.0, dtype=object), xs, 0.0)  # the spelling it suggests
+    fn = sg.compile([list(xs)], list(relu))
+    assert fn([-1.0, 0.5, 2.0]) == [0.0, 0.5, 2.0]
+
+
 def test_adjoints_only_along_paths_to_requested_variables():
     from symgrad.autodiff.reverse import adjoints
 

@@ -67,25 +67,34 @@ HELPERS = {
     return out.reshape(batch + shape)""",
     "_gram": """def _gram(rows, cols, ones, batch):
     # Sums over the batch of rows[i]*cols[j] (then of rows[i] alone, if ones) in one matrix
-    # product: a layer's weight gradients (adjoint * activation) in one BLAS call.
+    # product: a layer's weight gradients (adjoint * activation) in one BLAS call; the sums
+    # of the rows alone are the product with a row of ones.
     n, k = len(rows), len(cols)
     if all(np.shape(v) == batch for v in rows + cols):
         size = math.prod(batch)
         r = np.array(rows).reshape(n, size)
-        m = r @ np.array(cols).reshape(k, size).T if k else np.empty((n, 0))
-        return np.concatenate((m, r.sum(axis=1)[:, None]), axis=1) if ones else m
+        return r @ _stack(cols, ones, batch).reshape(k + ones, size).T
     # Some value lacks batch axes (counts once per sample): pair by pair.
     sums = [[_sum_mul(a, b, batch) for b in cols] + [_sum(a, batch)] * ones for a in rows]
     return np.array(sums, dtype=np.float64).reshape(n, k + ones)""",
-    "_lin": """def _lin(w, ndim, idx, vs):
-    # Row j is sum_k W[j, k] * vs[k], W the elements idx of the parameter w (ndim axes): one
-    # matrix product for a layer's pre-activations or adjoints, when w has no batch axes.
+    "_stack": """def _stack(vs, ones, shape):
+    # The arrays vs (shape shape) then, if ones, a row of ones: one new (len(vs) + ones, ...) array.
+    v = np.empty((len(vs) + ones,) + shape)
+    for i, a in enumerate(vs):
+        v[i] = a
+    if ones:
+        v[-1] = 1.0
+    return v""",
+    "_lin": """def _lin(w, ndim, idx, vs, ones=0):
+    # Row j is sum_k W[j, k] * vs[k] (plus W[j, -1] if ones: a bias), W the elements idx of the
+    # parameter w (ndim axes): one matrix product for a layer's pre-activations or adjoints,
+    # when w has no batch axes.
     if w.ndim == ndim:
-        v = np.array(vs if len({np.shape(a) for a in vs}) == 1 else np.broadcast_arrays(*vs))
-        z = w.reshape(-1)[idx] @ v.reshape(len(vs), -1)
+        v = _stack(vs, ones, np.broadcast_shapes(*(np.shape(a) for a in vs)))
+        z = w.reshape(-1)[idx] @ v.reshape(len(v), -1)
         return z.reshape(z.shape[:1] + v.shape[1:])
     w = w.reshape(w.shape[: w.ndim - ndim] + (-1,))  # batched weights: term by term
-    return [sum(w[..., i] * a for i, a in zip(row, vs)) for row in idx.tolist()]""",
+    return [sum(w[..., i] * a for i, a in zip(row, vs + [1.0] * ones)) for row in idx.tolist()]""",
     "_chunk_rows": """def _chunk_rows(batch):
     # A long batch runs in blocks of about 2048 samples: temporaries stay small and in cache
     # (large ones cost page faults on every operation); the block sums are then added.
@@ -207,6 +216,8 @@ def generate(
     used = [h for h in HELPERS if h + "(" in text]
     if "_gram" in used:
         used += [h for h in ("_sum", "_sum_mul") if h not in used]
+    if ("_gram" in used or "_lin" in used) and "_stack" not in used:
+        used.append("_stack")
     if "_sum_mul" in used and "_sum" not in used:
         used.append("_sum")
     used.sort(key=list(HELPERS).index)
@@ -257,10 +268,14 @@ def _with_frees(prog_lines: list[tuple[str, str]], outputs: list[str]) -> list[s
 
 class _LinGroup:
     """Sums ``rest_j + sum_k W[j, k] * vectors[k]`` sharing their vectors, W taken from one
-    list parameter: printed as one ``_lin`` matrix product whose rows replace the sums."""
+    list parameter: printed as one ``_lin`` matrix product whose rows replace the sums. With
+    ``ones``, the last column of W holds one more element of the parameter per sum (a bias)."""
 
-    def __init__(self, param: str, ndim: int, vectors: list[Expr], idx: list[list[int]]):
+    def __init__(
+        self, param: str, ndim: int, vectors: list[Expr], idx: list[list[int]], ones: int = 0
+    ):
         self.param, self.ndim, self.vectors, self.idx = param, ndim, vectors, idx
+        self.ones = ones
 
 
 def _lin_groups(
@@ -333,7 +348,19 @@ def _lin_groups(
         g = len(groups)
         vectors = [members[0][3][s] for s in vkey]
         idx = [[vec[s] for s in vkey] for _, _, vec, _ in members]
-        groups.append(_LinGroup(param, ndim, vectors, idx))
+        # A bias: one more element of the same parameter in every sum joins the product as a
+        # column of W times a row of ones (one fewer whole-batch addition per sum).
+        bias = [
+            next((t for t in rest if elem.get(t.serial, ("",))[0] == param), None)
+            for _, rest, _, _ in members
+        ]
+        ones = int(all(b is not None for b in bias))
+        if ones:
+            for row, b in zip(idx, bias):
+                row.append(elem[b.serial][2])
+            for (_, rest, _, _), b in zip(members, bias):
+                del rest[next(i for i, t in enumerate(rest) if t is b)]  # one occurrence
+        groups.append(_LinGroup(param, ndim, vectors, idx, ones))
         for j, (n, rest, _, _) in enumerate(members):
             ph = symbol(f"z{g}_{j}")
             names[ph.serial] = f"_z{g}[{j}]"
@@ -361,24 +388,27 @@ def _lin_groups(
 
 def _place_lin(prog: Program, groups: list[_LinGroup], vec_texts: list[str]) -> list[str]:
     """Insert each group's ``_z = _lin(...)`` line just before the first line that reads it;
-    return the module constants (the weights' flat indices)."""
-    consts, it = [], iter(vec_texts)
+    return the module constants (the weights' flat indices). A group may read an earlier one
+    (the next layer), never a later one: the last group is placed first."""
+    consts, placed, it = [], [], iter(vec_texts)
     for g, grp in enumerate(groups):
         vs = [next(it) for _ in grp.vectors]
-        z = f"_z{g}"
         consts.append(f"_W{g} = np.array({grp.idx!r})  # flat indices into {grp.param}")
-        line = (z, f"_lin({grp.param}, {grp.ndim}, _W{g}, [{', '.join(vs)}])")
+        ones = ", 1" if grp.ones else ""
+        text = f"_lin({grp.param}, {grp.ndim}, _W{g}, [{', '.join(vs)}]{ones})"
+        placed.append((f"_z{g}", text, vs))
+        k = len(grp.vectors)
+        prog.op_counts["mul"] = prog.op_counts.get("mul", 0) + k * len(grp.idx)
+        prog.op_counts["add"] = prog.op_counts.get("add", 0) + (k - 1 + grp.ones) * len(grp.idx)
+    for z, text, vs in reversed(placed):
         at = next(
             (i for i, d in enumerate(prog.deps) if any(x.startswith(z + "[") for x in d)),
             len(prog.lines),
         )
         defined = {name for name, _ in prog.lines[:at]}
         assert all(v in defined or v not in {nm for nm, _ in prog.lines} for v in vs), vs
-        prog.lines.insert(at, line)
+        prog.lines.insert(at, (z, text))
         prog.deps.insert(at, tuple(vs))
-        k = len(grp.vectors)
-        prog.op_counts["mul"] = prog.op_counts.get("mul", 0) + k * len(grp.idx)
-        prog.op_counts["add"] = prog.op_counts.get("add", 0) + (k - 1) * len(grp.idx)
     return consts
 
 

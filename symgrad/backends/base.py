@@ -76,21 +76,22 @@ def linearize(
                     atoms.add(s)
     root_set = {r.serial for r in roots}
     conditions = {op for op, info in INFO.items() if info.is_condition}
+    const_op, symbol_op, where_op = Op.CONST, Op.SYMBOL, Op.WHERE  # locals: hot loop below
 
     # serial -> (text, precedence, depth, names the text reads)
     texts: dict[int, tuple[str, int, int, tuple[str, ...]]] = {}
     lines: list[tuple[str, str]] = []
     deps: list[tuple[str, ...]] = []
-    counts: dict[str, int] = {}
+    counts: dict[Op, int] = {}  # by op; spelled by op.value (a Python property) at the end
     inlined = 0
     for node in nodes:
         s = node.serial
         op = node.op
-        if op is Op.CONST:
+        if op is const_op:
             t, p = literal(node.payload)
             texts[s] = (t, p, 0, ())
             continue
-        if op is Op.SYMBOL:
+        if op is symbol_op:
             try:
                 name = arg_names[s]
             except KeyError:
@@ -101,7 +102,7 @@ def linearize(
         arg_texts, arg_precs, depth, refs = [], [], 0, ()
         for i, a in enumerate(node.args):
             t, p, d, r = texts[a.serial]
-            if a.op in conditions and not (op is Op.WHERE and i == 0):
+            if a.op in conditions and not (op is where_op and i == 0):
                 t, p = cond_value.render([t], [p]), cond_value.prec
             arg_texts.append(t)
             arg_precs.append(p)
@@ -109,7 +110,7 @@ def linearize(
             if d > depth:
                 depth = d
         text = tmpl.render(arg_texts, arg_precs)
-        counts[op.value] = counts.get(op.value, 0) + 1
+        counts[op] = counts.get(op, 0) + 1
         if (
             uses.get(s, 0) > 1
             or s in root_set
@@ -131,7 +132,8 @@ def linearize(
             t = cond_value.render([t], [p])
         outs.append(t)
         out_deps.append(refs)
-    return Program(lines, outs, counts, deps, out_deps, inlined)
+    op_counts = {op.value: k for op, k in counts.items()}
+    return Program(lines, outs, op_counts, deps, out_deps, inlined)
 
 
 @dataclass(frozen=True)

@@ -131,14 +131,16 @@ def _split(
     main.append(f"{indent}{store} = [{', '.join(first)}]")
     main += [f"{indent}{part}{c}({store})" for c in range(len(starts))]
     rets = []
+
+    def stored(m: re.Match) -> str:
+        d = m[0]
+        return f"{store}[{slot[d]}]" if d in owner else d
+
     for t, refs in zip(prog.outputs, prog.out_deps):
-        for d in refs:
-            if d in owner:
-                t = (
-                    f"{store}[{slot[d]}]"
-                    if t == d
-                    else re.sub(rf"\b{d}\b", f"{store}[{slot[d]}]", t)
-                )
+        if t in owner:  # the output is one temporary (the common case)
+            t = f"{store}[{slot[t]}]"
+        elif any(d in owner for d in refs):  # one pass of one pattern, not one per name
+            t = _IDENT.sub(stored, t)
         rets.append(t)
     main.append(f"{indent}return {structure_text(structure, rets)}")
     return main, parts
@@ -233,34 +235,68 @@ _INT_KEEPING = {Op.ADD, Op.SUB, Op.MUL, Op.NEG, Op.ABS, Op.MAX, Op.MIN, Op.WHERE
 
 
 def _int_closed(roots: list[Expr]) -> list[bool]:
-    """For each root: could it evaluate to an int? Iterative, memoized, stops at the first
-    float-producing node below it (a constant, a division, any math function)."""
+    """For each root: could it evaluate to an int? Only if every node below it (but a
+    ``where``'s condition) keeps ints: no constant, division or math function anywhere.
+
+    A short breadth-first look finds the nearest float-producing node, which in most programs
+    sits a few levels down (a gradient scaled by a constant); only a root it cannot settle
+    gets the full walk (iterative, memoized across roots)."""
     memo: dict[int, bool] = {}
-    out = []
-    for root in roots:
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node.serial in memo:
-                stack.pop()
-                continue
-            if node.op is Op.SYMBOL:
-                memo[node.serial] = True
-                stack.pop()
-                continue
-            if node.op not in _INT_KEEPING:
-                memo[node.serial] = False
-                stack.pop()
-                continue
-            kids = node.args[1:] if node.op is Op.WHERE else node.args
-            pending = [a for a in kids if a.serial not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            memo[node.serial] = all(memo[a.serial] for a in kids)
+    return [_int_closed_near(root, memo) for root in roots]
+
+
+_NEAR = 64  # nodes the breadth-first look visits before falling back to the full walk
+
+
+def _int_closed_near(root: Expr, memo: dict[int, bool]) -> bool:
+    symbol, keeping = Op.SYMBOL, _INT_KEEPING
+    queue, seen = [root], {root.serial}
+    for node in queue:  # grows while it is read: breadth first
+        known = memo.get(node.serial)
+        if known is not None:
+            if not known:
+                return False
+            continue
+        op = node.op
+        if op is symbol:
+            continue
+        if op not in keeping:
+            memo[root.serial] = False
+            return False
+        if len(queue) >= _NEAR:
+            return _int_closed_walk(root, memo)
+        for a in node.args[1:] if op is Op.WHERE else node.args:
+            if a.serial not in seen:
+                seen.add(a.serial)
+                queue.append(a)
+    for node in queue:  # the whole subgraph was seen: every node in it keeps ints
+        memo[node.serial] = True
+    return True
+
+
+def _int_closed_walk(root: Expr, memo: dict[int, bool]) -> bool:
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        if node.serial in memo:
             stack.pop()
-        out.append(memo[root.serial])
-    return out
+            continue
+        if node.op is Op.SYMBOL:
+            memo[node.serial] = True
+            stack.pop()
+            continue
+        if node.op not in _INT_KEEPING:
+            memo[node.serial] = False
+            stack.pop()
+            continue
+        kids = node.args[1:] if node.op is Op.WHERE else node.args
+        pending = [a for a in kids if a.serial not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        memo[node.serial] = all(memo[a.serial] for a in kids)
+        stack.pop()
+    return memo[root.serial]
 
 
 def load(source: str) -> Callable:

@@ -37,61 +37,102 @@ def schedule(roots: list[Expr], min_nodes: int = MIN_NODES) -> list[Expr] | None
 
 
 def _schedule(roots: list[Expr], nodes: list[Expr]) -> list[Expr]:
+    # Flat per-position tables built in one pass over the (children first) order, and a walk
+    # with its work inlined: at a million nodes this is the largest part of printing in order.
     n = len(nodes)
     index = {v.serial: i for i, v in enumerate(nodes)}
-    args = [tuple(dict.fromkeys(index[a.serial] for a in v.args)) for v in nodes]
-    # free: a node whose arguments are all leaves (2*x, 1 - x); printed on demand, just
-    # before the first node that reads it, so it never holds a consumer back.
-    free = [bool(a) and all(not args[j] for j in a) for a in args]
-    consumers: list[list[int]] = [[] for _ in range(n)]
+    args: list = [()] * n  # distinct argument positions
+    # leaf: no arguments. free: a node whose arguments are all leaves (2*x, 1 - x); printed on
+    # demand, just before the first node that reads it, so it never holds a consumer back.
+    leaf = bytearray(n)
+    free = bytearray(n)
+    consumers: list = [None] * n
     pending = [0] * n
-    done = bytearray(n)
-    order: list[Expr] = []
-    for i, a in enumerate(args):
-        if not a:
-            done[i] = 1
-            order.append(nodes[i])
+    order = []
+    keep = order.append
+    for i, v in enumerate(nodes):  # one pass: children come before parents
+        va = v.args
+        if not va:
+            leaf[i] = 1
+            keep(v)
+            continue
+        if len(va) == 1:
+            a = (index[va[0].serial],)
+        elif len(va) == 2:
+            j, k = index[va[0].serial], index[va[1].serial]
+            a = (j, k) if j != k else (j,)
+        else:
+            a = tuple(dict.fromkeys([index[x.serial] for x in va]))
+        args[i] = a
+        p = 0
         for j in a:
-            if args[j] and not free[j]:
-                consumers[j].append(i)
-                pending[i] += 1
-    # A node that reads only leaves and free nodes is readied by its first free argument.
-    for i, a in enumerate(args):
-        if a and not free[i] and not pending[i]:
+            if not leaf[j] and not free[j]:
+                cs = consumers[j]
+                if cs is None:
+                    consumers[j] = [i]
+                else:
+                    cs.append(i)
+                p += 1
+        if p:
+            pending[i] = p  # waits for its non-leaf, non-free arguments
+        else:
+            is_free = True
             for j in a:
-                if free[j]:
-                    consumers[j].append(i)
-    ready: list[int] = []
-
-    def put(k: int) -> None:
-        done[k] = 1
-        order.append(nodes[k])
-        for c in reversed(consumers[k]):
-            if free[k]:
-                ready.append(c)
-                continue
-            pending[c] -= 1
-            if not pending[c]:
-                ready.append(c)
-
+                if not leaf[j]:
+                    is_free = False
+                    break
+            if is_free:
+                free[i] = 1
+            else:  # reads only leaves and free nodes: its first free argument readies it
+                for j in a:
+                    if free[j]:
+                        cs = consumers[j]
+                        if cs is None:
+                            consumers[j] = [i]
+                        else:
+                            cs.append(i)
+    done = leaf[:]
+    ready: list = []
+    rpush, rpop = ready.append, ready.pop
     for r in roots:
-        todo = [(index[r.serial], False)]
+        todo = [index[r.serial]]
+        push, pop = todo.append, todo.pop
         while todo:
-            i, expanded = todo.pop()
-            if done[i]:
+            x = pop()
+            if x >= 0:
+                if done[x]:
+                    continue
+                push(~x)
+                for j in reversed(args[x]):
+                    if not done[j]:
+                        push(j)
                 continue
-            if not expanded:
-                todo.append((i, True))
-                todo.extend((j, False) for j in reversed(args[i]) if not done[j])
+            x = ~x
+            if done[x]:
                 continue
-            ready.append(i)
-            while ready:  # print i, then every consumer that becomes ready, depth first
-                k = ready.pop()
+            rpush(x)
+            while ready:  # print x, then every consumer that becomes ready, depth first
+                k = rpop()
                 if done[k] or pending[k]:
                     continue
                 for j in args[k]:
                     if not done[j]:  # a free argument, on demand
-                        put(j)
-                put(k)
+                        done[j] = 1
+                        keep(nodes[j])
+                        cs = consumers[j]
+                        if cs is not None:
+                            ready.extend(reversed(cs))
+                done[k] = 1
+                keep(nodes[k])
+                cs = consumers[k]
+                if cs is not None:
+                    if free[k]:
+                        ready.extend(reversed(cs))
+                    else:
+                        for c in reversed(cs):
+                            c_p = pending[c] - 1
+                            pending[c] = c_p
+                            if not c_p:
+                                rpush(c)
     assert len(order) == n, "a DAG always schedules completely"
     return order

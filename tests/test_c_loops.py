@@ -155,6 +155,22 @@ def test_a_program_without_repeats_stays_straight(small_loops):
     assert close(fc(xv)[0], fp(xv.tolist())[0])
 
 
+def test_negative_and_special_constants_in_loop_bodies(small_loops):
+    """Constants are printed as atoms: a negative literal or -HUGE_VAL in parentheses."""
+    x = sg.Symbol("x")
+    y, ys = x, []
+    for i in range(30):
+        y = sg.maximum(y * -0.5 - (-0.25 - i), -math.inf) + sg.where(y > 1e308, math.nan, -0.0)
+        ys.append(y)
+    fc = sg.compile([x], [ys, sg.gradient(y, x)], backend="c")
+    fp = sg.compile([x], [ys, sg.gradient(y, x)], backend="python")
+    body = fc.source[fc.source.index("int sg_f(") :]
+    assert LOOP in body and "--" not in body and "(-HUGE_VAL)" in body
+    for xv in (0.7, -3.0, math.inf):
+        got, want = fc(xv), fp(xv)
+        assert close(got[0], want[0]) and close(got[1], want[1]), xv
+
+
 def test_special_values_flow_through_loops(small_loops):
     x = list(sg.symbols("x0:40"))
     acc = x[0]

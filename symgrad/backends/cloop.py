@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ir import Expr
-from ..ops import INFO, Op
+from ..ops import ATOM, INFO, Op
 from .cvm import CODE, OPS  # opcodes: the op table's order, as the interpreter numbers them
 
 TEMP, INPUT, CONST, OUTPUT = 0, 1, 2, 3
@@ -367,7 +367,10 @@ def emit(
         for pos in sorted(lp.arrays):
             base[li, pos] = size
             size += lp.count
-    lit = [literal(c)[0] for c in t.consts]
+    # every operand is printed as an atom: a literal that is not one (a negative number,
+    # -HUGE_VAL) goes in parentheses, so no template can glue it to an operator (x - -1 is
+    # fine, but a "-{0}" template would make --1)
+    lit = [text if prec >= ATOM else f"({text})" for text, prec in map(literal, t.consts)]
 
     def value(i: int) -> str:  # a temporary read from outside its loop iteration
         li = loop_of[i]

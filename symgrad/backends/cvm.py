@@ -367,7 +367,7 @@ def generate(layout, roots, names, reduce, literal, nodes, structure) -> tuple[s
 
 
 def cbuild_meta(meta: dict) -> str:
-    from .c import META_TAG
+    from .cload import META_TAG
 
     return META_TAG + json.dumps(meta)
 

@@ -22,6 +22,7 @@ from .ir import (
     flatten,
     gc_paused,
     leaves,
+    map_leaves,
     orders_shared,
     topo_order,
 )
@@ -397,26 +398,7 @@ def _split_outputs(outputs: Any) -> tuple[Any, list]:
         leaves.extend(elements)
         return ArrayOut(tuple(int(d) for d in item.shape))
 
-    if not isinstance(outputs, list | tuple):
-        return leaf(outputs), leaves
-    root: Any = None
-    stack: list = [(outputs, [], 0)]
-    while stack:
-        src, dst, i = stack.pop()
-        if i == len(src):
-            done = tuple(dst) if isinstance(src, tuple) else dst
-            if stack:
-                stack[-1][1].append(done)
-            else:
-                root = done
-            continue
-        stack.append((src, dst, i + 1))
-        item = src[i]
-        if isinstance(item, list | tuple):
-            stack.append((item, [], 0))
-        else:
-            dst.append(leaf(item))
-    return root, leaves
+    return map_leaves(outputs, leaf), leaves
 
 
 def _doc(arg_info: list, backend: str) -> str:

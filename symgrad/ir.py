@@ -14,7 +14,7 @@ import gc
 import itertools
 import numbers
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
@@ -463,30 +463,35 @@ def flatten(outputs: Any) -> list[Expr]:
     return out
 
 
-def unflatten(structure: Any, values: Iterable) -> Any:
-    """Rebuild ``structure`` (nested lists/tuples) with its leaves replaced by ``values``."""
-    it = iter(values)
-    # Iterative rebuild: a stack of (container, kind, items, index) frames.
+def map_leaves(structure: Any, fn: Callable[[Any], Any]) -> Any:
+    """``structure`` (nested lists/tuples, any depth) rebuilt with ``fn(leaf)`` for each leaf,
+    in order; a non-container is itself the one leaf. Iterative."""
     if not isinstance(structure, list | tuple):
-        return next(it)
-    root: list = []
-    stack = [(structure, root, 0)]
+        return fn(structure)
+    root: Any = None
+    stack: list = [(structure, [], 0)]  # (source container, rebuilt items, next index)
     while stack:
         src, dst, i = stack.pop()
         if i == len(src):
+            done = tuple(dst) if isinstance(src, tuple) else dst
             if stack:
-                parent_src, parent_dst, _ = stack[-1]
-                parent_dst.append(tuple(dst) if isinstance(src, tuple) else dst)
+                stack[-1][1].append(done)
             else:
-                root = tuple(dst) if isinstance(src, tuple) else dst
+                root = done
             continue
         stack.append((src, dst, i + 1))
         item = src[i]
         if isinstance(item, list | tuple):
             stack.append((item, [], 0))
         else:
-            dst.append(next(it))
+            dst.append(fn(item))
     return root
+
+
+def unflatten(structure: Any, values: Iterable) -> Any:
+    """Rebuild ``structure`` (nested lists/tuples) with its leaves replaced by ``values``."""
+    it = iter(values)
+    return map_leaves(structure, lambda _: next(it))
 
 
 _orders: dict[tuple[int, ...], list[Expr]] | None = None  # see orders_shared

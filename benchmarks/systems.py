@@ -44,11 +44,12 @@ def _installed(mod: str) -> bool:
 class System:
     name = "?"
     module: str | None = None
+    install = "pip install '.[bench]'"
 
     def available(self) -> str | None:
         """None if usable here, else why not."""
         if self.module and not _installed(self.module):
-            return "not installed (pip install '.[bench]')"
+            return f"not installed ({self.install})"
         return None
 
     def setup(self, case: Case) -> Run:
@@ -290,6 +291,8 @@ def _mlp_layers(flat, sizes=W.MLP_SIZES):
 class Torch(System):
     name = "PyTorch eager"
     module = "torch"
+    # Not in the bench extra: PyPI's default torch is the CUDA build (several GB).
+    install = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
 
     def _lib(self):
         import torch

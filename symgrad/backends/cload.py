@@ -215,7 +215,7 @@ def _packer(structure) -> Callable[[list], object]:
     if text is None:  # too deep for one expression: rebuild iteratively
         return lambda v, o: unflatten(structure, v)
     scope = {"_a": _array_out, "_s": _scalar_out}
-    return eval(compile(text, "<symgrad-c-pack>", "eval"), scope)  # noqa: generated-code
+    return eval(compile(text, "<symgrad-c-pack>", "eval"), scope)  # generated code only
 
 
 def _pack_text(structure) -> str | None:

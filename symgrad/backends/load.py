@@ -15,5 +15,5 @@ def load(source: str, name: str, tag: str = "fn") -> Callable:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     code = compile(source, filename, "exec")
     namespace: dict = {"__name__": f"symgrad_generated_{digest}", "__file__": filename}
-    exec(code, namespace)  # noqa: generated-code (symgrad's own printer wrote this source)
+    exec(code, namespace)  # generated code only
     return namespace[name]

@@ -319,7 +319,7 @@ def load(source: str) -> Callable:
     line = 0
     for a, b in zip(starts, starts[1:]):
         block = source[a:b]
-        exec(compile(block, filename, "exec"), namespace)  # noqa: generated-code (our printer's text)
+        exec(compile(block, filename, "exec"), namespace)  # generated code only
         if line and block.startswith("def "):
             fn = namespace[block[4 : block.index("(")]]
             fn.__code__ = fn.__code__.replace(co_firstlineno=fn.__code__.co_firstlineno + line)

@@ -6,40 +6,14 @@ arrays (of expressions, as ``sg.value_and_grad`` traces them), each applies elem
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .ir import Expr, as_expr, make, symbol
 from .ops import INFO, Op
-
-__all__ = [
-    "Symbol",
-    "symbols",
-    "exp",
-    "log",
-    "sqrt",
-    "sin",
-    "cos",
-    "tan",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "softplus",
-    "maximum",
-    "minimum",
-    "where",
-    "expm1",
-    "log1p",
-    "asin",
-    "acos",
-    "atan",
-    "atan2",
-    "sinh",
-    "cosh",
-    "erf",
-    "sign",
-]
 
 
 def Symbol(name: str) -> Expr:  # noqa: N802 - the contract's spelling, like SymPy's
@@ -91,116 +65,47 @@ def _elementwise(fn, args: tuple) -> Any:
     return np.frompyfunc(fn, len(args), 1)(*args)
 
 
-def _unary(op: Op):
-    def fn(x: Any) -> Expr:
-        if type(x) is not Expr:
-            mapped = _elementwise(fn, (x,))
+def _function(op: Op) -> Callable[..., Any]:
+    """The ``sg.`` function of a row: numbers or expressions in, an expression out (folded to a
+    constant when every argument is a number); NumPy arrays apply elementwise."""
+    info = INFO[op]
+    params = info.params
+    if info.arity == 1:
+
+        def f(x: Any) -> Expr:
+            if type(x) is not Expr:
+                mapped = _elementwise(f, (x,))
+                if mapped is not None:
+                    return mapped
+            return make(op, (as_expr(x, params[0]),))
+
+    else:
+
+        def f(*args: Any) -> Expr:
+            if len(args) != len(params):
+                raise TypeError(
+                    f"sg.{info.fn_name}({', '.join(params)}) takes {len(params)} arguments, "
+                    f"got {len(args)}"
+                )
+            mapped = _elementwise(f, args)
             if mapped is not None:
                 return mapped
-        return make(op, (as_expr(x, "x"),))
+            return make(op, tuple(as_expr(a, p) for a, p in zip(args, params)))
 
-    fn.__name__ = op.value
-    return fn
-
-
-exp = _unary(Op.EXP)
-exp.__doc__ = "e**x."
-expm1 = _unary(Op.EXPM1)
-expm1.__doc__ = "e**x - 1, accurate near 0."
-log = _unary(Op.LOG)
-log.__doc__ = "Natural logarithm (-inf at 0, nan below)."
-log1p = _unary(Op.LOG1P)
-log1p.__doc__ = "log(1 + x), accurate near 0."
-sqrt = _unary(Op.SQRT)
-sqrt.__doc__ = "Square root (nan below 0)."
-sin = _unary(Op.SIN)
-sin.__doc__ = "Sine."
-cos = _unary(Op.COS)
-cos.__doc__ = "Cosine."
-tan = _unary(Op.TAN)
-tan.__doc__ = "Tangent."
-asin = _unary(Op.ASIN)
-asin.__doc__ = "Arcsine (nan outside [-1, 1])."
-acos = _unary(Op.ACOS)
-acos.__doc__ = "Arccosine (nan outside [-1, 1])."
-atan = _unary(Op.ATAN)
-atan.__doc__ = "Arctangent."
-sinh = _unary(Op.SINH)
-sinh.__doc__ = "Hyperbolic sine."
-cosh = _unary(Op.COSH)
-cosh.__doc__ = "Hyperbolic cosine."
-tanh = _unary(Op.TANH)
-tanh.__doc__ = "Hyperbolic tangent."
-erf = _unary(Op.ERF)
-erf.__doc__ = "The error function."
-sign = _unary(Op.SIGN)
-sign.__doc__ = "-1, 0 or 1 by the sign of x (nan for nan)."
-sigmoid = _unary(Op.SIGMOID)
-sigmoid.__doc__ = "1 / (1 + exp(-x)), evaluated so that no finite x overflows."
-relu = _unary(Op.RELU)
-relu.__doc__ = "max(x, 0); its derivative at 0 is 0."
-softplus = _unary(Op.SOFTPLUS)
-softplus.__doc__ = "log(1 + exp(x)), evaluated so that no finite x overflows."
+        kind = inspect.Parameter.POSITIONAL_ONLY
+        f.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(p, kind) for p in params], return_annotation=Expr
+        )
+    f.__name__ = f.__qualname__ = info.fn_name or op.value
+    f.__doc__ = info.doc
+    f.__module__ = __name__
+    return f
 
 
-def maximum(a: Any, b: Any) -> Expr:
-    """The larger of a and b (nan if either is nan); a tie splits the gradient evenly."""
-    mapped = _elementwise(
-        maximum,
-        (
-            a,
-            b,
-        ),
-    )
-    if mapped is not None:
-        return mapped
-    return make(Op.MAX, (as_expr(a, "a"), as_expr(b, "b")))
+_FUNCTIONS = {i.fn_name: _function(op) for op, i in INFO.items() if i.fn_name}
+globals().update(_FUNCTIONS)
 
-
-def minimum(a: Any, b: Any) -> Expr:
-    """The smaller of a and b (nan if either is nan); a tie splits the gradient evenly."""
-    mapped = _elementwise(
-        minimum,
-        (
-            a,
-            b,
-        ),
-    )
-    if mapped is not None:
-        return mapped
-    return make(Op.MIN, (as_expr(a, "a"), as_expr(b, "b")))
-
-
-def atan2(y: Any, x: Any) -> Expr:
-    """The angle of the point (x, y), as math.atan2(y, x)."""
-    mapped = _elementwise(
-        atan2,
-        (
-            y,
-            x,
-        ),
-    )
-    if mapped is not None:
-        return mapped
-    return make(Op.ATAN2, (as_expr(y, "y"), as_expr(x, "x")))
-
-
-def where(cond: Any, a: Any, b: Any) -> Expr:
-    """``a`` where ``cond`` holds (is non-zero), else ``b``: the compilable form of ``if``.
-
-    The gradient flows only through the branch taken, never through the condition.
-    """
-    mapped = _elementwise(
-        where,
-        (
-            cond,
-            a,
-            b,
-        ),
-    )
-    if mapped is not None:
-        return mapped
-    return make(Op.WHERE, (as_expr(cond, "cond"), as_expr(a, "a"), as_expr(b, "b")))
-
+__all__ = ["Symbol", "symbols", *_FUNCTIONS]
+"""The public names: symbols, and one function per row of the op table that names one."""
 
 assert all(op in INFO for op in Op if op not in (Op.CONST, Op.SYMBOL))

@@ -114,103 +114,11 @@ class Expr:
     def _repr_latex_(self) -> str | None:  # pragma: no cover - notebooks
         return None
 
-    # -- operators (numbers on either side) -------------------------------------------------
-    def __add__(self, o):
-        return _binary(Op.ADD, self, o)
-
-    def __radd__(self, o):
-        return _binary(Op.ADD, o, self)
-
-    def __sub__(self, o):
-        return _binary(Op.SUB, self, o)
-
-    def __rsub__(self, o):
-        return _binary(Op.SUB, o, self)
-
-    def __mul__(self, o):
-        return _binary(Op.MUL, self, o)
-
-    def __rmul__(self, o):
-        return _binary(Op.MUL, o, self)
-
-    def __truediv__(self, o):
-        return _binary(Op.DIV, self, o)
-
-    def __rtruediv__(self, o):
-        return _binary(Op.DIV, o, self)
-
-    def __pow__(self, o):
-        return _binary(Op.POW, self, o)
-
-    def __rpow__(self, o):
-        return _binary(Op.POW, o, self)
-
-    def __neg__(self):
-        return make(Op.NEG, (self,))
-
+    # Operators (numbers on either side) and the methods NumPy's object-array ufuncs call
+    # (np.exp(array_of_exprs) calls each element's .exp()) come from the op table: see
+    # _install_table_methods below.
     def __pos__(self):
         return self
-
-    def __abs__(self):
-        return make(Op.ABS, (self,))
-
-    def __lt__(self, o):
-        return _binary(Op.LT, self, o)
-
-    def __le__(self, o):
-        return _binary(Op.LE, self, o)
-
-    def __gt__(self, o):
-        return _binary(Op.GT, self, o)
-
-    def __ge__(self, o):
-        return _binary(Op.GE, self, o)
-
-    # Methods that NumPy's object-array ufuncs call (np.exp(array_of_exprs) and friends).
-    def exp(self):
-        return make(Op.EXP, (self,))
-
-    def log(self):
-        return make(Op.LOG, (self,))
-
-    def sqrt(self):
-        return make(Op.SQRT, (self,))
-
-    def sin(self):
-        return make(Op.SIN, (self,))
-
-    def cos(self):
-        return make(Op.COS, (self,))
-
-    def tan(self):
-        return make(Op.TAN, (self,))
-
-    def tanh(self):
-        return make(Op.TANH, (self,))
-
-    def expm1(self):
-        return make(Op.EXPM1, (self,))
-
-    def log1p(self):
-        return make(Op.LOG1P, (self,))
-
-    def arcsin(self):
-        return make(Op.ASIN, (self,))
-
-    def arccos(self):
-        return make(Op.ACOS, (self,))
-
-    def arctan(self):
-        return make(Op.ATAN, (self,))
-
-    def arctan2(self, x):
-        return _binary(Op.ATAN2, self, x)
-
-    def sinh(self):
-        return make(Op.SINH, (self,))
-
-    def cosh(self):
-        return make(Op.COSH, (self,))
 
 
 def _short(e: Expr) -> str:
@@ -229,6 +137,38 @@ def _binary(op: Op, a: Any, b: Any) -> Expr:
         if b is None:
             return NotImplemented
     return make(op, (a, b))
+
+
+_REFLECTED = {"add", "sub", "mul", "truediv", "pow", "mod"}  # Python tries __r<name>__ too
+
+
+def _install_table_methods() -> None:
+    """Give ``Expr`` each row's Python operator (``dunder``: ``__add__`` and ``__radd__`` ...)
+    and a method named by its NumPy ufunc, which NumPy's object-array loops call."""
+    for op, info in INFO.items():
+        names = []
+        if info.dunder:
+            names.append(f"__{info.dunder}__")
+        if info.ufunc and not info.dunder and info.arity <= 2 and not info.is_condition:
+            names.append(info.ufunc)
+        for name in names:
+            if name in Expr.__dict__:
+                continue  # written by hand in the class
+            if info.arity == 1:
+                method = lambda self, _op=op: make(_op, (self,))  # noqa: E731
+            else:
+                method = lambda self, o, _op=op: _binary(_op, self, o)  # noqa: E731
+            method.__name__ = method.__qualname__ = name
+            setattr(Expr, name, method)
+        if info.dunder in _REFLECTED:
+            rname = f"__r{info.dunder}__"
+            if rname not in Expr.__dict__:
+                method = lambda self, o, _op=op: _binary(_op, o, self)  # noqa: E731
+                method.__name__ = method.__qualname__ = rname
+                setattr(Expr, rname, method)
+
+
+_install_table_methods()
 
 
 def as_expr(x: Any, argname: str | None = "argument") -> Expr | None:

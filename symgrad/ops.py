@@ -1,9 +1,18 @@
-"""The closed table of operations: every fact about an op lives in its one record here.
+"""The closed table of operations: one row per op, and every fact about an op is in its row.
 
-An op's record says how many arguments it takes, whether they commute, how to evaluate it on
-floats (with IEEE-754 semantics), how each backend spells it, and what its SymPy twin is. Its
-derivative rule lives beside the reverse sweep (``autodiff/rules.py``) because it is written with
-expressions; a test holds the two tables in step.
+A row says: the op's arity; its evaluation on Python floats (IEEE-754: ``symgrad.scalar``); how
+each backend spells it (``spelling.py``); its SymPy twin (a SymPy name is used both ways: to
+build the twin, and by ``from_sympy`` to read it back); the ``sg.`` function it is (``fn_name``,
+its parameters and docstring), the NumPy ufunc/function it answers to (``ufunc``, ``np_names``),
+the Python operator that builds it (``dunder``); the C helper and libm functions its C spelling
+needs (``c_helper``, ``c_libm``); whether ints in give an int out in Python (``int_closed``).
+Its derivative rule is the line for the same op in ``autodiff/rules.py`` (written with
+expressions, so it lives above the IR); tests/test_ops_table.py holds the two in step.
+
+Derived from this table, never written twice: the ``Op`` enum, the ``sg.`` functions and their
+exports (``expr.py``), ``Expr``'s operators and ufunc methods (``ir.py``), ``from_sympy``'s
+dispatch, ``sg.Value``'s function methods, the Python backend's int closure, the C backend's
+helper and libm needs. Adding an op: one row here, one rule line, one catalogue row in tests.
 """
 
 from __future__ import annotations
@@ -11,112 +20,60 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from . import scalar
-
-# Precedence levels shared by the printers (Python's, which C's agree with where we use them).
-TERNARY, CMP, SUM, PROD, UNARY, POWER, ATOM = 1, 4, 10, 11, 12, 13, 20
-
-
-@dataclass(frozen=True)
-class Template:
-    """How a backend spells an op: ``text`` with ``{0}, {1} ...`` for the arguments.
-
-    ``prec`` is the precedence of the whole result; ``arg_prec[i]`` is the least precedence the
-    i-th argument may have without parentheses. An argument written more than once in ``text``
-    must be an atom (a name or a literal), so the printer gives it a name first.
-    """
-
-    text: str
-    prec: int = ATOM
-    arg_prec: tuple[int, ...] = ()
-
-    def render(self, texts: list[str], precs: list[int]) -> str:
-        parts = []
-        for i, (t, p) in enumerate(zip(texts, precs)):
-            need = self.arg_prec[i] if i < len(self.arg_prec) else 0
-            parts.append(f"({t})" if p < need else t)
-        return self.text.format(*parts)
-
-    def repeats(self, i: int) -> bool:
-        return self.text.count("{%d}" % i) > 1
-
-
-def infix(sym: str, prec: int, right_assoc: bool = False) -> Template:
-    """A binary operator; operands of equal precedence keep their grouping (no reassociation)."""
-    left, right = (prec + 1, prec) if right_assoc else (prec, prec + 1)
-    return Template("{0}%s{1}" % sym, prec, (left, right))
-
-
-def call(name: str, arity: int = 1) -> Template:
-    return Template(f"{name}(" + ", ".join("{%d}" % i for i in range(arity)) + ")")
-
-
-class Op(Enum):
-    """Every operation of the IR. Leaves are CONST and SYMBOL."""
-
-    CONST = "const"
-    SYMBOL = "symbol"
-    ADD = "add"
-    SUB = "sub"
-    MUL = "mul"
-    DIV = "div"
-    POW = "pow"
-    NEG = "neg"
-    ABS = "abs"
-    SIGN = "sign"
-    EXP = "exp"
-    EXPM1 = "expm1"
-    LOG = "log"
-    LOG1P = "log1p"
-    SQRT = "sqrt"
-    SIN = "sin"
-    COS = "cos"
-    TAN = "tan"
-    ASIN = "asin"
-    ACOS = "acos"
-    ATAN = "atan"
-    ATAN2 = "atan2"
-    SINH = "sinh"
-    COSH = "cosh"
-    TANH = "tanh"
-    ERF = "erf"
-    SIGMOID = "sigmoid"
-    RELU = "relu"
-    SOFTPLUS = "softplus"
-    MAX = "maximum"
-    MIN = "minimum"
-    WHERE = "where"
-    LT = "lt"
-    LE = "le"
-    GT = "gt"
-    GE = "ge"
-
-
-# Identity hashing (C-level) instead of Enum's Python-level hash of the name: ops key every
-# table lookup on the hot paths (construction, the reverse sweep, printing).
-Op.__hash__ = object.__hash__  # type: ignore[method-assign]
+from . import scalar as s
+from .spelling import (  # noqa: F401  (re-exported: the printers import them from here)
+    ATOM,
+    CMP,
+    POWER,
+    PROD,
+    SUM,
+    TERNARY,
+    UNARY,
+    Template,
+    call,
+    fn,
+    infix,
+    same,
+    spell,
+)
 
 
 @dataclass(frozen=True)
 class OpInfo:
-    """The facts of one op. ``templates`` maps a backend name to its spelling."""
+    """One op's facts (a row). ``key`` is its ``Op`` member's name; ``templates`` maps a backend
+    to its spelling; ``sympy`` builds the SymPy twin from ``(sympy_module, *args)``."""
 
-    op: Op
+    key: str
     arity: int
     on_floats: Callable[..., float]  # the op on Python floats, with IEEE-754 semantics
     templates: dict[str, Template]
-    sympy: Callable[..., Any] | None = None
+    sympy: Callable[..., Any]
+    sympy_names: tuple[str, ...] = ()  # SymPy class names from_sympy reads as this op
+    fn_name: str | None = None  # the sg. function (None: an operator only)
+    params: tuple[str, ...] = ()  # its parameter names (default x / a, b / cond, a, b)
+    doc: str = ""  # its docstring
+    ufunc: str | None = None  # the NumPy ufunc/function it answers to
+    np_names: tuple[str, ...] = ()  # other NumPy names for it (np.mod is np.remainder)
+    dunder: str | None = None  # the Python operator protocol that builds it: "add" -> __add__
+    c_helper: str | None = None  # the C helper its C spelling calls (backends/c.py HELPERS)
+    c_libm: tuple[str, ...] = ()  # the libm functions its C spelling calls (spelling.LIBM)
+    int_closed: bool = False  # ints in, an int out, in the python spelling
     commutative: bool = False
     is_condition: bool = False
-    sympy_names: tuple[str, ...] = field(default=())
+    value: str | None = None  # the Op member's value, if not key.lower()
+    op: Any = None  # its Op member (set when the table is built)
 
     @property
     def name(self) -> str:
         return self.op.value
+
+
+def _twin(name: str) -> Callable[..., Any]:
+    return lambda sp, *args: getattr(sp, name)(*args)
 
 
 def _truth(sp: Any, c: Any) -> Any:
@@ -125,288 +82,147 @@ def _truth(sp: Any, c: Any) -> Any:
     return c if isinstance(c, boolean) else sp.Ne(c, 0)
 
 
-def _cmp(fn: Callable[[float, float], bool]) -> Callable[[float, float], float]:
-    return lambda a, b: 1.0 if fn(a, b) else 0.0
+def _cmp(f: Callable[[float, float], bool]) -> Callable[[float, float], float]:
+    return lambda a, b: 1.0 if f(a, b) else 0.0
 
 
-def _fn(
-    name: str, ieee: str | None = None, np_name: str | None = None, c_name: str | None = None
-) -> dict[str, Template]:
-    """Templates of a one-argument function named alike in ``math``, NumPy and C's libm."""
-    t = {
-        "math": call(name),
-        "python": call(name),
-        "numpy": call(np_name or f"np.{name}"),
-        "c": call(c_name or name),
-    }
-    if ieee:
-        t["python_ieee"] = call(ieee)
-    return t
+def _relu(x: float) -> float:
+    return 0.0 if x < 0.0 else x
 
 
-def _same(t: Template, **extra: Template) -> dict[str, Template]:
-    return {"math": t, "python": t, "numpy": t, "c": t, **extra}
+def _where(c: float, a: float, b: float) -> float:
+    return a if c else b
 
 
-def _build() -> dict[Op, OpInfo]:
-    s = scalar
-    rows = [
-        OpInfo(
-            Op.ADD,
-            2,
-            operator.add,
-            _same(infix(" + ", SUM)),
-            lambda sp, a, b: a + b,
-            commutative=True,
-            sympy_names=("Add",),
-        ),
-        OpInfo(Op.SUB, 2, operator.sub, _same(infix(" - ", SUM)), lambda sp, a, b: a - b),
-        OpInfo(
-            Op.MUL,
-            2,
-            operator.mul,
-            _same(infix("*", PROD)),
-            lambda sp, a, b: a * b,
-            commutative=True,
-            sympy_names=("Mul",),
-        ),
-        OpInfo(
-            Op.DIV,
-            2,
-            s._div,
-            _same(infix("/", PROD), python_ieee=call("_div", 2)),
-            lambda sp, a, b: a / b,
-        ),
-        OpInfo(
-            Op.POW,
-            2,
-            s._pow,
-            {
-                "math": infix("**", POWER, right_assoc=True),
-                "python": call("pow", 2),
-                "python_ieee": call("_pow", 2),
-                "numpy": infix("**", POWER, right_assoc=True),
-                "c": call("pow", 2),
-            },
-            lambda sp, a, b: a**b,
-            sympy_names=("Pow",),
-        ),
-        OpInfo(
-            Op.NEG,
-            1,
-            operator.neg,
-            # C: a unary operand is parenthesized, since "--x" would be a decrement.
-            _same(Template("-{0}", UNARY, (UNARY,)), c=Template("-{0}", UNARY, (UNARY + 1,))),
-            lambda sp, a: -a,
-        ),
-        OpInfo(
-            Op.ABS,
-            1,
-            abs,
-            _fn("abs", np_name="np.abs", c_name="fabs"),
-            lambda sp, a: sp.Abs(a),
-            sympy_names=("Abs",),
-        ),
-        OpInfo(
-            Op.SIGN,
-            1,
-            s._sign,
-            {
-                "math": call("sign"),
-                "python": call("_sign"),
-                "numpy": call("np.sign"),
-                "c": call("sg_sign"),
-            },
-            lambda sp, a: sp.sign(a),
-            sympy_names=("sign",),
-        ),
-        OpInfo(
-            Op.EXP, 1, s._exp, _fn("exp", "_exp"), lambda sp, a: sp.exp(a), sympy_names=("exp",)
-        ),
-        OpInfo(Op.EXPM1, 1, s._expm1, _fn("expm1", "_expm1"), lambda sp, a: sp.exp(a) - 1),
-        OpInfo(
-            Op.LOG, 1, s._log, _fn("log", "_log"), lambda sp, a: sp.log(a), sympy_names=("log",)
-        ),
-        OpInfo(Op.LOG1P, 1, s._log1p, _fn("log1p", "_log1p"), lambda sp, a: sp.log(1 + a)),
-        OpInfo(Op.SQRT, 1, s._sqrt, _fn("sqrt", "_sqrt"), lambda sp, a: sp.sqrt(a)),
-        OpInfo(
-            Op.SIN, 1, s._sin, _fn("sin", "_sin"), lambda sp, a: sp.sin(a), sympy_names=("sin",)
-        ),
-        OpInfo(
-            Op.COS, 1, s._cos, _fn("cos", "_cos"), lambda sp, a: sp.cos(a), sympy_names=("cos",)
-        ),
-        OpInfo(
-            Op.TAN, 1, s._tan, _fn("tan", "_tan"), lambda sp, a: sp.tan(a), sympy_names=("tan",)
-        ),
-        OpInfo(
-            Op.ASIN,
-            1,
-            s._asin,
-            _fn("asin", "_asin", "np.arcsin"),
-            lambda sp, a: sp.asin(a),
-            sympy_names=("asin",),
-        ),
-        OpInfo(
-            Op.ACOS,
-            1,
-            s._acos,
-            _fn("acos", "_acos", "np.arccos"),
-            lambda sp, a: sp.acos(a),
-            sympy_names=("acos",),
-        ),
-        OpInfo(
-            Op.ATAN,
-            1,
-            math.atan,
-            _fn("atan", None, "np.arctan"),
-            lambda sp, a: sp.atan(a),
-            sympy_names=("atan",),
-        ),
-        OpInfo(
-            Op.ATAN2,
-            2,
-            math.atan2,
-            {
-                "math": call("atan2", 2),
-                "python": call("atan2", 2),
-                "numpy": call("np.arctan2", 2),
-                "c": call("atan2", 2),
-            },
-            lambda sp, a, b: sp.atan2(a, b),
-            sympy_names=("atan2",),
-        ),
-        OpInfo(
-            Op.SINH,
-            1,
-            s._sinh,
-            _fn("sinh", "_sinh"),
-            lambda sp, a: sp.sinh(a),
-            sympy_names=("sinh",),
-        ),
-        OpInfo(
-            Op.COSH,
-            1,
-            s._cosh,
-            _fn("cosh", "_cosh"),
-            lambda sp, a: sp.cosh(a),
-            sympy_names=("cosh",),
-        ),
-        OpInfo(
-            Op.TANH,
-            1,
-            math.tanh,
-            _fn("tanh", c_name="sg_tanh"),  # C: a low-latency tanh (backends/c.py HELPERS)
-            lambda sp, a: sp.tanh(a),
-            sympy_names=("tanh",),
-        ),
-        OpInfo(
-            Op.ERF,
-            1,
-            math.erf,
-            _fn("erf", None, "_erf"),
-            lambda sp, a: sp.erf(a),
-            sympy_names=("erf",),
-        ),
-        OpInfo(
-            Op.SIGMOID,
-            1,
-            s._sigmoid,
-            {
-                "math": call("sigmoid"),
-                "python": call("_sigmoid"),
-                "numpy": call("_sigmoid"),
-                "c": call("sg_sigmoid"),
-            },
-            lambda sp, a: 1 / (1 + sp.exp(-a)),
-        ),
-        OpInfo(
-            Op.RELU,
-            1,
-            lambda x: 0.0 if x < 0.0 else x,
-            {
-                "math": call("relu"),
-                "python": Template("(0.0 if {0} < 0.0 else {0})"),
-                "numpy": Template("np.maximum({0}, 0.0)"),
-                "c": Template("({0} < 0.0 ? 0.0 : {0})"),
-            },
-            lambda sp, a: sp.Max(0, a),
-        ),
-        OpInfo(
-            Op.SOFTPLUS,
-            1,
-            s._softplus,
-            {
-                "math": call("softplus"),
-                "python": call("_softplus"),
-                "numpy": Template("np.logaddexp({0}, 0.0)"),
-                "c": call("sg_softplus"),
-            },
-            lambda sp, a: sp.log(1 + sp.exp(a)),
-        ),
-        OpInfo(
-            Op.MAX,
-            2,
-            s._maximum,
-            {
-                "math": call("max", 2),
-                "python": call("_maximum", 2),
-                "numpy": call("np.maximum", 2),
-                "c": call("sg_max", 2),
-            },
-            lambda sp, a, b: sp.Max(a, b),
-            commutative=True,
-            sympy_names=("Max",),
-        ),
-        OpInfo(
-            Op.MIN,
-            2,
-            s._minimum,
-            {
-                "math": call("min", 2),
-                "python": call("_minimum", 2),
-                "numpy": call("np.minimum", 2),
-                "c": call("sg_min", 2),
-            },
-            lambda sp, a, b: sp.Min(a, b),
-            commutative=True,
-            sympy_names=("Min",),
-        ),
-        OpInfo(
-            Op.WHERE,
-            3,
-            lambda c, a, b: a if c else b,
-            {
-                "math": call("where", 3),
-                "python": Template("({1} if {0} else {2})", ATOM, (TERNARY + 1,) * 3),
-                "numpy": call("np.where", 3),
-                "c": Template("({0} ? {1} : {2})", ATOM, (TERNARY + 1,) * 3),
-            },
-            lambda sp, c, a, b: sp.Piecewise((a, _truth(sp, c)), (b, True)),
-        ),
-    ]
-    for op, sym, fn, sp_name in [
-        (Op.LT, " < ", operator.lt, "StrictLessThan"),
-        (Op.LE, " <= ", operator.le, "LessThan"),
-        (Op.GT, " > ", operator.gt, "StrictGreaterThan"),
-        (Op.GE, " >= ", operator.ge, "GreaterThan"),
-    ]:
-        t = Template("{0}%s{1}" % sym, CMP, (CMP + 1, CMP + 1))
-        rows.append(
-            OpInfo(
-                op,
-                2,
-                _cmp(fn),
-                _same(t),
-                (lambda f: lambda sp, a, b: f(a, b))(fn),
-                is_condition=True,
-                sympy_names=(sp_name,),
-            )
-        )
-    return {r.op: r for r in rows}
+def _compare(sym: str) -> dict[str, Template]:
+    return same(Template("{0}%s{1}" % sym, CMP, (CMP + 1, CMP + 1)))
 
 
-INFO: dict[Op, OpInfo] = _build()
+_NEG_C = Template("-{0}", UNARY, (UNARY + 1,))  # C: "--x" would be a decrement
+_WHERE_PY = Template("({1} if {0} else {2})", ATOM, (TERNARY + 1,) * 3)
+_WHERE_C = Template("({0} ? {1} : {2})", ATOM, (TERNARY + 1,) * 3)
+_POW = infix("**", POWER, right_assoc=True)
+
+# fmt: off
+# Each row: key, arity, on floats, spellings, SymPy twin (a name: both ways), then the rest.
+ROWS: tuple[OpInfo, ...] = (
+    OpInfo("ADD", 2, operator.add, same(infix(" + ", SUM)), _twin("Add"), ("Add",),
+        ufunc="add", dunder="add", int_closed=True, commutative=True),
+    OpInfo("SUB", 2, operator.sub, same(infix(" - ", SUM)), lambda sp, a, b: a - b,
+        ufunc="subtract", dunder="sub", int_closed=True),
+    OpInfo("MUL", 2, operator.mul, same(infix("*", PROD)), _twin("Mul"), ("Mul",),
+        ufunc="multiply", dunder="mul", int_closed=True, commutative=True),
+    OpInfo("DIV", 2, s._div, same(infix("/", PROD), python_ieee=call("_div", 2)),
+        lambda sp, a, b: a / b, ufunc="divide", dunder="truediv"),
+    OpInfo("POW", 2, s._pow, spell(_POW, call("pow", 2), _POW, call("pow", 2),
+        python_ieee=call("_pow", 2)), _twin("Pow"), ("Pow",),
+        ufunc="power", dunder="pow", c_libm=("pow",)),
+    OpInfo("NEG", 1, operator.neg, same(Template("-{0}", UNARY, (UNARY,)), c=_NEG_C),
+        lambda sp, a: -a, ufunc="negative", dunder="neg", int_closed=True),
+    OpInfo("ABS", 1, abs, fn("abs", np="np.abs", c="fabs"), _twin("Abs"), ("Abs",),
+        ufunc="absolute", dunder="abs", int_closed=True, c_libm=("fabs",)),
+    OpInfo("SIGN", 1, s._sign, fn("sign", py="_sign", c="sg_sign"), _twin("sign"), ("sign",),
+        fn_name="sign", doc="-1, 0 or 1 by the sign of x (nan for nan).",
+        ufunc="sign", c_helper="sg_sign"),
+    OpInfo("EXP", 1, s._exp, fn("exp", ieee="_exp"), _twin("exp"), ("exp",),
+        fn_name="exp", doc="e**x.", ufunc="exp", c_libm=("exp",)),
+    OpInfo("EXPM1", 1, s._expm1, fn("expm1", ieee="_expm1"), lambda sp, a: sp.exp(a) - 1,
+        fn_name="expm1", doc="e**x - 1, accurate near 0.", ufunc="expm1", c_libm=("expm1",)),
+    OpInfo("LOG", 1, s._log, fn("log", ieee="_log"), _twin("log"), ("log",),
+        fn_name="log", doc="Natural logarithm (-inf at 0, nan below).", ufunc="log",
+        c_libm=("log",)),
+    OpInfo("LOG1P", 1, s._log1p, fn("log1p", ieee="_log1p"), lambda sp, a: sp.log(1 + a),
+        fn_name="log1p", doc="log(1 + x), accurate near 0.", ufunc="log1p", c_libm=("log1p",)),
+    OpInfo("SQRT", 1, s._sqrt, fn("sqrt", ieee="_sqrt"), lambda sp, a: sp.sqrt(a),
+        fn_name="sqrt", doc="Square root (nan below 0).", ufunc="sqrt", c_libm=("sqrt",)),
+    OpInfo("SIN", 1, s._sin, fn("sin", ieee="_sin"), _twin("sin"), ("sin",),
+        fn_name="sin", doc="Sine.", ufunc="sin", c_libm=("sin",)),
+    OpInfo("COS", 1, s._cos, fn("cos", ieee="_cos"), _twin("cos"), ("cos",),
+        fn_name="cos", doc="Cosine.", ufunc="cos", c_libm=("cos",)),
+    OpInfo("TAN", 1, s._tan, fn("tan", ieee="_tan"), _twin("tan"), ("tan",),
+        fn_name="tan", doc="Tangent.", ufunc="tan", c_libm=("tan",)),
+    OpInfo("ASIN", 1, s._asin, fn("asin", ieee="_asin", np="np.arcsin"), _twin("asin"), ("asin",),
+        fn_name="asin", doc="Arcsine (nan outside [-1, 1]).", ufunc="arcsin", c_libm=("asin",)),
+    OpInfo("ACOS", 1, s._acos, fn("acos", ieee="_acos", np="np.arccos"), _twin("acos"), ("acos",),
+        fn_name="acos", doc="Arccosine (nan outside [-1, 1]).", ufunc="arccos",
+        c_libm=("acos",)),
+    OpInfo("ATAN", 1, math.atan, fn("atan", np="np.arctan"), _twin("atan"), ("atan",),
+        fn_name="atan", doc="Arctangent.", ufunc="arctan", c_libm=("atan",)),
+    OpInfo("ATAN2", 2, math.atan2, fn("atan2", 2, np="np.arctan2"), _twin("atan2"), ("atan2",),
+        fn_name="atan2", params=("y", "x"), doc="The angle of the point (x, y), as "
+        "math.atan2(y, x).", ufunc="arctan2", c_libm=("atan2",)),
+    OpInfo("SINH", 1, s._sinh, fn("sinh", ieee="_sinh"), _twin("sinh"), ("sinh",),
+        fn_name="sinh", doc="Hyperbolic sine.", ufunc="sinh", c_libm=("sinh",)),
+    OpInfo("COSH", 1, s._cosh, fn("cosh", ieee="_cosh"), _twin("cosh"), ("cosh",),
+        fn_name="cosh", doc="Hyperbolic cosine.", ufunc="cosh", c_libm=("cosh",)),
+    # C: sg_tanh, a low-latency tanh (docs/c_backend.md)
+    OpInfo("TANH", 1, math.tanh, fn("tanh", c="sg_tanh"), _twin("tanh"), ("tanh",),
+        fn_name="tanh", doc="Hyperbolic tangent.", ufunc="tanh", c_helper="sg_tanh",
+        c_libm=("fabs",)),
+    OpInfo("ERF", 1, math.erf, fn("erf", np="_erf"), _twin("erf"), ("erf",),
+        fn_name="erf", doc="The error function.", c_libm=("erf",)),
+    OpInfo("SIGMOID", 1, s._sigmoid, fn("sigmoid", py="_sigmoid", np="_sigmoid", c="sg_sigmoid"),
+        lambda sp, a: 1 / (1 + sp.exp(-a)), fn_name="sigmoid",
+        doc="1 / (1 + exp(-x)), evaluated so that no finite x overflows.",
+        c_helper="sg_sigmoid", c_libm=("exp", "fabs")),
+    OpInfo("RELU", 1, _relu, spell(call("relu"), Template("(0.0 if {0} < 0.0 else {0})"),
+        Template("np.maximum({0}, 0.0)"), Template("({0} < 0.0 ? 0.0 : {0})")),
+        lambda sp, a: sp.Max(0, a), fn_name="relu", doc="max(x, 0); its derivative at 0 is 0.",
+        int_closed=True),
+    OpInfo("SOFTPLUS", 1, s._softplus, spell(call("softplus"), call("_softplus"),
+        Template("np.logaddexp({0}, 0.0)"), call("sg_softplus")),
+        lambda sp, a: sp.log(1 + sp.exp(a)), fn_name="softplus",
+        doc="log(1 + exp(x)), evaluated so that no finite x overflows.",
+        c_helper="sg_softplus", c_libm=("exp", "log1p", "fabs")),
+    OpInfo("MAX", 2, s._maximum, fn("max", 2, py="_maximum", np="np.maximum", c="sg_max"),
+        _twin("Max"), ("Max",), value="maximum", fn_name="maximum",
+        doc="The larger of a and b (nan if either is nan); a tie splits the gradient evenly.",
+        ufunc="maximum", c_helper="sg_max", int_closed=True, commutative=True),
+    OpInfo("MIN", 2, s._minimum, fn("min", 2, py="_minimum", np="np.minimum", c="sg_min"),
+        _twin("Min"), ("Min",), value="minimum", fn_name="minimum",
+        doc="The smaller of a and b (nan if either is nan); a tie splits the gradient evenly.",
+        ufunc="minimum", c_helper="sg_min", int_closed=True, commutative=True),
+    OpInfo("WHERE", 3, _where, spell(call("where", 3), _WHERE_PY, call("np.where", 3), _WHERE_C),
+        lambda sp, c, a, b: sp.Piecewise((a, _truth(sp, c)), (b, True)), fn_name="where",
+        doc="``a`` where ``cond`` holds (is non-zero), else ``b``: the compilable form of "
+        "``if``.\n\nThe gradient flows only through the branch taken, never through the "
+        "condition.", ufunc="where", int_closed=True),
+    OpInfo("LT", 2, _cmp(operator.lt), _compare(" < "), _twin("StrictLessThan"),
+        ("StrictLessThan",), ufunc="less", dunder="lt", is_condition=True),
+    OpInfo("LE", 2, _cmp(operator.le), _compare(" <= "), _twin("LessThan"), ("LessThan",),
+        ufunc="less_equal", dunder="le", is_condition=True),
+    OpInfo("GT", 2, _cmp(operator.gt), _compare(" > "), _twin("StrictGreaterThan"),
+        ("StrictGreaterThan",), ufunc="greater", dunder="gt", is_condition=True),
+    OpInfo("GE", 2, _cmp(operator.ge), _compare(" >= "), _twin("GreaterThan"), ("GreaterThan",),
+        ufunc="greater_equal", dunder="ge", is_condition=True),
+)
+# fmt: on
+
+Op = Enum(  # type: ignore[misc]
+    "Op",
+    [("CONST", "const"), ("SYMBOL", "symbol")] + [(r.key, r.value or r.key.lower()) for r in ROWS],
+    module=__name__,
+)
+Op.__doc__ = "Every operation of the IR, one member per row of ``ROWS``; leaves: CONST, SYMBOL."
+# Identity hashing (C-level) instead of Enum's Python-level hash of the name: ops key every
+# table lookup on the hot paths (construction, the reverse sweep, printing).
+Op.__hash__ = object.__hash__  # type: ignore[method-assign]
+
+_DEFAULT_PARAMS = {1: ("x",), 2: ("a", "b"), 3: ("cond", "a", "b")}
+for _r in ROWS:
+    object.__setattr__(_r, "op", Op[_r.key])
+    object.__setattr__(_r, "params", _r.params or _DEFAULT_PARAMS[_r.arity])
+
+INFO: dict[Op, OpInfo] = {r.op: r for r in ROWS}
 """The op table. Every op except the leaves CONST and SYMBOL has exactly one record."""
+
+BY_SYMPY: dict[str, Op] = {n: op for op, i in INFO.items() for n in i.sympy_names}
+"""SymPy class name -> op (``from_sympy`` reads SymPy's expressions with it)."""
+
+BY_NUMPY: dict[str, Op] = {
+    n: op for op, i in INFO.items() for n in ((i.ufunc,) if i.ufunc else ()) + i.np_names
+}
+"""NumPy ufunc/function name -> op (what a traced array's ``__array_ufunc__`` dispatches on)."""
 
 
 def template(op: Op, backend: str) -> Template:

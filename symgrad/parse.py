@@ -13,14 +13,12 @@ from __future__ import annotations
 import ast
 import math
 
-from .expr import __all__ as _EXPR_FUNCTIONS
 from .ir import Expr, as_expr, make, symbol
 from .ops import INFO, Op
 
 MAX_LENGTH = 100_000
 
-_OP_NAMES = {op.value for op in Op}
-FUNCTIONS: dict[str, Op] = {name: Op(name) for name in _EXPR_FUNCTIONS if name in _OP_NAMES}
+FUNCTIONS: dict[str, Op] = {info.fn_name: op for op, info in INFO.items() if info.fn_name}
 """The functions a formula may call: the op table's, by their ``sg`` names, and ``abs``."""
 FUNCTIONS["abs"] = Op.ABS
 

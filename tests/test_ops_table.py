@@ -4,41 +4,103 @@ SymPy twin, evaluates alike everywhere (inf and NaN included), and differentiate
 import itertools
 import math
 import random
+import re
 
 import numpy as np
 import pytest
+import sympy as sp
 from catalogue import BY_OP, ROWS, TABLE_OPS
 from helpers import central, close, smooth_at, sympy_grad, sympy_value
 
 import symgrad as sg
+import symgrad.parse
+from symgrad import scalar
 from symgrad.autodiff.rules import RULES
+from symgrad.backends import c as c_backend
 from symgrad.ir import make
-from symgrad.ops import INFO
+from symgrad.ops import BY_NUMPY, BY_SYMPY, INFO, template
+from symgrad.spelling import ATOM, BACKENDS, LIBM
 
 SPECIAL = [math.inf, -math.inf, math.nan, 0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e308, -1e-310]
 
 
 def test_catalogue_covers_table():
     assert set(BY_OP) == TABLE_OPS
+    assert set(RULES) == set(INFO), "the rule table and the op table name the same ops"
 
 
-@pytest.mark.parametrize("op", sorted(INFO, key=lambda o: o.value), ids=lambda o: o.value)
+OPS = sorted(INFO, key=lambda o: o.value)
+_CALLS = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(")
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda o: o.value)
 def test_op_has_every_fact(op):
+    """A row lacking a fact some backend, the bridge or the tests need fails here."""
     info = INFO[op]
-    for backend in ("math", "python", "numpy"):
+    for backend in BACKENDS:
         assert backend in info.templates, f"{op} has no {backend} template"
-    assert op in RULES, f"{op} has no derivative rule"
-    assert info.sympy is not None
-    assert (
-        len(
-            RULES[op](
-                make(op, tuple(sg.symbols(f"a0:{info.arity}"))),
-                sg.Symbol("g"),
-                (True,) * info.arity,
-            )
-        )
-        == info.arity
-    )
+    assert callable(info.on_floats) and callable(info.sympy)
+    assert len(info.params) == info.arity
+    assert op in RULES, f"{op} has no derivative rule (autodiff/rules.py)"
+    assert op in BY_OP, f"{op} has no catalogue row (tests/catalogue.py)"
+    args = tuple(sg.symbols(f"a0:{info.arity}"))
+    assert len(RULES[op](make(op, args), sg.Symbol("g"), (True,) * info.arity)) == info.arity
+    sg.to_sympy(make(op, args))  # the twin builds
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda o: o.value)
+def test_op_names_resolve(op):
+    """fn_name is an exported sg. function; ufunc names NumPy's; SymPy names read back."""
+    info = INFO[op]
+    if info.fn_name:
+        assert getattr(sg, info.fn_name) is getattr(sg.expr, info.fn_name)
+        assert info.fn_name in sg.__all__ and info.fn_name in sg.expr.__all__
+        assert sg.parse.FUNCTIONS[info.fn_name] is op
+    for name in ((info.ufunc,) if info.ufunc else ()) + info.np_names:
+        assert callable(getattr(np, name)), name
+        assert BY_NUMPY[name] is op
+    for name in info.sympy_names:
+        assert BY_SYMPY[name] is op
+        assert hasattr(sp, name), name
+    if info.dunder:
+        assert hasattr(sg.Expr, f"__{info.dunder}__")
+    elif info.ufunc and info.arity <= 2 and not info.is_condition:
+        assert hasattr(sg.Expr, info.ufunc), "NumPy's object loops call this method"
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda o: o.value)
+def test_op_c_needs_are_row_facts(op):
+    """The C spelling calls exactly the row's libm functions (with known arity) and helper."""
+    info = INFO[op]
+    text = info.templates["c"].text
+    called = set(_CALLS.findall(text))
+    helpers = {h for h in called if h.startswith("sg_")}
+    assert helpers == ({info.c_helper} if info.c_helper else set()), (op, helpers)
+    if info.c_helper:
+        assert info.c_helper in c_backend.HELPERS
+        body = re.sub(r"/\*.*?\*/", "", c_backend.HELPERS[info.c_helper], flags=re.S)
+        called |= set(_CALLS.findall(body))
+    assert set(info.c_libm) <= set(LIBM), info.c_libm
+    assert called & set(LIBM) == set(info.c_libm), (op, called & set(LIBM))
+    for f in info.c_libm:
+        if text.startswith(f + "("):
+            assert LIBM[f][0] == info.arity
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda o: o.value)
+def test_int_closed_is_what_the_python_spelling_does(op):
+    """int_closed says whether the python spelling keeps Python ints ints."""
+    info = INFO[op]
+    if info.is_condition:
+        return  # a condition's value is printed through float()
+    names = {**vars(math), **vars(scalar)}
+    args = {f"_a{i}": a for i, a in enumerate([1, 3, 2][: info.arity])}
+    texts = [f"_a{i}" for i in range(info.arity)]
+    try:
+        out = eval(info.templates["python"].render(texts, [ATOM] * 3), names, args)
+    except (ArithmeticError, ValueError):  # the generated code reruns the IEEE spelling
+        out = eval(template(op, "python_ieee").render(texts, [ATOM] * 3), names, args)
+    assert isinstance(out, int) == info.int_closed, (op, out)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.op.value)
@@ -82,7 +144,7 @@ def test_gradient_matches_sympy_and_finite_differences(row):
     assert checked >= 6
 
 
-@pytest.mark.parametrize("op", sorted(INFO, key=lambda o: o.value), ids=lambda o: o.value)
+@pytest.mark.parametrize("op", OPS, ids=lambda o: o.value)
 def test_ieee_special_values_agree(op):
     """The raw op on inf, nan, signed zeros and huge values: both backends equal evaluate."""
     arity = INFO[op].arity

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from ..ir import Expr, leaves, topo_order
 from ..ops import ATOM, INFO, Op, Template, template
 from ..printing import const_text
+from ..spelling import LIBM
 from . import cbuild, cvm
 from .base import Program, linearize, spec_ndim, structure_text
 from .cload import FUNC, META_TAG, NativeFunction, load, read_meta, save  # noqa: F401
@@ -117,7 +118,8 @@ static inline double sg_tanh(double x)
     return copysign(a < 1.0 ? small : big, x);
 }""",
 }
-_HELPER_LIBM = {"sg_sigmoid": ("exp",), "sg_softplus": ("exp", "log1p")}
+# The libm functions each helper calls: the op table's c_libm of the row that names the helper.
+_HELPER_LIBM = {i.c_helper: i.c_libm for i in INFO.values() if i.c_helper}
 _CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\(")
 
 
@@ -140,7 +142,7 @@ def simd_declarations(funcs: list[str]) -> list[str]:
         return []
     out = ["#ifdef SG_SIMD /* vector variants from glibc's libmvec */"]
     for f in funcs:
-        arity = 2 if f in ("pow", "atan2") else 1
+        arity = LIBM[f][0]
         out += [
             "#pragma omp declare simd notinbranch",
             f"double {f}({', '.join(['double'] * arity)});",

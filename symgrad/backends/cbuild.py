@@ -21,12 +21,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..spelling import LIBM
+
 CACHE_FORMAT = "c1"  # bump when the calling convention of generated libraries changes
 _CANDIDATES = ("cc", "gcc", "clang")
 _STDERR_LINES = 20
 
-# Functions with SIMD variants in glibc's libmvec (x86-64); see ``simd_supported``.
-SIMD_LIBM = ("exp expm1 log log1p sin cos tan asin acos atan atan2 sinh cosh tanh erf pow").split()
+# Functions with SIMD variants in glibc's libmvec (x86-64), from the op table's libm list
+# (symgrad/spelling.py LIBM); see ``simd_supported``.
+SIMD_LIBM = [f for f, (_, vector) in LIBM.items() if vector]
 
 # Size tiers, measured on a shared 2-core x86-64 with GCC 12 (docs/c_backend.md): whole-function
 # -O2 compile time grows faster than linearly (Rosenbrock n=1,000, 4,500 lines: 22 s at -O2,

@@ -229,9 +229,10 @@ def _generate(params, roots, structure, names, new_scope, doc, order) -> tuple[s
     return "\n".join(lines) + "\n", fast
 
 
-# Ops that keep Python ints ints: an output made only of these over the arguments (no float
-# constant, no math function) would return an int for int arguments, so it gets float().
-_INT_KEEPING = {Op.ADD, Op.SUB, Op.MUL, Op.NEG, Op.ABS, Op.MAX, Op.MIN, Op.WHERE}
+# Ops that keep Python ints ints (the table's ``int_closed``): an output made only of these over
+# the arguments (no float constant, no math function) would return an int for int arguments,
+# so it gets float().
+_INT_KEEPING = {op for op, info in INFO.items() if info.int_closed}
 
 
 def _int_closed(roots: list[Expr]) -> list[bool]:

@@ -12,13 +12,12 @@ Neither ``backward`` nor the IR build recurses: a graph of any depth works.
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any
 
 from .. import scalar
 from ..ir import Expr, const, make, symbol
-from ..ops import Op
+from ..ops import INFO, Op
 
 
 class Value:
@@ -152,37 +151,7 @@ class Value:
         o = _wrap(other)
         return NotImplemented if o is None else o.__truediv__(self)
 
-    # -- functions ----------------------------------------------------------------------------
-    def tanh(self) -> Value:
-        t = math.tanh(self.data)
-        out = Value(t, (self,), "tanh")
-        out._kind = Op.TANH
-        return out
-
-    tahn = tanh  # the tutorial's spelling, so its Layer class runs unchanged
-
-    def exp(self) -> Value:
-        out = Value(scalar._exp(self.data), (self,), "exp")
-        out._kind = Op.EXP
-        return out
-
-    def log(self) -> Value:
-        x = self.data
-        out = Value(scalar._log(x), (self,), "log")
-        out._kind = Op.LOG
-        return out
-
-    def relu(self) -> Value:
-        x = self.data
-        out = Value(0.0 if x < 0 else x, (self,), "ReLU")
-        out._kind = Op.RELU
-        return out
-
-    def sigmoid(self) -> Value:
-        s = scalar._sigmoid(self.data)
-        out = Value(s, (self,), "sigmoid")
-        out._kind = Op.SIGMOID
-        return out
+    # -- functions: tanh, exp, log, relu, sigmoid (from the op table, see _install_functions)
 
     # -- reverse mode -------------------------------------------------------------------------
     def backward(self) -> None:
@@ -288,6 +257,34 @@ _RULES = {
     Op.RELU: _relu,
     Op.SIGMOID: _sigmoid,
 }
+
+
+_LABELS = {Op.RELU: "ReLU"}  # micrograd's _op labels where they differ from the sg. name
+
+
+def _function(op: Op) -> Any:
+    """The Value method for a one-argument op: its float evaluation now, the op remembered."""
+    f, label = INFO[op].on_floats, _LABELS.get(op, INFO[op].fn_name)
+
+    def method(self: Value) -> Value:
+        out = Value(f(self.data), (self,), label)
+        out._kind = op
+        return out
+
+    method.__name__ = method.__qualname__ = INFO[op].fn_name
+    method.__doc__ = INFO[op].doc
+    return method
+
+
+def _install_functions() -> None:
+    """A method per one-argument op of the table that has an eager rule here (``_RULES``)."""
+    for op in _RULES:
+        if INFO[op].arity == 1 and INFO[op].fn_name:
+            setattr(Value, INFO[op].fn_name, _function(op))
+    Value.tahn = Value.tanh  # the tutorial's spelling, so its Layer class runs unchanged
+
+
+_install_functions()
 
 
 def _wrap(x: Any) -> Value | None:

@@ -13,8 +13,8 @@ import weakref
 from fractions import Fraction
 from typing import Any
 
-from ..ir import Expr, as_expr, const, flatten, symbol, topo_order, unflatten
-from ..ops import INFO, Op
+from ..ir import Expr, as_expr, const, flatten, make, symbol, topo_order, unflatten
+from ..ops import BY_SYMPY, INFO, Op
 
 _sympy_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _claims: dict[str, weakref.ref] = {}  # name -> the live symbol that owns Symbol(name)
@@ -93,30 +93,8 @@ def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
             raise TypeError(f"symbols[{k!r}] must be a symgrad symbol, got {v!r:.60}")
         mapping[k] = target
     expr = sp.sympify(expr)
-    funcs = {
-        "exp": E.exp,
-        "log": E.log,
-        "sin": E.sin,
-        "cos": E.cos,
-        "tan": E.tan,
-        "tanh": E.tanh,
-        "sinh": E.sinh,
-        "cosh": E.cosh,
-        "asin": E.asin,
-        "acos": E.acos,
-        "atan": E.atan,
-        "erf": E.erf,
-        "Abs": abs,
-        "sign": E.sign,
-    }
-    compare = {
-        "StrictLessThan": "lt",
-        "LessThan": "le",
-        "StrictGreaterThan": "gt",
-        "GreaterThan": "ge",
-    }
 
-    def convert(node, args: list[Expr]) -> Expr:
+    def convert(node, args: tuple[Expr, ...]) -> Expr:
         name = type(node).__name__
         if node.is_Symbol:
             hit = mapping.get(node, mapping.get(node.name))
@@ -127,28 +105,13 @@ def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
             if node is sp.zoo or node is sp.nan:
                 return const(math.nan)
             return const(float(node))
-        if node.is_Add:
-            return _fold(lambda a, b: a + b, args)
-        if node.is_Mul:
-            return _fold(lambda a, b: a * b, args)
-        if node.is_Pow:
-            base, ex = args
-            if node.exp == sp.Rational(1, 2):
-                return E.sqrt(base)
-            if node.exp == -1:
-                return 1.0 / base
-            return base**ex
-        if name in funcs:
-            return funcs[name](*args)
-        if name == "atan2":
-            return E.atan2(*args)
-        if name == "Max":
-            return _fold(E.maximum, args)
-        if name == "Min":
-            return _fold(E.minimum, args)
-        if name in compare:
-            a, b = args
-            return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[compare[name]]
+        if node.is_Pow and node.exp == sp.Rational(1, 2):
+            return E.sqrt(args[0])
+        if node.is_Pow and node.exp == -1:
+            return 1.0 / args[0]
+        op = BY_SYMPY.get(name)
+        if op is not None:  # the op table's twin, read back (n-ary Add, Mul, Max, Min fold)
+            return _fold(lambda a, b: make(op, (a, b)), args) if len(args) > 2 else make(op, args)
         if name == "BooleanTrue":
             return const(1.0)
         if name == "BooleanFalse":
@@ -188,7 +151,7 @@ def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
             continue
         kids = children(node)
         if expanded or not kids:
-            done[node] = convert(node, [done[k] for k in kids])
+            done[node] = convert(node, tuple(done[k] for k in kids))
         else:
             stack.append((node, True))
             stack.extend((k, False) for k in kids if k not in done)

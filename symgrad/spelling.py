@@ -106,6 +106,16 @@ LIBM: dict[str, tuple[int, bool]] = {
     "tanh": (1, True),
     "erf": (1, True),
     "pow": (2, True),
-    "sqrt": (1, False),  # one instruction: never a call
+    "log2": (1, True),
+    "log10": (1, True),
+    "exp2": (1, True),
+    "asinh": (1, True),
+    "acosh": (1, True),
+    "atanh": (1, True),
+    "sqrt": (1, False),  # these are single instructions where the CPU has them
     "fabs": (1, False),
+    "floor": (1, False),
+    "ceil": (1, False),
+    "rint": (1, False),
+    "fmod": (2, False),
 }

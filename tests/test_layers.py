@@ -12,6 +12,7 @@ LAYERS = {
     "errors": 0,
     "scalar": 0,
     "ops": 0,
+    "spelling": 0,
     "ir": 1,
     "printing": 1,
     "expr": 2,

@@ -195,6 +195,10 @@ ROWS: tuple[OpInfo, ...] = (
         ("StrictGreaterThan",), ufunc="greater", dunder="gt", is_condition=True),
     OpInfo("GE", 2, _cmp(operator.ge), _compare(" >= "), _twin("GreaterThan"), ("GreaterThan",),
         ufunc="greater_equal", dunder="ge", is_condition=True),
+    OpInfo("LOG2", 1, lambda x: math.log2(x) if x > 0.0 else -math.inf if x == 0.0 else math.nan,
+        fn("log2") | {"python_ieee": Template("(log2({0}) if {0} > 0.0 else -inf if {0} == 0.0 "
+        "else nan)")}, lambda sp, a: sp.log(a, 2), fn_name="log2",
+        doc="Base-2 logarithm (-inf at 0, nan below).", ufunc="log2", c_libm=("log2",)),
 )
 # fmt: on
 

@@ -62,6 +62,7 @@ ROWS: list[Row] = [
     Row(Op.LE, 2, lambda a, b: sg.where(a <= b, sg.sin(a), b), kinked=True),
     Row(Op.GT, 2, lambda a, b: sg.where(a > b, a, sg.cos(b)), kinked=True),
     Row(Op.GE, 2, lambda a, b: sg.where(a >= b, a * a, b), kinked=True),
+    Row(Op.LOG2, 1, lambda a: sg.log2(_pos(a))),
 ]
 
 BY_OP = {r.op: r for r in ROWS}

@@ -82,6 +82,7 @@ RULES: dict[Op, Rule] = {
     Op.LE: lambda out, g, need: (None, None),
     Op.GT: lambda out, g, need: (None, None),
     Op.GE: lambda out, g, need: (None, None),
+    Op.LOG2: lambda out, g, need: (g / (out.args[0] * math.log(2.0)),),  # log2' = 1/(x ln 2)
 }
 
 

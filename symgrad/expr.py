@@ -7,6 +7,7 @@ arrays (of expressions, as ``sg.value_and_grad`` traces them), each applies elem
 from __future__ import annotations
 
 import inspect
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -105,7 +106,51 @@ def _function(op: Op) -> Callable[..., Any]:
 _FUNCTIONS = {i.fn_name: _function(op) for op, i in INFO.items() if i.fn_name}
 globals().update(_FUNCTIONS)
 
-__all__ = ["Symbol", "symbols", *_FUNCTIONS]
-"""The public names: symbols, and one function per row of the op table that names one."""
+_RAD_PER_DEG = math.pi / 180.0
+
+
+def deg2rad(x: Any) -> Expr:
+    """Degrees to radians: ``x * (pi/180)``, as NumPy's np.deg2rad (and np.radians)."""
+    return _scaled(x, _RAD_PER_DEG)
+
+
+def rad2deg(x: Any) -> Expr:
+    """Radians to degrees: ``x * (180/pi)``, as NumPy's np.rad2deg (and np.degrees)."""
+    return _scaled(x, 180.0 / math.pi)
+
+
+def _scaled(x: Any, c: float) -> Any:
+    mapped = _elementwise(lambda v: _scaled(v, c), (x,)) if type(x) is not Expr else None
+    return mapped if mapped is not None else as_expr(x, "x") * c
+
+
+def logsumexp(xs: Any) -> Expr:
+    """log(sum(exp(x) for x in xs)) without overflow, for a sequence (or NumPy array) of terms.
+
+    Built from ops, as SciPy computes it: m + log(sum(exp(x - m))) with m the largest term, or 0
+    where that is not finite (all terms -inf, or an inf or nan among them)."""
+    if isinstance(xs, Expr) or not hasattr(xs, "__iter__"):
+        raise TypeError(
+            f"logsumexp takes a sequence of terms, not {type(xs).__name__}; "
+            "for two terms sg.logaddexp(a, b) is the same"
+        )
+    np = sys.modules.get("numpy")
+    items = list(xs.ravel()) if np is not None and isinstance(xs, np.ndarray) else list(xs)
+    terms = [as_expr(x, f"xs[{i}]") for i, x in enumerate(items)]
+    if not terms:
+        raise ValueError("logsumexp needs at least one term; xs is empty")
+    top = terms[0]
+    for x in terms[1:]:
+        top = _FUNCTIONS["maximum"](top, x)
+    shift = _FUNCTIONS["where"](_FUNCTIONS["isfinite"](top), top, 0.0)
+    total = _FUNCTIONS["exp"](terms[0] - shift)
+    for x in terms[1:]:
+        total = total + _FUNCTIONS["exp"](x - shift)
+    return shift + _FUNCTIONS["log"](total)
+
+
+__all__ = ["Symbol", "symbols", *_FUNCTIONS, "logsumexp", "rad2deg", "deg2rad"]
+"""The public names: symbols, one function per row of the op table that names one, and the
+functions built from those ops."""
 
 assert all(op in INFO for op in Op if op not in (Op.CONST, Op.SYMBOL))

@@ -142,6 +142,18 @@ def _binary(op: Op, a: Any, b: Any) -> Expr:
 _REFLECTED = {"add", "sub", "mul", "truediv", "pow", "mod"}  # Python tries __r<name>__ too
 
 
+def _round_method(op: Op) -> Callable:
+    def __round__(self, ndigits=None):  # noqa: N807
+        if ndigits is not None:
+            raise TypeError(
+                "round(expression, ndigits) is not supported; round to integers and scale: "
+                "sg.round(x * 10**n) / 10**n"
+            )
+        return make(op, (self,))
+
+    return __round__
+
+
 def _install_table_methods() -> None:
     """Give ``Expr`` each row's Python operator (``dunder``: ``__add__`` and ``__radd__`` ...)
     and a method named by its NumPy ufunc, which NumPy's object-array loops call."""
@@ -149,12 +161,14 @@ def _install_table_methods() -> None:
         names = []
         if info.dunder:
             names.append(f"__{info.dunder}__")
-        if info.ufunc and not info.dunder and info.arity <= 2 and not info.is_condition:
+        if info.ufunc and info.fn_name and info.arity <= 2 and not info.is_condition:
             names.append(info.ufunc)
         for name in names:
             if name in Expr.__dict__:
                 continue  # written by hand in the class
-            if info.arity == 1:
+            if name == "__round__":
+                method = _round_method(op)
+            elif info.arity == 1:
                 method = lambda self, _op=op: make(_op, (self,))  # noqa: E731
             else:
                 method = lambda self, o, _op=op: _binary(_op, self, o)  # noqa: E731

@@ -86,6 +86,17 @@ def _cmp(f: Callable[[float, float], bool]) -> Callable[[float, float], float]:
     return lambda a, b: 1.0 if f(a, b) else 0.0
 
 
+def _flag(f: Callable[[float], bool]) -> Callable[[float], float]:
+    return lambda x: 1.0 if f(x) else 0.0
+
+
+def _round_twin(sp: Any, a: Any) -> Any:
+    """Round half to even in SymPy: lo = ceiling(a - 1/2) and hi = floor(a + 1/2) agree but at a
+    tie, where they are n and n + 1 and the even one is lo + Mod(lo, 2)."""
+    lo, hi = sp.ceiling(a - sp.Rational(1, 2)), sp.floor(a + sp.Rational(1, 2))
+    return lo + sp.Mod(lo, 2) * (hi - lo)
+
+
 def _relu(x: float) -> float:
     return 0.0 if x < 0.0 else x
 
@@ -199,6 +210,58 @@ ROWS: tuple[OpInfo, ...] = (
         fn("log2") | {"python_ieee": Template("(log2({0}) if {0} > 0.0 else -inf if {0} == 0.0 "
         "else nan)")}, lambda sp, a: sp.log(a, 2), fn_name="log2",
         doc="Base-2 logarithm (-inf at 0, nan below).", ufunc="log2", c_libm=("log2",)),
+    # NumPy's functions (API section 8); piecewise-constant ones differentiate to 0
+    OpInfo("FLOOR", 1, s._floor, fn("floor", py="_floor"), _twin("floor"), ("floor",),
+        fn_name="floor", doc="The largest integer <= x, as a float (-0.0 stays -0.0).",
+        ufunc="floor", dunder="floor", c_libm=("floor",)),
+    OpInfo("CEIL", 1, s._ceil, fn("ceil", py="_ceil"), _twin("ceiling"), ("ceiling",),
+        fn_name="ceil", doc="The smallest integer >= x, as a float (ceil(-0.5) is -0.0).",
+        ufunc="ceil", dunder="ceil", c_libm=("ceil",)),
+    OpInfo("ROUND", 1, s._round, fn("round", py="_round", np="np.rint", c="rint"), _round_twin,
+        fn_name="round", doc="x rounded to the nearest integer, halves to even (NumPy's "
+        "np.round and np.rint, C's rint), as a float.", ufunc="rint",
+        np_names=("round", "around"), dunder="round", c_libm=("rint",)),
+    OpInfo("MOD", 2, s._mod, spell(call("mod", 2), infix(" % ", PROD), call("np.mod", 2),
+        call("sg_mod", 2), python_ieee=call("_mod", 2)), _twin("Mod"), ("Mod",), fn_name="mod",
+        doc="a mod b, with the sign of b (NumPy's np.mod, Python's %); nan where b is 0.",
+        ufunc="remainder", np_names=("mod",), dunder="mod", c_helper="sg_mod",
+        c_libm=("fmod",), int_closed=True),
+    OpInfo("FMAX", 2, s._fmax, fn("fmax", 2, py="_fmax", c="sg_fmax"), _twin("Max"),
+        fn_name="fmax", doc="The larger of a and b, where a nan loses to a number (np.fmax).",
+        ufunc="fmax", c_helper="sg_fmax", int_closed=True),
+    OpInfo("FMIN", 2, s._fmin, fn("fmin", 2, py="_fmin", c="sg_fmin"), _twin("Min"),
+        fn_name="fmin", doc="The smaller of a and b, where a nan loses to a number (np.fmin).",
+        ufunc="fmin", c_helper="sg_fmin", int_closed=True),
+    OpInfo("LOGADDEXP", 2, s._logaddexp, fn("logaddexp", 2, py="_logaddexp", c="sg_logaddexp"),
+        lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)), fn_name="logaddexp",
+        doc="log(exp(a) + exp(b)), evaluated so that nothing overflows (np.logaddexp).",
+        ufunc="logaddexp", c_helper="sg_logaddexp", c_libm=("exp", "log1p", "fabs"),
+        commutative=True),
+    OpInfo("LOG10", 1, s._log10, fn("log10", ieee="_log10"), lambda sp, a: sp.log(a, 10),
+        fn_name="log10", doc="Base-10 logarithm (-inf at 0, nan below).", ufunc="log10",
+        c_libm=("log10",)),
+    OpInfo("EXP2", 1, s._exp2, spell(call("exp2"), Template("pow(2.0, {0})"), call("np.exp2"),
+        call("exp2"), python_ieee=call("_exp2")), lambda sp, a: sp.Integer(2) ** a,
+        fn_name="exp2", doc="2**x.", ufunc="exp2", c_libm=("exp2",)),
+    OpInfo("ASINH", 1, math.asinh, fn("asinh", np="np.arcsinh"), _twin("asinh"), ("asinh",),
+        fn_name="asinh", doc="Inverse hyperbolic sine.", ufunc="arcsinh", c_libm=("asinh",)),
+    OpInfo("ACOSH", 1, s._acosh, fn("acosh", ieee="_acosh", np="np.arccosh"), _twin("acosh"),
+        ("acosh",), fn_name="acosh", doc="Inverse hyperbolic cosine (nan below 1).",
+        ufunc="arccosh", c_libm=("acosh",)),
+    OpInfo("ATANH", 1, s._atanh, fn("atanh", ieee="_atanh", np="np.arctanh"), _twin("atanh"),
+        ("atanh",), fn_name="atanh", doc="Inverse hyperbolic tangent (+-inf at +-1, nan "
+        "beyond).", ufunc="arctanh", c_libm=("atanh",)),
+    # Conditions (for sg.where; 1.0 or 0.0 as values); SymPy's symbols are finite reals
+    OpInfo("ISNAN", 1, _flag(math.isnan), fn("isnan"), lambda sp, a: sp.false,
+        fn_name="isnan", doc="The condition that x is nan (1.0 or 0.0 as a value).",
+        ufunc="isnan", is_condition=True),
+    OpInfo("ISFINITE", 1, _flag(math.isfinite), fn("isfinite"), lambda sp, a: sp.true,
+        fn_name="isfinite", doc="The condition that x is neither inf nor nan (1.0 or 0.0 as a "
+        "value).", ufunc="isfinite", is_condition=True),
+    OpInfo("NAN_TO_NUM", 1, s._nan_to_num, fn("nan_to_num", py="_nan_to_num",
+        c="sg_nan_to_num"), lambda sp, a: a, fn_name="nan_to_num",
+        doc="x, with nan as 0.0 and +-inf as the largest finite floats (NumPy's defaults).",
+        ufunc="nan_to_num", c_helper="sg_nan_to_num", c_libm=("fabs",), int_closed=True),
 )
 # fmt: on
 

@@ -9,15 +9,20 @@ names and the other functions of this module).
 
 from math import (
     acos,
+    acosh,
     asin,
+    atanh,
+    ceil,
     copysign,
     cos,
     cosh,
     exp,
     expm1,
+    floor,
     inf,
     log,
     log1p,
+    log10,
     nan,
     pow,
     sin,
@@ -137,3 +142,83 @@ def _cosh(x):
         return cosh(x)
     except OverflowError:
         return inf
+
+
+# --- NumPy's functions that math spells differently or not at all (never raise) ------------
+# 2**52: from there on every float is an integer (and floor/ceil/round of it is itself).
+
+
+def _floor(x):
+    if -4503599627370496.0 < x < 4503599627370496.0:
+        return copysign(float(floor(x)), x)  # floor(-0.0) is -0.0
+    return float(x)  # integers, inf and nan
+
+
+def _ceil(x):
+    if -4503599627370496.0 < x < 4503599627370496.0:
+        return copysign(float(ceil(x)), x)  # ceil(-0.5) is -0.0
+    return float(x)
+
+
+def _round(x):
+    # half to even, as NumPy's rint and C's rint (Python's round does the same)
+    if -4503599627370496.0 < x < 4503599627370496.0:
+        return copysign(float(round(x)), x)  # round(-0.4) is -0.0
+    return float(x)
+
+
+def _mod(a, b):
+    # NumPy's np.mod and Python's %: the result has the divisor's sign; nan for b == 0
+    return a % b if b != 0.0 else nan
+
+
+def _fmax(a, b):
+    # NumPy's np.fmax: a nan loses to a number
+    return a if a >= b or b != b else b
+
+
+def _fmin(a, b):
+    return a if a <= b or b != b else b
+
+
+def _logaddexp(a, b):
+    # NumPy's np.logaddexp: log(exp(a) + exp(b)) without overflow; a == b (inf too) gives
+    # a + log(2)
+    if a == b:
+        return a + 0.6931471805599453
+    d = a - b
+    if d > 0.0:
+        return a + log1p(exp(-d))
+    if d <= 0.0:
+        return b + log1p(exp(d))
+    return d  # nan
+
+
+def _nan_to_num(x):
+    # NumPy's defaults: nan -> 0, +-inf -> the largest finite float of that sign
+    if -inf < x < inf:
+        return x
+    return 0.0 if x != x else copysign(1.7976931348623157e308, x)
+
+
+def _log10(x):
+    if x > 0.0:
+        return log10(x)
+    return -inf if x == 0.0 else nan
+
+
+def _exp2(x):
+    try:
+        return pow(2.0, x)
+    except OverflowError:
+        return inf
+
+
+def _acosh(x):
+    return acosh(x) if x >= 1.0 else nan
+
+
+def _atanh(x):
+    if -1.0 < x < 1.0:
+        return atanh(x)
+    return copysign(inf, x) if x == 1.0 or x == -1.0 else nan

@@ -63,6 +63,22 @@ ROWS: list[Row] = [
     Row(Op.GT, 2, lambda a, b: sg.where(a > b, a, sg.cos(b)), kinked=True),
     Row(Op.GE, 2, lambda a, b: sg.where(a >= b, a * a, b), kinked=True),
     Row(Op.LOG2, 1, lambda a: sg.log2(_pos(a))),
+    Row(Op.FLOOR, 1, lambda a: sg.floor(2.0 * a) * sg.sin(a), kinked=True),
+    Row(Op.CEIL, 1, lambda a: sg.ceil(a) * a, kinked=True),
+    Row(Op.ROUND, 1, lambda a: sg.round(1.5 * a) + a * a, kinked=True),
+    # a divisor of either sign, at least 3 away from 0
+    Row(Op.MOD, 2, lambda a, b: sg.mod(3.0 * a, b + 3.0 * sg.sign(b)), kinked=True),
+    Row(Op.FMAX, 2, lambda a, b: sg.fmax(a, b), kinked=True),
+    Row(Op.FMIN, 2, lambda a, b: sg.fmin(a, b * b), kinked=True),
+    Row(Op.LOGADDEXP, 2, lambda a, b: sg.logaddexp(a, 2.0 * b)),
+    Row(Op.LOG10, 1, lambda a: sg.log10(_pos(a))),
+    Row(Op.EXP2, 1, lambda a: sg.exp2(sg.tanh(a) * 3.0)),
+    Row(Op.ASINH, 1, lambda a: sg.asinh(a)),
+    Row(Op.ACOSH, 1, lambda a: sg.acosh(1.0 + _pos(a))),
+    Row(Op.ATANH, 1, lambda a: sg.atanh(0.9 * sg.tanh(a))),
+    Row(Op.ISNAN, 2, lambda a, b: sg.where(sg.isnan(a), b, a * b)),
+    Row(Op.ISFINITE, 2, lambda a, b: sg.where(sg.isfinite(a), sg.sin(a), b)),
+    Row(Op.NAN_TO_NUM, 2, lambda a, b: sg.nan_to_num(a * b)),
 ]
 
 BY_OP = {r.op: r for r in ROWS}

@@ -43,10 +43,25 @@ def sympy_value(e, point: dict) -> float:
     return z.real if abs(z.imag) <= 1e-20 * max(1.0, abs(z.real)) else math.nan
 
 
+def sympy_diff(f_sp, *wrt):
+    """SymPy's derivative of ``f_sp``, where floor and ceiling (also inside ``Mod(a, b) =
+    a - b*floor(a/b)``) are held constant, as they are almost everywhere (SymPy leaves their
+    derivatives unevaluated, and its evalf of those recurses without end)."""
+    f_sp = sp.sympify(f_sp)
+    mods = {m: m.args[0] - m.args[1] * sp.floor(m.args[0] / m.args[1]) for m in f_sp.atoms(sp.Mod)}
+    f_sp = f_sp.xreplace(mods) if mods else f_sp
+    steps = f_sp.atoms(sp.floor, sp.ceiling)
+    if not steps:
+        return sp.diff(f_sp, *wrt)
+    held = {e: sp.Dummy("k", real=True) for e in steps}
+    back = {k: e for e, k in held.items()}
+    return sp.diff(f_sp.xreplace(held), *wrt).xreplace(back)
+
+
 def sympy_grad(f, wrt: list, point: dict) -> list[float]:
     """SymPy's derivatives of ``f`` (independent of symgrad's rules) at ``point``."""
     f_sp = sg.to_sympy(f)
-    return [sympy_value(sp.diff(f_sp, sg.to_sympy(s)), point) for s in wrt]
+    return [sympy_value(sympy_diff(f_sp, sg.to_sympy(s)), point) for s in wrt]
 
 
 def central(f, wrt: list, point: dict, h: float) -> list[float]:

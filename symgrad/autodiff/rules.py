@@ -83,6 +83,27 @@ RULES: dict[Op, Rule] = {
     Op.GT: lambda out, g, need: (None, None),
     Op.GE: lambda out, g, need: (None, None),
     Op.LOG2: lambda out, g, need: (g / (out.args[0] * math.log(2.0)),),  # log2' = 1/(x ln 2)
+    Op.FLOOR: lambda out, g, need: (None,),  # piecewise constant: 0 almost everywhere
+    Op.CEIL: lambda out, g, need: (None,),
+    Op.ROUND: lambda out, g, need: (None,),
+    Op.MOD: lambda out, g, need: (  # a mod b = a - b floor(a/b): d/da = 1, d/db = -floor(a/b)
+        g if need[0] else None,
+        -(g * E.floor(out.args[0] / out.args[1])) if need[1] else None,
+    ),
+    Op.FMAX: lambda out, g, need: _fminmax(out, g, need, _gt),
+    Op.FMIN: lambda out, g, need: _fminmax(out, g, need, _lt),
+    Op.LOGADDEXP: lambda out, g, need: (  # d/da = exp(a - out) (<= 1: never overflows)
+        g * E.exp(out.args[0] - out) if need[0] else None,
+        g * E.exp(out.args[1] - out) if need[1] else None,
+    ),
+    Op.LOG10: lambda out, g, need: (g / (out.args[0] * math.log(10.0)),),
+    Op.EXP2: lambda out, g, need: (g * (out * math.log(2.0)),),  # exp2' = exp2 ln 2
+    Op.ASINH: lambda out, g, need: (g / E.sqrt(out.args[0] * out.args[0] + 1.0),),
+    Op.ACOSH: lambda out, g, need: (g / (E.sqrt(out.args[0] - 1.0) * E.sqrt(out.args[0] + 1.0)),),
+    Op.ATANH: lambda out, g, need: (g / (1.0 - out.args[0] * out.args[0]),),
+    Op.ISNAN: lambda out, g, need: (None,),
+    Op.ISFINITE: lambda out, g, need: (None,),
+    Op.NAN_TO_NUM: lambda out, g, need: (E.where(E.isfinite(out.args[0]), g, 0.0),),
 }
 
 
@@ -98,6 +119,16 @@ def _atan2(out: Expr, g: Expr, need: tuple[bool, ...]) -> tuple:
     y, x = out.args
     r2 = x * x + y * y
     return (g * x / r2 if need[0] else None, -(g * y) / r2 if need[1] else None)
+
+
+def _fminmax(out: Expr, g: Expr, need: tuple[bool, ...], wins: Callable) -> tuple:
+    """fmax/fmin: as maximum/minimum, except that a nan argument loses: the other gets g."""
+    a, b = out.args
+
+    def part(x: Expr, y: Expr) -> Expr:
+        return E.where(E.isnan(x), 0.0, E.where(E.isnan(y), g, _split(x, y, g, wins)))
+
+    return (part(a, b) if need[0] else None, part(b, a) if need[1] else None)
 
 
 def _minmax(out: Expr, g: Expr, need: tuple[bool, ...], wins: Callable) -> tuple:

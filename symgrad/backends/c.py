@@ -117,6 +117,33 @@ static inline double sg_tanh(double x)
     const double big = 1.0 - 2.0 / SG_FMA(SG_FMA(r2, eq, r), s.d, s.d + 1.0);
     return copysign(a < 1.0 ? small : big, x);
 }""",
+    "sg_mod": """static inline double sg_mod(double a, double b)
+{
+    /* NumPy's np.mod, Python's %: the remainder takes the divisor's sign; NaN for b == 0 */
+    const double m = fmod(a, b);
+    return m != 0.0 ? ((b < 0.0) != (m < 0.0) ? m + b : m) : copysign(0.0, b);
+}""",
+    "sg_fmax": """static inline double sg_fmax(double a, double b)
+{
+    /* NumPy's np.fmax: a NaN loses to a number (sg_max propagates it) */
+    return a >= b || b != b ? a : b;
+}""",
+    "sg_fmin": """static inline double sg_fmin(double a, double b)
+{
+    return a <= b || b != b ? a : b;
+}""",
+    "sg_logaddexp": """static inline double sg_logaddexp(double a, double b)
+{
+    /* NumPy's np.logaddexp: max(a, b) + log1p(exp(-|a - b|)), no overflow; a == b
+       (equal infinities too) gives a + log(2) */
+    const double d = a - b, e = log1p(exp(-fabs(d)));
+    return a == b ? a + 0.6931471805599453 : (d > 0.0 ? a + e : (d <= 0.0 ? b + e : d));
+}""",
+    "sg_nan_to_num": """static inline double sg_nan_to_num(double x)
+{
+    /* NumPy's defaults: NaN -> 0, +-inf -> the largest finite double of that sign */
+    return x != x ? 0.0 : (fabs(x) == HUGE_VAL ? copysign(1.7976931348623157e308, x) : x);
+}""",
 }
 # The libm functions each helper calls: the op table's c_libm of the row that names the helper.
 _HELPER_LIBM = {i.c_helper: i.c_libm for i in INFO.values() if i.c_helper}

@@ -75,6 +75,61 @@ def _fold(fn, items: list[Expr]) -> Expr:
     return acc
 
 
+def _convert(sp, mapping: dict, node: Any, args: tuple[Expr, ...]) -> Expr:
+    """One SymPy node, its arguments already converted; ops by the op table's SymPy names."""
+    name = type(node).__name__
+    if node.is_Symbol:
+        hit = mapping.get(node, mapping.get(node.name))
+        if hit is None:
+            hit = mapping[node] = symbol(node.name)
+        return hit
+    if node.is_Number or node.is_NumberSymbol:
+        if node is sp.zoo or node is sp.nan:
+            return const(math.nan)
+        return const(float(node))
+    if node.is_Pow and node.exp == sp.Rational(1, 2):
+        return make(Op.SQRT, args[:1])
+    if node.is_Pow and node.exp == -1:
+        return 1.0 / args[0]
+    op = BY_SYMPY.get(name)
+    if op is not None:  # the op table's twin, read back (n-ary Add, Mul, Max, Min fold)
+        return _fold(lambda a, b: make(op, (a, b)), args) if len(args) > 2 else make(op, args)
+    if name == "BooleanTrue":
+        return const(1.0)
+    if name == "BooleanFalse":
+        return const(0.0)
+    if name == "Piecewise":
+        return _piecewise(args)
+    raise NotImplementedError(
+        f"from_sympy does not support SymPy's {name} (in {str(node)[:60]}); supported: "
+        "numbers, symbols, Add, Mul, Pow, exp, log, sqrt, sin, cos, tan, tanh, Abs, Max, "
+        "Min, Piecewise and comparisons"
+    )
+
+
+def _piecewise(args: tuple[Expr, ...]) -> Expr:
+    """Piecewise((v0, c0), (v1, c1) ...) as nested wheres; nan where no condition holds."""
+    acc: Expr | None = None
+    for value, cond in reversed(list(zip(args[0::2], args[1::2]))):
+        if acc is None:
+            acc = (
+                value
+                if (cond.is_const and cond.payload)
+                else make(Op.WHERE, (cond, value, const(math.nan)))
+            )
+        else:
+            acc = make(Op.WHERE, (cond, value, acc))
+    return acc  # type: ignore[return-value]
+
+
+def _children(node: Any) -> list:
+    if type(node).__name__ == "Piecewise":
+        return [x for pair in node.args for x in pair]
+    if node.is_Symbol or node.is_Number or node.is_NumberSymbol:
+        return []
+    return list(node.args)
+
+
 def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
     """A symgrad expression for the SymPy expression ``expr``.
 
@@ -84,8 +139,6 @@ def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
     comparisons and a few more; anything else raises ``NotImplementedError`` naming it.
     """
     sp = _sympy()
-    from .. import expr as E
-
     mapping: dict = {}
     for k, v in (symbols or {}).items():
         target = getattr(v, "_expr", v)
@@ -94,54 +147,6 @@ def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
         mapping[k] = target
     expr = sp.sympify(expr)
 
-    def convert(node, args: tuple[Expr, ...]) -> Expr:
-        name = type(node).__name__
-        if node.is_Symbol:
-            hit = mapping.get(node, mapping.get(node.name))
-            if hit is None:
-                hit = mapping[node] = symbol(node.name)
-            return hit
-        if node.is_Number or node.is_NumberSymbol:
-            if node is sp.zoo or node is sp.nan:
-                return const(math.nan)
-            return const(float(node))
-        if node.is_Pow and node.exp == sp.Rational(1, 2):
-            return E.sqrt(args[0])
-        if node.is_Pow and node.exp == -1:
-            return 1.0 / args[0]
-        op = BY_SYMPY.get(name)
-        if op is not None:  # the op table's twin, read back (n-ary Add, Mul, Max, Min fold)
-            return _fold(lambda a, b: make(op, (a, b)), args) if len(args) > 2 else make(op, args)
-        if name == "BooleanTrue":
-            return const(1.0)
-        if name == "BooleanFalse":
-            return const(0.0)
-        if name == "Piecewise":
-            pairs = list(zip(args[0::2], args[1::2]))
-            acc = None
-            for value, cond in reversed(pairs):
-                if acc is None:
-                    acc = (
-                        value
-                        if (cond.is_const and cond.payload)
-                        else E.where(cond, value, math.nan)
-                    )
-                else:
-                    acc = E.where(cond, value, acc)
-            return acc
-        raise NotImplementedError(
-            f"from_sympy does not support SymPy's {name} (in {str(node)[:60]}); supported: "
-            "numbers, symbols, Add, Mul, Pow, exp, log, sqrt, sin, cos, tan, tanh, Abs, Max, "
-            "Min, Piecewise and comparisons"
-        )
-
-    def children(node):
-        if type(node).__name__ == "Piecewise":
-            return [x for pair in node.args for x in pair]
-        if node.is_Symbol or node.is_Number or node.is_NumberSymbol:
-            return []
-        return list(node.args)
-
     # Iterative post-order with memo (SymPy trees share subtrees).
     done: dict = {}
     stack = [(expr, False)]
@@ -149,9 +154,9 @@ def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
         node, expanded = stack.pop()
         if node in done:
             continue
-        kids = children(node)
+        kids = _children(node)
         if expanded or not kids:
-            done[node] = convert(node, tuple(done[k] for k in kids))
+            done[node] = _convert(sp, mapping, node, tuple(done[k] for k in kids))
         else:
             stack.append((node, True))
             stack.extend((k, False) for k in kids if k not in done)

@@ -145,26 +145,26 @@ def _cosh(x):
 
 
 # --- NumPy's functions that math spells differently or not at all (never raise) ------------
-# 2**52: from there on every float is an integer (and floor/ceil/round of it is itself).
+
+
+def _integral(r, x):
+    # r (floor, ceil, round) of x as a float, keeping x's sign (floor(-0.0) and ceil(-0.5)
+    # are -0.0); from 2**52 on every float is an integer, and inf and nan are themselves
+    if -4503599627370496.0 < x < 4503599627370496.0:
+        return copysign(float(r(x)), x)
+    return float(x)
 
 
 def _floor(x):
-    if -4503599627370496.0 < x < 4503599627370496.0:
-        return copysign(float(floor(x)), x)  # floor(-0.0) is -0.0
-    return float(x)  # integers, inf and nan
+    return _integral(floor, x)
 
 
 def _ceil(x):
-    if -4503599627370496.0 < x < 4503599627370496.0:
-        return copysign(float(ceil(x)), x)  # ceil(-0.5) is -0.0
-    return float(x)
+    return _integral(ceil, x)
 
 
 def _round(x):
-    # half to even, as NumPy's rint and C's rint (Python's round does the same)
-    if -4503599627370496.0 < x < 4503599627370496.0:
-        return copysign(float(round(x)), x)  # round(-0.4) is -0.0
-    return float(x)
+    return _integral(round, x)  # half to even, as NumPy's rint and C's rint
 
 
 def _mod(a, b):

@@ -34,6 +34,10 @@ def main(workload: str, size: int) -> dict:
         x = list(sp.symbols(f"x0:{size}"))
         f = W.rosenbrock(x)
         args, wrt, vals = [x], x, [d["x"]]
+    elif workload == "ode":
+        theta, state = list(sp.symbols("a b c d")), list(sp.symbols("x0 y0"))
+        f = W.lotka_volterra_rk4(theta, state, size)
+        args, wrt, vals = [theta, state], theta + state, [d["theta"], d["state"]]
     else:
         x = sp.Symbol("x")
         f = W.chain(x, size, sp.tanh)

@@ -73,7 +73,7 @@ class Symgrad(System):
         import symgrad as sg
 
         g = sg.gradient(f, wrt)
-        if self.backend == "c" and len(wrt) > 1:  # one array, as JAX and PyTorch return
+        if self.backend != "python" and len(wrt) > 1:  # one array, as JAX and PyTorch return
             import numpy as np
 
             g = np.array(g, dtype=object)
@@ -180,6 +180,70 @@ class Symgrad(System):
             setup, lambda: fn(xv), lambda r: (r[0], r[1]), lambda: fwd(xv), "", _info(fn, fwd)
         )
 
+    def mnist(self, case: Case) -> Run:
+        import numpy as np
+
+        import symgrad as sg
+
+        if self.backend == "python" and case.size > 1:
+            raise NotApplicable  # scalar code per sample: the batched backends' job
+        d = case.data
+        lib = _sg_lib()
+        t0 = time.perf_counter()
+        p = list(sg.symbols(f"p0:{W.mlp_n_params(W.MNIST_SIZES)}"))
+        x = list(sg.symbols(f"x0:{W.MNIST_SIZES[0]}"))
+        y = list(sg.symbols("y0:10"))
+        f = W.mnist_loss(p, x, y, lib)
+        g = np.array(sg.gradient(f, p), dtype=object)
+        batched = self.backend != "python"
+        opts = {"backend": self.backend, **({"reduce": "sum"} if batched else {})}
+        fn = sg.compile([p, x, y], [f, g], **opts)
+        setup = time.perf_counter() - t0
+        fwd = sg.compile([p, x, y], f, **opts)
+        P, X, Y = (np.array(d[k]) for k in ("params", "xs", "ys"))
+        if not batched:
+            X, Y = X[0], Y[0]
+        return Run(
+            setup,
+            lambda: fn(P, X, Y),
+            lambda r: (float(r[0]), np.asarray(r[1], dtype=float).ravel().tolist()),
+            lambda: fwd(P, X, Y),
+            "per-sample graph" + (" on (batch, ...) arrays, reduce='sum'" if batched else ""),
+            _info(fn, fwd),
+            setup_scales=False,
+        )
+
+    def ode(self, case: Case) -> Run:
+        import symgrad as sg
+
+        t0 = time.perf_counter()
+        theta, state = list(sg.symbols("a b c d")), list(sg.symbols("x0 y0"))
+        f = W.lotka_volterra_rk4(theta, state, case.size)
+        fn = self._compile([theta, state], f, theta + state)
+        setup = time.perf_counter() - t0
+        fwd = sg.compile([theta, state], f, backend=self.backend)
+        th, st = case.data["theta"], case.data["state"]
+        if self.backend != "python":
+            import numpy as np
+
+            th, st = np.array(th), np.array(st)
+        return Run(
+            setup,
+            lambda: fn(th, st),
+            lambda r: (float(r[0]), [float(v) for v in r[1]]),
+            lambda: fwd(th, st),
+            "",
+            _info(fn, fwd),
+        )
+
+
+def _sg_lib():
+    import types
+
+    import symgrad as sg
+
+    return types.SimpleNamespace(tanh=sg.tanh, exp=sg.exp, log=sg.log, maximum=sg.maximum)
+
 
 def _info(fn, fwd) -> dict:
     return {"ops": fn.stats["ops"], "forward_ops": fwd.stats["ops"]}
@@ -222,6 +286,12 @@ class Eager(System):
 
     def chain(self, case: Case) -> Run:
         return self._run([case.data["x"]], lambda v: W.chain(v[0], case.size, self._tanh))
+
+    def ode(self, case: Case) -> Run:
+        d = case.data
+        return self._run(
+            d["theta"] + d["state"], lambda v: W.lotka_volterra_rk4(v[:4], v[4:], case.size)
+        )
 
 
 class SgValue(Eager):
@@ -345,6 +415,26 @@ class Torch(System):
         f = lambda x: W.chain(x, case.size, t.tanh)[0]
         return self._vg(t, t.tensor([case.data["x"]], requires_grad=True), f)
 
+    def mnist(self, case: Case) -> Run:
+        t = self._lib()
+        d = case.data
+        X, labels = t.tensor(d["xs"]), t.tensor(d["ys"]).argmax(dim=1)
+        ce = t.nn.functional.cross_entropy
+
+        def f(p):
+            (w1, b1), (w2, b2) = _mlp_layers(p, W.MNIST_SIZES)
+            return ce(t.tanh(X @ w1.T + b1) @ w2.T + b2, labels, reduction="sum")
+
+        return self._vg(t, t.tensor(d["params"], requires_grad=True), f)
+
+    def ode(self, case: Case) -> Run:
+        t = self._lib()
+        d = case.data
+        f = lambda v: W.lotka_volterra_rk4(v[:4], v[4:], case.size)
+        run = self._vg(t, t.tensor(d["theta"] + d["state"], requires_grad=True), f)
+        run.note += "; the RK4 loop on 0-d tensors"
+        return run
+
 
 class Jax(System):
     name = "JAX jit"
@@ -358,7 +448,9 @@ class Jax(System):
 
         return jax, jnp
 
-    def _vg(self, f, *args) -> Run:
+    def _vg(self, f, *args, setup_scales: bool = False) -> Run:
+        """Setup (trace + XLA compile) does not grow with the data unless ``setup_scales``:
+        a Python loop unrolled under jit does."""
         jax, jnp = self._lib()
         t0 = time.perf_counter()
         vg = jax.jit(jax.value_and_grad(f))
@@ -372,6 +464,7 @@ class Jax(System):
             lambda r: (float(r[0]), [float(v) for v in r[1].ravel()]),
             lambda: jax.block_until_ready(fw(*args)),
             "jit(value_and_grad), x64; setup = trace + XLA compile",
+            setup_scales=setup_scales,
         )
 
     def mlp(self, case: Case) -> Run:
@@ -397,8 +490,47 @@ class Jax(System):
 
     def chain(self, case: Case) -> Run:
         jax, jnp = self._lib()
-        run = self._vg(lambda x: W.chain(x, case.size, jnp.tanh)[0], jnp.asarray([case.data["x"]]))
+        run = self._vg(
+            lambda x: W.chain(x, case.size, jnp.tanh)[0],
+            jnp.asarray([case.data["x"]]),
+            setup_scales=True,
+        )
         run.note = "Python loop unrolled under jit"
+        return run
+
+    def mnist(self, case: Case) -> Run:
+        jax, jnp = self._lib()
+        d = case.data
+        X, Y = jnp.asarray(d["xs"]), jnp.asarray(d["ys"])
+
+        def f(p, X, Y):
+            (w1, b1), (w2, b2) = _mlp_layers(p, W.MNIST_SIZES)
+            z = jnp.tanh(X @ w1.T + b1) @ w2.T + b2
+            return jnp.sum(jax.nn.logsumexp(z, axis=1) - jnp.sum(Y * z, axis=1))
+
+        return self._vg(f, jnp.asarray(d["params"]), X, Y)
+
+    def ode(self, case: Case) -> Run:
+        jax, jnp = self._lib()
+        d, steps = case.data, case.size
+        h = 10.0 / steps
+
+        def f(v):
+            a, b, c, dd = v[0], v[1], v[2], v[3]
+            rhs = lambda s: jnp.stack([a * s[0] - b * s[0] * s[1], dd * s[0] * s[1] - c * s[1]])
+
+            def step(_, s):
+                k1 = rhs(s)
+                k2 = rhs(s + 0.5 * h * k1)
+                k3 = rhs(s + 0.5 * h * k2)
+                k4 = rhs(s + h * k3)
+                return s + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+            s = jax.lax.fori_loop(0, steps, step, v[4:])
+            return (s[0] - 1.0) ** 2 + (s[1] - 1.0) ** 2
+
+        run = self._vg(f, jnp.asarray(d["theta"] + d["state"]))
+        run.note = "lax.fori_loop under jit(value_and_grad)"
         return run
 
 
@@ -449,6 +581,56 @@ class Casadi(System):
         run.setup_s += build
         return run
 
+    def ode(self, case: Case) -> Run:
+        import casadi as ca
+
+        t0 = time.perf_counter()
+        v = ca.SX.sym("v", 6)
+        f = W.lotka_volterra_rk4([v[i] for i in range(4)], [v[4], v[5]], case.size)
+        build = time.perf_counter() - t0
+        d = case.data
+        run = self._fn([v], f, [ca.DM(d["theta"] + d["state"])])
+        run.setup_s += build
+        return run
+
+    def mnist(self, case: Case) -> Run:
+        import casadi as ca
+
+        d = case.data
+        nin, nh, nout = W.MNIST_SIZES
+        t0 = time.perf_counter()
+        w1, b1 = ca.MX.sym("w1", nh, nin), ca.MX.sym("b1", nh)
+        w2, b2 = ca.MX.sym("w2", nout, nh), ca.MX.sym("b2", nout)
+        X, Y = ca.MX.sym("X", nin, case.size), ca.MX.sym("Y", nout, case.size)
+        ones = ca.DM.ones(1, case.size)
+        z = ca.mtimes(w2, ca.tanh(ca.mtimes(w1, X) + ca.mtimes(b1, ones))) + ca.mtimes(b2, ones)
+        m = ca.mmax(z)  # one shift for the whole batch keeps exp finite here
+        lse = m + ca.log(ca.sum1(ca.exp(z - m)))
+        f = ca.sum2(lse - ca.sum1(Y * z))
+        ws = [w1, b1, w2, b2]
+        g = [ca.gradient(f, w) for w in ws]
+        F = ca.Function("F", [*ws, X, Y], [f, *g])
+        F0 = ca.Function("F0", [*ws, X, Y], [f])
+        setup = time.perf_counter() - t0
+        (W1, B1), (W2, B2) = _mlp_layers(__import__("numpy").array(d["params"]), W.MNIST_SIZES)
+        args = [ca.DM(W1), ca.DM(B1), ca.DM(W2), ca.DM(B2), ca.DM(d["xs"]).T, ca.DM(d["ys"]).T]
+
+        def unpack(r):
+            import numpy as np
+
+            gw1, gb1, gw2, gb2 = (np.asarray(x.full()) for x in r[1:])
+            flat = [np.hstack([gw1, gb1.reshape(-1, 1)]), np.hstack([gw2, gb2.reshape(-1, 1)])]
+            return float(r[0]), np.concatenate([x.ravel() for x in flat]).tolist()
+
+        return Run(
+            setup,
+            lambda: F(*args),
+            unpack,
+            lambda: F0(*args),
+            "MX (matrix graph), as CasADi users write layers",
+            setup_scales=False,
+        )
+
     def chain(self, case: Case) -> Run:
         import casadi as ca
 
@@ -461,12 +643,82 @@ class Casadi(System):
         return run
 
 
+class NumpyByHand(System):
+    """Backpropagation written by hand in NumPy: what a NumPy user writes without an AD tool."""
+
+    name = "NumPy by hand"
+    module = "numpy"
+
+    def _run(self, vg, fwd, note="forward and backward written out, float64") -> Run:
+        unpack = lambda r: (float(r[0]), r[1].tolist())
+        return Run(0.0, vg, unpack, fwd, note, setup_scales=False)
+
+    @staticmethod
+    def _pack(grads) -> Any:
+        import numpy as np
+
+        return np.concatenate([np.hstack([gw, gb[:, None]]).ravel() for gw, gb in grads])
+
+    def mlp(self, case: Case) -> Run:
+        import numpy as np
+
+        d = case.data
+        X, Y = np.array(d["xs"]), np.array(d["ys"])
+        layers = _mlp_layers(np.array(d["params"]))
+
+        def forward():
+            hs = [X]
+            for i, (w, b) in enumerate(layers):
+                z = hs[-1] @ w.T + b
+                hs.append(np.tanh(z) if i < len(layers) - 1 else z)
+            return hs
+
+        def vg():
+            hs = forward()
+            r = hs[-1][:, 0] - Y
+            delta = 2.0 * r[:, None]
+            grads = []
+            for i in range(len(layers) - 1, -1, -1):
+                w, _ = layers[i]
+                grads.append((delta.T @ hs[i], delta.sum(0)))
+                if i:
+                    delta = (delta @ w) * (1.0 - hs[i] ** 2)
+            return float(r @ r), self._pack(grads[::-1])
+
+        return self._run(vg, lambda: forward()[-1])
+
+    def mnist(self, case: Case) -> Run:
+        import numpy as np
+
+        d = case.data
+        X, Y = np.array(d["xs"]), np.array(d["ys"])
+        (w1, b1), (w2, b2) = _mlp_layers(np.array(d["params"]), W.MNIST_SIZES)
+
+        def forward():
+            h = np.tanh(X @ w1.T + b1)
+            z = h @ w2.T + b2
+            m = z.max(axis=1, keepdims=True)
+            e = np.exp(z - m)
+            s = e.sum(axis=1, keepdims=True)
+            return h, z, e / s, float(np.sum(m[:, 0] + np.log(s[:, 0]) - np.sum(Y * z, axis=1)))
+
+        def vg():
+            h, z, p, loss = forward()
+            dz = p - Y
+            dh = (dz @ w2) * (1.0 - h * h)
+            grads = [(dh.T @ X, dh.sum(0)), (dz.T @ h, dz.sum(0))]
+            return loss, self._pack(grads)
+
+        return self._run(vg, lambda: forward()[3])
+
+
 class Sympy(System):
     """SymPy diff + lambdify(cse=True), run in a worker process so a time budget can stop it."""
 
     name = "SymPy diff+lambdify"
     module = "sympy"
     remote = True
+    workloads = ("mlp", "rosen", "chain", "ode")  # the scalar-graph workloads
 
 
 SYSTEMS: list[System] = [
@@ -476,6 +728,7 @@ SYSTEMS: list[System] = [
     SgValue(),
     Micrograd(),
     Sympy(),
+    NumpyByHand(),
     Torch(),
     Jax(),
     Casadi(),

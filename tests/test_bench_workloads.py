@@ -1,0 +1,67 @@
+"""The benchmark suite's own workloads and hand-written peers compute what they claim: a peer
+that drifted from the workload would make every ratio in docs/performance.md meaningless."""
+
+import math
+
+import numpy as np
+
+from benchmarks import workloads as W
+from benchmarks.suite import Result, cross_check, run_one
+from benchmarks.systems import NumpyByHand, Symgrad
+
+
+def _central(f, x, h=1e-6):
+    out = []
+    for i in range(len(x)):
+        up, dn = list(x), list(x)
+        up[i] += h
+        dn[i] -= h
+        out.append((f(up) - f(dn)) / (2 * h))
+    return out
+
+
+def test_hand_written_mlp_backprop_matches_symgrad():
+    case = W.make_case("mlp", 7)
+    ref = run_one(Symgrad("python"), case, 30, 0.0)
+    hand = run_one(NumpyByHand(), case, 30, 0.0)
+    cross_check(hand, ref)
+    assert ref.status == hand.status == "ok"
+    assert hand.agrees == "yes", hand.agrees
+
+
+def test_ode_gradient_matches_central_differences():
+    case = W.make_case("ode", 50)
+    res = run_one(Symgrad("python"), case, 30, 0.0)
+    d = case.data
+    f = lambda v: W.lotka_volterra_rk4(v[:4], v[4:], 50)
+    fd = _central(f, d["theta"] + d["state"])
+    assert math.isclose(res.value, f(d["theta"] + d["state"]), rel_tol=1e-12)
+    assert np.allclose(res.grads, fd, rtol=1e-5, atol=1e-7)
+
+
+def test_mnist_loss_is_softmax_cross_entropy():
+    rng = np.random.default_rng(0)
+    sizes = W.MNIST_SIZES
+    n = W.mlp_n_params(sizes)
+    p = rng.uniform(-0.05, 0.05, n)
+    x = rng.random(sizes[0])
+    label = 3
+    onehot = [1.0 if j == label else 0.0 for j in range(10)]
+    lib = type("lib", (), {"tanh": math.tanh, "exp": math.exp, "log": math.log, "maximum": max})
+    got = W.mnist_loss(p.tolist(), x.tolist(), onehot, lib)
+    k, act = 0, x
+    for li, (nin, nout) in enumerate(zip(sizes, sizes[1:])):
+        m = p[k : k + nout * (nin + 1)].reshape(nout, nin + 1)
+        act = m[:, :nin] @ act + m[:, nin]
+        act = np.tanh(act) if li == 0 else act
+        k += nout * (nin + 1)
+    z = act
+    want = np.log(np.sum(np.exp(z))) - z[label]
+    assert math.isclose(got, want, rel_tol=1e-12)
+
+
+def test_cross_check_flags_a_wrong_gradient():
+    ref = Result("mlp", 1, "a", value=1.0, grads=[1.0, 2.0])
+    bad = Result("mlp", 1, "b", value=1.0, grads=[1.0, 2.1])
+    cross_check(bad, ref)
+    assert bad.agrees.startswith("NO")

@@ -164,7 +164,7 @@ def _scale_targets(results: list[Result]) -> list[tuple[str, bool | None, str]]:
                 _vs(ours, hand),
             )
         )
-    for wname in ("mlp", "mnist"):
+    for wname in ("mlp", "wide", "mnist"):
         for size in sorted({r.size for r in results if r.workload == wname}):
             c = _find(results, wname, size, "symgrad c")
             nb = _find(results, wname, size, "symgrad numpy")

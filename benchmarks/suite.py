@@ -39,6 +39,14 @@ WORKLOADS: dict[str, dict] = {
         "unit": "depth",
         "label": "{:,} deep",
     },
+    "wide": {
+        "title": f"Wider MLPs MLP(10, [w, w, 1]) at batch {W.WIDE_BATCH:,}: "
+        "value and summed gradient",
+        "sizes": [16, 64, 256],
+        "quick": [16],
+        "unit": "hidden width",
+        "label": "width {:,}",
+    },
     "mnist": {
         "title": "MNIST-size MLP 784-128-10 (tanh, softmax cross-entropy by log-sum-exp, "
         "101,770 parameters): value and summed gradient",

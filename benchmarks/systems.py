@@ -180,6 +180,34 @@ class Symgrad(System):
             setup, lambda: fn(xv), lambda r: (r[0], r[1]), lambda: fwd(xv), "", _info(fn, fwd)
         )
 
+    def wide(self, case: Case) -> Run:
+        import numpy as np
+
+        import symgrad as sg
+
+        if self.backend == "python":
+            raise NotApplicable  # a batch of 4,000: the batched backends' job
+        sizes = W.wide_sizes(case.size)
+        d = case.data
+        t0 = time.perf_counter()
+        p = list(sg.symbols(f"p0:{W.mlp_n_params(sizes)}"))
+        x, y = list(sg.symbols("x0:10")), sg.Symbol("y")
+        f = W.wide_loss(p, x, y, sg.tanh, case.size)
+        g = np.array(sg.gradient(f, p), dtype=object)
+        fn = sg.compile([p, x, y], [f, g], backend=self.backend, reduce="sum")
+        setup = time.perf_counter() - t0
+        fwd = sg.compile([p, x, y], f, backend=self.backend, reduce="sum")
+        P, X, Y = (np.array(d[k]) for k in ("params", "xs", "ys"))
+        return Run(
+            setup,
+            lambda: fn(P, X, Y),
+            lambda r: (float(r[0]), np.asarray(r[1], dtype=float).ravel().tolist()),
+            lambda: fwd(P, X, Y),
+            "per-sample graph on (batch, ...) arrays, reduce='sum'",
+            _info(fn, fwd),
+            setup_scales=False,
+        )
+
     def mnist(self, case: Case) -> Run:
         import numpy as np
 
@@ -389,14 +417,17 @@ class Torch(System):
             f"float64, {t.get_num_threads()} threads",
         )
 
-    def mlp(self, case: Case) -> Run:
+    def wide(self, case: Case) -> Run:
+        return self.mlp(case, W.wide_sizes(case.size))
+
+    def mlp(self, case: Case, sizes=W.MLP_SIZES) -> Run:
         t = self._lib()
         d = case.data
         X, Y = t.tensor(d["xs"]), t.tensor(d["ys"])
 
         def f(p):
             h = X
-            layers = _mlp_layers(p)
+            layers = _mlp_layers(p, sizes)
             for i, (w, b) in enumerate(layers):
                 h = h @ w.T + b
                 if i < len(layers) - 1:
@@ -467,14 +498,17 @@ class Jax(System):
             setup_scales=setup_scales,
         )
 
-    def mlp(self, case: Case) -> Run:
+    def wide(self, case: Case) -> Run:
+        return self.mlp(case, W.wide_sizes(case.size))
+
+    def mlp(self, case: Case, sizes=W.MLP_SIZES) -> Run:
         jax, jnp = self._lib()
         d = case.data
         X, Y = jnp.asarray(d["xs"]), jnp.asarray(d["ys"])
 
         def f(p, X, Y):
             h = X
-            layers = _mlp_layers(p)
+            layers = _mlp_layers(p, sizes)
             for i, (w, b) in enumerate(layers):
                 h = h @ w.T + b
                 if i < len(layers) - 1:
@@ -659,12 +693,15 @@ class NumpyByHand(System):
 
         return np.concatenate([np.hstack([gw, gb[:, None]]).ravel() for gw, gb in grads])
 
-    def mlp(self, case: Case) -> Run:
+    def wide(self, case: Case) -> Run:
+        return self.mlp(case, W.wide_sizes(case.size))
+
+    def mlp(self, case: Case, sizes=W.MLP_SIZES) -> Run:
         import numpy as np
 
         d = case.data
         X, Y = np.array(d["xs"]), np.array(d["ys"])
-        layers = _mlp_layers(np.array(d["params"]))
+        layers = _mlp_layers(np.array(d["params"]), sizes)
 
         def forward():
             hs = [X]

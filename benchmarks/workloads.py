@@ -73,6 +73,19 @@ def chain(x: Any, depth: int, tanh: Callable) -> Any:
     return y
 
 
+WIDE_BATCH = 4_000
+"""Samples of the wider-MLP workload, whose size is the hidden width of ``MLP(10, [w, w, 1])``."""
+
+
+def wide_sizes(width: int) -> tuple[int, ...]:
+    return (10, width, width, 1)
+
+
+def wide_loss(params: Sequence[Any], x: Sequence[Any], y: Any, tanh: Callable, width: int) -> Any:
+    """One sample's squared error through ``MLP(10, [width, width, 1])``."""
+    return (dense_forward(params, x, tanh, wide_sizes(width))[0] - y) ** 2
+
+
 MNIST_SIZES = (784, 128, 10)
 """An MNIST-size classifier: 784 inputs, 128 tanh units, 10 logits (101,770 parameters)."""
 
@@ -144,6 +157,16 @@ def make_case(workload: str, size: int, seed: int = 0) -> Case:
         )
     if workload == "chain":
         return Case(workload, size, f"{size:,} deep", {"x": 0.7})
+    if workload == "wide":
+        sizes = wide_sizes(size)
+        data = {
+            "params": [
+                rng.uniform(-1.0, 1.0) / sizes[0] ** 0.5 for _ in range(mlp_n_params(sizes))
+            ],
+            "xs": [[rng.uniform(-1.0, 1.0) for _ in range(10)] for _ in range(WIDE_BATCH)],
+            "ys": [rng.choice((-1.0, 1.0)) for _ in range(WIDE_BATCH)],
+        }
+        return Case(workload, size, f"width {size:,}", data)
     if workload == "mnist":
         n = mlp_n_params(MNIST_SIZES)
         nin = MNIST_SIZES[0]
@@ -171,4 +194,6 @@ def n_inputs(case: Case) -> int:
     sizes = {"mlp": mlp_n_params(), "rosen": case.size, "chain": 1, "ode": 6}
     if case.workload == "mnist":
         return mlp_n_params(MNIST_SIZES)
+    if case.workload == "wide":
+        return mlp_n_params(wide_sizes(case.size))
     return sizes[case.workload]

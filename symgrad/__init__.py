@@ -6,13 +6,13 @@ __version__ = "0.1.0"
 # dask imports Dask only when called; nn is the micrograd face
 from . import dask, expr, nn  # noqa: E402
 from .api import CompiledFunction, compile  # noqa: E402
-from .autodiff import gradient, hessian, jacobian  # noqa: E402
-from .errors import VerificationError  # noqa: E402
+from .autodiff import gradient  # noqa: E402
+from .errors import RetraceWarning, VerificationError  # noqa: E402
 from .expr import *  # noqa: E402, F403  (Symbol, symbols, one function per op-table row)
 from .ir import Expr, evaluate  # noqa: E402
 from .nn import Value  # noqa: E402
 from .printing import to_dot  # noqa: E402
-from .trace import grad, value_and_grad  # noqa: E402
+from .transforms import grad, hessian, jacobian, jvp, linearize, value_and_grad, vjp  # noqa: E402
 from .verification import from_sympy, to_sympy, verify  # noqa: E402
 
 __all__ = [
@@ -32,6 +32,10 @@ __all__ = [
     "from_sympy",
     "value_and_grad",
     "grad",
+    "jvp",
+    "vjp",
+    "linearize",
+    "RetraceWarning",
     "dask",
     *expr.__all__,
 ]

@@ -7,3 +7,7 @@ class VerificationError(AssertionError):
 
 class CompileError(ValueError):
     """The inputs and outputs given to ``sg.compile`` do not describe a compilable function."""
+
+
+class RetraceWarning(UserWarning):
+    """A traced function took a new Python path on most of its calls (each path compiles)."""

@@ -59,7 +59,13 @@ def symbols(names: str) -> Expr | tuple[Expr, ...]:
 
 def _elementwise(fn, args: tuple) -> Any:
     """``fn`` over NumPy arrays (of expressions or numbers), elementwise with broadcasting, if
-    any argument is an array; ``None`` otherwise. NumPy is only used when already imported."""
+    any argument is an array; ``None`` otherwise. NumPy is only used when already imported.
+    A traced value (``symgrad.tracing.Traced``) applies ``fn`` itself, through its
+    ``__sg_elementwise__`` hook, so this layer knows nothing of tracing."""
+    for a in args:
+        hook = getattr(type(a), "__sg_elementwise__", None)
+        if hook is not None:
+            return hook(fn, args)
     np = sys.modules.get("numpy")
     if np is None or not any(isinstance(a, np.ndarray) for a in args):
         return None

@@ -175,17 +175,18 @@ def test_integer_inputs_compute_in_floating_point():
     np.testing.assert_array_equal(g, [0.5, 0.5, 0.5])
 
 
-def test_python_if_on_a_traced_value_points_to_where():
+def test_python_if_on_a_traced_value_follows_the_call_and_is_guarded():
     def f(x):
         if x > 0:
-            return x
+            return x * x
         return -x
 
-    with pytest.raises(TypeError, match=r"sg\.where"):
-        sg.value_and_grad(f)(1.0)
-    # The compilable form works on both sides.
-    vg = sg.value_and_grad(lambda x: sg.where(x > 0, x, -x))
-    assert vg(2.0) == (2.0, 1.0) and vg(-3.0) == (3.0, -1.0)
+    vg = sg.value_and_grad(f)
+    assert vg(2.0) == (4.0, 4.0) and vg(-3.0) == (3.0, -1.0)
+    assert vg(5.0) == (25.0, 10.0) and vg.traces == 2  # both paths stay cached
+    # The compilable form needs no guard at all.
+    vw = sg.value_and_grad(lambda x: sg.where(x > 0, x, -x))
+    assert vw(2.0) == (2.0, 1.0) and vw(-3.0) == (3.0, -1.0) and vw.traces == 1
 
 
 def test_errors_name_the_offending_argument():

@@ -1,0 +1,113 @@
+"""``Traced.__array_ufunc__``: a NumPy ufunc call on traced values, mapped to ops.
+
+``np.exp(x)``, ``x + y``, ``np.add.reduce(x)``, ``np.multiply.accumulate(x)`` and
+``np.add.outer(a, b)`` come here. The op comes from the op table's ufunc column (``ufuncs``);
+a ufunc or a ufunc method with no meaning here raises ``TypeError`` naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..ops import Op
+from . import kernels, ufuncs
+from .array import UFUNC_CALL, Traced, TracedArray, apply, to_exprs, wrap
+
+_REDUCE_OPS = {"add": Op.ADD, "multiply": Op.MUL, "maximum": Op.MAX, "minimum": Op.MIN}
+_ALIASES = {"mod": "remainder", "divide": "divide", "true_divide": "divide"}
+
+
+def _fn_of(ufunc: np.ufunc):
+    name = ufunc.__name__
+    fn = ufuncs.scalar_fn(name) or ufuncs.scalar_fn(_ALIASES.get(name, name))
+    if fn is None and name == "remainder":
+        fn = ufuncs.scalar_fn("mod")
+    if fn is None:
+        raise TypeError(
+            f"numpy.{name} is not supported on traced values by symgrad (no op answers to it); "
+            "docs/numpy.md lists the ufuncs that trace"
+        )
+    return fn
+
+
+def _unsupported_kw(name: str, kwargs: dict) -> None:
+    for k, v in kwargs.items():
+        if k == "dtype" and (v is None or np.dtype(v).kind in "fO"):
+            continue
+        if k in ("casting", "order", "subok") or (k == "where" and v is True):
+            continue
+        raise TypeError(f"numpy.{name} with {k}={v!r} is not supported on traced values")
+
+
+def _store(out: Any, result: Traced) -> Traced:
+    """``out=`` given: write into a traced buffer (a float buffer cannot hold expressions)."""
+    target = out[0] if isinstance(out, tuple) else out
+    if not isinstance(target, TracedArray):
+        from .array import BUFFER_HINT
+
+        raise TypeError(f"out= must be a traced array to receive traced values; {BUFFER_HINT}")
+    target[...] = result
+    return target
+
+
+def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+    name = ufunc.__name__
+    out = kwargs.pop("out", None)
+    if method == "__call__":
+        if name == "matmul":
+            _unsupported_kw(name, kwargs)
+            a, b = (np.asarray(to_exprs(x), dtype=object) for x in inputs)
+            result = wrap(kernels.matmul(a, b))
+        else:
+            fn = _fn_of(ufunc)
+            _unsupported_kw(name, kwargs)
+            result = apply(fn, inputs)
+    elif method in ("reduce", "accumulate"):
+        result = _fold(name, method, inputs[0], kwargs)
+    elif method == "outer":
+        fn = _fn_of(ufunc)
+        a, b = (np.asarray(to_exprs(x), dtype=object) for x in inputs)
+        result = apply(fn, (Traced(a.reshape(a.shape + (1,) * b.ndim)), Traced(b)))
+    else:
+        raise TypeError(f"numpy.{name}.{method} is not supported on traced values")
+    return result if out is None else _store(out, result)
+
+
+def _fold(name: str, method: str, x: Any, kwargs: dict) -> Traced:
+    if name in ("logical_and", "logical_or", "bitwise_and", "bitwise_or") and method == "reduce":
+        combine = ufuncs.logical_and if "and" in name else ufuncs.logical_or
+        a = np.asarray(to_exprs(x), dtype=object)
+        items = (
+            [ufuncs.truth(e) for e in a.ravel().tolist()] if kwargs.get("axis") is None else None
+        )
+        if items is None:
+            raise TypeError(f"numpy.{name}.reduce with an axis is not supported on traced values")
+        acc = items[0] if items else None
+        for e in items[1:]:
+            acc = combine(acc, e)
+        return wrap(acc if acc is not None else float("and" in name))
+    op = _REDUCE_OPS.get(name)
+    if op is None or (method == "accumulate" and op not in (Op.ADD, Op.MUL)):
+        raise TypeError(f"numpy.{name}.{method} is not supported on traced values")
+    a = np.asarray(to_exprs(x), dtype=object)
+    axis = kwargs.pop("axis", 0)
+    if method == "accumulate":
+        return wrap(kernels.accumulate(op, a, axis))
+    keepdims = kwargs.pop("keepdims", False)
+    initial = kwargs.pop("initial", np._NoValue)
+    kwargs.pop("dtype", None)
+    if kwargs.get("where", True) is not True:
+        raise TypeError(f"numpy.{name}.reduce with where= is not supported on traced values")
+    r = kernels.reduce(op, a, axis, keepdims)
+    if initial is not np._NoValue and initial is not None:
+        r = apply(
+            ufuncs.scalar_fn(name),
+            (Traced(r) if not isinstance(r, np.ndarray) else wrap(r), initial),
+        )
+        return r
+    return wrap(r)
+
+
+UFUNC_CALL.append(ufunc_call)

@@ -1,0 +1,354 @@
+"""``Traced.__array_function__``'s handlers: the NumPy functions that trace.
+
+Three kinds, each a table below:
+- reductions and arithmetic (``np.sum``, ``np.var``, ``np.where``, ``np.dot`` ...), written
+  here on the kernels, so ``np.var`` never asks an expression for ``conjugate()`` and
+  ``np.max`` builds ``maximum`` nodes instead of Python comparisons;
+- functions that only move elements or combine them with ``+``, ``-``, ``*`` (``reshape``,
+  ``concatenate``, ``einsum``, ``trace`` ...): NumPy's own code run on the object arrays of
+  expressions, which is exact because expressions' operators are;
+- everything else is unsupported: ``array.py`` raises ``TypeError`` naming the function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..ir import Expr, make
+from ..ops import Op
+from . import kernels, ufuncs
+from .array import HANDLERS, Traced, apply, to_exprs, wrap
+
+
+def _obj(x: Any) -> np.ndarray:
+    return np.asarray(to_exprs(x), dtype=object)
+
+
+def implements(*funcs: Callable) -> Callable:
+    def register(handler: Callable) -> Callable:
+        for f in funcs:
+            HANDLERS[f] = handler
+        return handler
+
+    return register
+
+
+def _no(name: str, **given: Any) -> None:
+    for k, v in given.items():
+        if v is not None and v is not False and v is not np._NoValue:
+            raise TypeError(f"numpy.{name} with {k}= is not supported on traced values")
+
+
+# -- reductions ---------------------------------------------------------------------------
+def _reducer(op: Op, name: str) -> Callable:
+    def handler(
+        a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue
+    ):
+        _no(name, out=out, where=where)
+        r = wrap(kernels.reduce(op, _obj(a), axis, keepdims))
+        if initial is not np._NoValue:
+            r = apply(lambda x, y: make(op, (x, y)), (r, initial))
+        return r
+
+    return handler
+
+
+implements(np.sum)(_reducer(Op.ADD, "sum"))
+implements(np.prod)(_reducer(Op.MUL, "prod"))
+implements(np.max, np.amax)(_reducer(Op.MAX, "max"))
+implements(np.min, np.amin)(_reducer(Op.MIN, "min"))
+
+
+def _count(a: np.ndarray, axis: Any) -> int:
+    axes = kernels._axes(axis, a.ndim)
+    n = 1
+    for d in axes:
+        n *= a.shape[d]
+    return n
+
+
+@implements(np.mean)
+def _mean(a, axis=None, dtype=None, out=None, keepdims=False, where=np._NoValue):
+    _no("mean", out=out, where=where)
+    arr = _obj(a)
+    total = wrap(kernels.reduce(Op.ADD, arr, axis, keepdims))
+    return total / float(_count(arr, axis))
+
+
+@implements(np.var)
+def _var(
+    a,
+    axis=None,
+    dtype=None,
+    out=None,
+    ddof=0,
+    keepdims=False,
+    where=np._NoValue,
+    mean=np._NoValue,
+    correction=np._NoValue,
+):
+    _no("var", out=out, where=where, mean=mean)
+    if correction is not np._NoValue:
+        ddof = correction
+    arr = _obj(a)
+    m = _mean(Traced(arr), axis, keepdims=True)
+    d = Traced(arr) - m
+    total = wrap(kernels.reduce(Op.ADD, (d * d).exprs(), axis, keepdims))
+    return total / float(max(_count(arr, axis) - ddof, 0))
+
+
+@implements(np.std)
+def _std(
+    a,
+    axis=None,
+    dtype=None,
+    out=None,
+    ddof=0,
+    keepdims=False,
+    where=np._NoValue,
+    mean=np._NoValue,
+    correction=np._NoValue,
+):
+    return np.sqrt(_var(a, axis, dtype, out, ddof, keepdims, where, mean, correction))
+
+
+@implements(np.average)
+def _average(a, axis=None, weights=None, returned=False, keepdims=False):
+    _no("average", returned=returned)
+    if weights is None:
+        return _mean(a, axis, keepdims=keepdims)
+    w = Traced(_obj(weights)) if np.ndim(weights) == np.ndim(a) else None
+    if w is None:
+        raise TypeError(
+            "numpy.average with weights of another shape is not supported on traced values"
+        )
+    return np.sum(Traced(_obj(a)) * w, axis=axis, keepdims=keepdims) / np.sum(
+        w, axis=axis, keepdims=keepdims
+    )
+
+
+@implements(np.cumsum)
+def _cumsum(a, axis=None, dtype=None, out=None):
+    _no("cumsum", out=out)
+    return wrap(kernels.accumulate(Op.ADD, _obj(a), axis))
+
+
+@implements(np.cumprod)
+def _cumprod(a, axis=None, dtype=None, out=None):
+    _no("cumprod", out=out)
+    return wrap(kernels.accumulate(Op.MUL, _obj(a), axis))
+
+
+@implements(np.all)
+def _all(a, axis=None, out=None, keepdims=False, where=np._NoValue):
+    _no("all", axis=axis, out=out, keepdims=keepdims, where=where)
+    return np.logical_and.reduce(Traced(_obj(a)).ravel() if np.ndim(a) else a, axis=None)
+
+
+@implements(np.any)
+def _any(a, axis=None, out=None, keepdims=False, where=np._NoValue):
+    _no("any", axis=axis, out=out, keepdims=keepdims, where=where)
+    return np.logical_or.reduce(Traced(_obj(a)).ravel() if np.ndim(a) else a, axis=None)
+
+
+# -- products -----------------------------------------------------------------------------
+@implements(np.dot)
+def _dot(a, b, out=None):
+    _no("dot", out=out)
+    return wrap(kernels.dot(_obj(a), _obj(b)))
+
+
+@implements(np.matmul)
+def _matmul(a, b, **kw):
+    return np.matmul.__call__(Traced(_obj(a)), Traced(_obj(b)))
+
+
+@implements(np.vdot)
+def _vdot(a, b):
+    return wrap(kernels.dot(_obj(a).ravel(), _obj(b).ravel()))
+
+
+@implements(np.inner)
+def _inner(a, b):
+    A, B = _obj(a), _obj(b)
+    if A.ndim == 0 or B.ndim == 0:
+        return Traced(A) * Traced(B)
+    return wrap(kernels.dot(A, np.moveaxis(B, -1, 0) if B.ndim > 1 else B))
+
+
+@implements(np.outer)
+def _outer(a, b, out=None):
+    _no("outer", out=out)
+    return np.multiply.outer(Traced(_obj(a).ravel()), Traced(_obj(b).ravel()))
+
+
+# -- selection ----------------------------------------------------------------------------
+@implements(np.where)
+def _where(cond, x=None, y=None):
+    if x is None or y is None:
+        raise TypeError(
+            "numpy.where(cond) with one argument gives indices, a shape known only at run time; "
+            "give both branches: np.where(cond, a, b)"
+        )
+    return apply(lambda c, a, b: make(Op.WHERE, (ufuncs.truth(c), a, b)), (cond, x, y))
+
+
+@implements(np.clip)
+def _clip(a, a_min=None, a_max=None, out=None, **kw):
+    _no("clip", out=out)
+    a_min = kw.pop("min", a_min)
+    a_max = kw.pop("max", a_max)
+    r = Traced(_obj(a))
+    if a_min is not None:
+        r = np.maximum(r, a_min)
+    if a_max is not None:
+        r = np.minimum(r, a_max)
+    return r
+
+
+def _filled(a: Any, value: Any) -> Traced:
+    """A traced array of ``a``'s shape holding ``value``: a buffer that takes traced values."""
+    return apply(lambda _, v: v, (Traced(_obj(a)) if np.ndim(a) else wrap(_obj(a)), value))
+
+
+HANDLERS[np.zeros_like] = lambda a, *args, **kw: _filled(a, 0.0)
+HANDLERS[np.empty_like] = lambda a, *args, **kw: _filled(a, 0.0)
+HANDLERS[np.ones_like] = lambda a, *args, **kw: _filled(a, 1.0)
+HANDLERS[np.full_like] = lambda a, fill_value, *args, **kw: _filled(a, fill_value)
+
+
+@implements(np.linalg.norm)
+def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's name
+    X = Traced(_obj(x))
+    if ord is None or ord == 2 and X.ndim == 1 or ord == "fro":
+        return np.sqrt(np.sum(X * X, axis=axis, keepdims=keepdims))
+    if ord == 1 and (X.ndim == 1 or axis is not None):
+        return np.sum(abs(X), axis=axis, keepdims=keepdims)
+    if ord == np.inf and (X.ndim == 1 or axis is not None):
+        return np.max(abs(X), axis=axis, keepdims=keepdims)
+    if isinstance(ord, int | float) and X.ndim == 1:
+        return np.sum(abs(X) ** float(ord)) ** (1.0 / float(ord))
+    raise TypeError(f"numpy.linalg.norm with ord={ord!r} is not supported on traced values")
+
+
+@implements(np.shape)
+def _shape(a):
+    return np.shape(_obj(a))
+
+
+@implements(np.ndim)
+def _ndim(a):
+    return np.ndim(_obj(a))
+
+
+@implements(np.size)
+def _size(a, axis=None):
+    return np.size(_obj(a), axis)
+
+
+@implements(np.iscomplexobj)
+def _iscomplexobj(x):
+    return False
+
+
+@implements(np.isrealobj)
+def _isrealobj(x):
+    return True
+
+
+@implements(np.real)
+def _real(x):
+    return wrap(_obj(x))
+
+
+# -- NumPy's own code on object arrays (moves elements, or combines them with + - *) -----
+_STRUCTURAL = [
+    np.reshape,
+    np.ravel,
+    np.transpose,
+    np.swapaxes,
+    np.moveaxis,
+    np.expand_dims,
+    np.squeeze,
+    np.concatenate,
+    np.stack,
+    np.hstack,
+    np.vstack,
+    np.dstack,
+    np.column_stack,
+    np.atleast_1d,
+    np.atleast_2d,
+    np.atleast_3d,
+    np.broadcast_to,
+    np.broadcast_arrays,
+    np.flip,
+    np.fliplr,
+    np.flipud,
+    np.roll,
+    np.rot90,
+    np.tile,
+    np.repeat,
+    np.take,
+    np.take_along_axis,
+    np.diag,
+    np.diagonal,
+    np.trace,
+    np.tril,
+    np.triu,
+    np.copy,
+    np.split,
+    np.array_split,
+    np.append,
+    np.delete,
+    np.insert,
+    np.diff,
+    np.ediff1d,
+    np.kron,
+    np.cross,
+    np.einsum,
+    np.tensordot,
+    np.polyval,
+    np.block,
+    np.meshgrid,
+]
+
+
+def _unwrap(x: Any) -> Any:
+    """Traced values (at any depth of lists/tuples) as object arrays of expressions."""
+    if isinstance(x, Traced):
+        return x.exprs()
+    if isinstance(x, list | tuple):
+        return type(x)(_unwrap(v) for v in x)
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return _obj(x)
+    return x
+
+
+def _rewrap(r: Any) -> Any:
+    if isinstance(r, np.ndarray):
+        return wrap(r) if r.dtype == object else r
+    if isinstance(r, list | tuple):
+        return type(r)(_rewrap(v) for v in r)
+    if type(r) is Expr:
+        return Traced(r)
+    return r
+
+
+def _delegate(func: Callable) -> Callable:
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(_unwrap(a) for a in args)
+        kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
+        for i, a in enumerate(args):  # numbers beside expressions become constants
+            if isinstance(a, np.ndarray) and a.dtype.kind in "fiub" and func in _ARITH:
+                args = args[:i] + (_obj(a),) + args[i + 1 :]
+        return _rewrap(func(*args, **kwargs))
+
+    return handler
+
+
+_ARITH = {np.diff, np.ediff1d, np.kron, np.cross, np.einsum, np.tensordot, np.polyval, np.trace}
+for _f in _STRUCTURAL:
+    HANDLERS.setdefault(_f, _delegate(_f))

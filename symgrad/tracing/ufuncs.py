@@ -1,0 +1,224 @@
+"""NumPy ufunc names -> symgrad ops, read from the op table's ``ufunc`` column.
+
+A ufunc that is one op is a row of the op table (``INFO[op].ufunc``); this module only adds
+the ufuncs that are a short composition of ops (``square``, ``deg2rad`` ...) and the logic of
+conditions (``equal``, ``logical_and`` ...). Every name that is in neither table is
+unsupported: applying it to a traced value raises ``TypeError`` naming it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from .. import expr as _expr
+from ..ir import Expr, const, make
+from ..ops import INFO, Op
+
+# The NumPy names of today's ops, until the op table carries its ``ufunc`` column.
+_UFUNC_FALLBACK = {
+    Op.ADD: "add",
+    Op.SUB: "subtract",
+    Op.MUL: "multiply",
+    Op.DIV: "divide",
+    Op.POW: "power",
+    Op.NEG: "negative",
+    Op.ABS: "absolute",
+    Op.SIGN: "sign",
+    Op.EXP: "exp",
+    Op.EXPM1: "expm1",
+    Op.LOG: "log",
+    Op.LOG1P: "log1p",
+    Op.SQRT: "sqrt",
+    Op.SIN: "sin",
+    Op.COS: "cos",
+    Op.TAN: "tan",
+    Op.ASIN: "arcsin",
+    Op.ACOS: "arccos",
+    Op.ATAN: "arctan",
+    Op.ATAN2: "arctan2",
+    Op.SINH: "sinh",
+    Op.COSH: "cosh",
+    Op.TANH: "tanh",
+    Op.MAX: "maximum",
+    Op.MIN: "minimum",
+    Op.LT: "less",
+    Op.LE: "less_equal",
+    Op.GT: "greater",
+    Op.GE: "greater_equal",
+}
+
+
+def _op_map() -> dict[str, Op]:
+    """name -> op for every op whose row names a NumPy ufunc."""
+    out: dict[str, Op] = {}
+    for op, info in INFO.items():
+        name = getattr(info, "ufunc", None) or _UFUNC_FALLBACK.get(op)
+        if name:
+            out[name] = op
+    return out
+
+
+UFUNC_OPS: dict[str, Op] = _op_map()
+"""NumPy ufunc name -> the op it is (derived from the op table at import)."""
+
+
+# -- conditions --------------------------------------------------------------------------
+# sg.eq / sg.ne / sg.logical_* when the op table has them; else the same truth built from
+# the order comparisons, with where's "non-zero is true" (NaN compares unequal, as in IEEE).
+def _has(name: str) -> Callable | None:
+    return getattr(_expr, name, None)
+
+
+def eq(a: Expr, b: Expr) -> Expr:
+    f = _has("eq")
+    if f is not None:
+        return f(a, b)
+    one, zero = const(1.0), const(0.0)
+    return make(
+        Op.WHERE, (make(Op.LE, (a, b)), make(Op.WHERE, (make(Op.GE, (a, b)), one, zero)), zero)
+    )
+
+
+def ne(a: Expr, b: Expr) -> Expr:
+    f = _has("ne")
+    if f is not None:
+        return f(a, b)
+    one, zero = const(1.0), const(0.0)
+    return make(
+        Op.WHERE, (make(Op.LE, (a, b)), make(Op.WHERE, (make(Op.GE, (a, b)), zero, one)), one)
+    )
+
+
+def logical_and(a: Expr, b: Expr) -> Expr:
+    f = _has("logical_and")
+    if f is not None:
+        return f(a, b)
+    one, zero = const(1.0), const(0.0)
+    return make(Op.WHERE, (a, make(Op.WHERE, (b, one, zero)), zero))
+
+
+def logical_or(a: Expr, b: Expr) -> Expr:
+    f = _has("logical_or")
+    if f is not None:
+        return f(a, b)
+    one, zero = const(1.0), const(0.0)
+    return make(Op.WHERE, (a, one, make(Op.WHERE, (b, one, zero))))
+
+
+def logical_not(a: Expr) -> Expr:
+    f = _has("logical_not")
+    if f is not None:
+        return f(a)
+    return make(Op.WHERE, (a, const(0.0), const(1.0)))
+
+
+def is_condition(e: Expr) -> bool:
+    info = INFO.get(e.op)
+    return bool(info and info.is_condition)
+
+
+def truth(e: Expr) -> Expr:
+    """``e`` as a condition: itself if it is one, else ``e != 0`` (NaN is true, as in Python)."""
+    return e if is_condition(e) else ne(e, const(0.0))
+
+
+def _xor(a: Expr, b: Expr) -> Expr:
+    return ne(
+        make(Op.WHERE, (a, const(1.0), const(0.0))), make(Op.WHERE, (b, const(1.0), const(0.0)))
+    )
+
+
+def _cbrt(x: Expr) -> Expr:
+    # sign(x) * |x|**(1/3): a negative base keeps its real cube root
+    return make(Op.MUL, (make(Op.SIGN, (x,)), make(Op.POW, (make(Op.ABS, (x,)), const(1.0 / 3.0)))))
+
+
+def _hypot(a: Expr, b: Expr) -> Expr:
+    return make(Op.SQRT, (make(Op.ADD, (make(Op.MUL, (a, a)), make(Op.MUL, (b, b)))),))
+
+
+def _scale(c: float) -> Callable[[Expr], Expr]:
+    return lambda x: make(Op.MUL, (x, const(c)))
+
+
+def _log_base(b: float) -> Callable[[Expr], Expr]:
+    return lambda x: make(Op.DIV, (make(Op.LOG, (x,)), const(math.log(b))))
+
+
+def _logaddexp(a: Expr, b: Expr) -> Expr:
+    # max(a, b) + log1p(exp(-|a - b|)): no overflow for any finite a, b
+    d = make(Op.ABS, (make(Op.SUB, (a, b)),))
+    return make(
+        Op.ADD, (make(Op.MAX, (a, b)), make(Op.LOG1P, (make(Op.EXP, (make(Op.NEG, (d,)),)),)))
+    )
+
+
+def _asinh(x: Expr) -> Expr:
+    # sign(x) * log(|x| + sqrt(x*x + 1))
+    ax = make(Op.ABS, (x,))
+    inner = make(Op.ADD, (ax, make(Op.SQRT, (make(Op.ADD, (make(Op.MUL, (x, x)), const(1.0))),))))
+    return make(Op.MUL, (make(Op.SIGN, (x,)), make(Op.LOG, (inner,))))
+
+
+def _acosh(x: Expr) -> Expr:
+    inner = make(Op.SQRT, (make(Op.SUB, (make(Op.MUL, (x, x)), const(1.0))),))
+    return make(Op.LOG, (make(Op.ADD, (x, inner)),))
+
+
+def _atanh(x: Expr) -> Expr:
+    ratio = make(Op.DIV, (make(Op.ADD, (const(1.0), x)), make(Op.SUB, (const(1.0), x))))
+    return make(Op.MUL, (const(0.5), make(Op.LOG, (ratio,))))
+
+
+# Ufuncs that are a composition of ops. A name here is used only while the op table has no
+# row for it (the op table's own row wins: one exact op beats a composition).
+COMPOSITE: dict[str, Callable[..., Expr]] = {
+    "true_divide": lambda a, b: make(Op.DIV, (a, b)),
+    "float_power": lambda a, b: make(Op.POW, (a, b)),
+    "positive": lambda x: x,
+    "conjugate": lambda x: x,  # real numbers: np.var/np.std ask for it
+    "fabs": lambda x: make(Op.ABS, (x,)),
+    "square": lambda x: make(Op.MUL, (x, x)),
+    "reciprocal": lambda x: make(Op.DIV, (const(1.0), x)),
+    "cbrt": _cbrt,
+    "hypot": _hypot,
+    "deg2rad": _scale(math.pi / 180.0),
+    "radians": _scale(math.pi / 180.0),
+    "rad2deg": _scale(180.0 / math.pi),
+    "degrees": _scale(180.0 / math.pi),
+    "log2": _log_base(2.0),
+    "log10": _log_base(10.0),
+    "exp2": lambda x: make(Op.POW, (const(2.0), x)),
+    "logaddexp": _logaddexp,
+    "arcsinh": _asinh,
+    "arccosh": _acosh,
+    "arctanh": _atanh,
+    "equal": eq,
+    "not_equal": ne,
+    "logical_and": logical_and,
+    "logical_or": logical_or,
+    "logical_xor": _xor,
+    "logical_not": logical_not,
+    "bitwise_and": logical_and,  # `&`, `|`, `^`, `~` on conditions
+    "bitwise_or": logical_or,
+    "bitwise_xor": _xor,
+    "invert": logical_not,
+}
+
+
+def scalar_fn(name: str) -> Callable[..., Expr] | None:
+    """The function of expressions that the ufunc ``name`` is, or None if unsupported."""
+    op = UFUNC_OPS.get(name)
+    if op is not None:
+        if op.arity == 1:
+            return lambda a: make(op, (a,))
+        if op.arity == 2:
+            return lambda a, b: make(op, (a, b))
+        return lambda *xs: make(op, xs)
+    return COMPOSITE.get(name)
+
+
+def supported() -> list[str]:
+    """Every ufunc name that traces (for docs and the catalogue test)."""
+    return sorted(set(UFUNC_OPS) | set(COMPOSITE))

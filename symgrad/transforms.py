@@ -1,0 +1,231 @@
+"""``sg.grad``, ``sg.jacobian``, ``sg.hessian``, ``sg.jvp``, ``sg.vjp``, ``sg.linearize``:
+each takes a Python function (and then behaves as ``jax.<name>``, tracing it) or expressions
+(the symbolic forms of ``symgrad.autodiff``). The first argument decides: a callable is a
+function, anything else expressions.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import autodiff
+from .ir import const
+
+if TYPE_CHECKING:
+    from .tracing.function import TracedFunction
+
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _tracing() -> tuple[Any, Any]:
+    """The tracing package (it needs NumPy; the symbolic forms here do not)."""
+    from .tracing import builders
+    from .tracing.function import TracedFunction
+
+    return TracedFunction, builders
+
+
+def value_and_grad(
+    fn: Callable,
+    argnums: int | tuple[int, ...] = 0,
+    *,
+    has_aux: bool = False,
+    static_argnums: int | tuple[int, ...] = (),
+    batch_argnums: Any = None,
+    reduce: str = "sum",
+    backend: str | None = None,
+) -> TracedFunction:
+    """``fn`` compiled to return ``(value, grads)`` (``((value, aux), grads)`` with has_aux).
+
+    ``fn`` takes numbers, (nested) lists, tuples, dicts and NumPy arrays and returns a scalar;
+    it is traced once per argument structure and Python path (branches on traced values are
+    guarded). ``grads`` mirrors argument ``argnums`` (a tuple in the order given when it is a
+    tuple). ``batch_argnums`` names data arguments with a leading batch axis: ``fn`` is
+    written for one sample, traced once, and value and gradients are folded with ``reduce``.
+    """
+    TracedFunction, builders = _tracing()
+    return TracedFunction(
+        fn,
+        argnums,
+        builders.value_and_grad,
+        kind="value_and_grad",
+        has_aux=has_aux,
+        static_argnums=static_argnums,
+        batch_argnums=batch_argnums,
+        reduce=reduce,
+        backend=backend,
+    )
+
+
+def grad(
+    fn: Any,
+    argnums: Any = 0,
+    *,
+    has_aux: bool = False,
+    static_argnums: Any = (),
+    batch_argnums: Any = None,
+    reduce: str = "sum",
+    backend: str | None = None,
+) -> Any:
+    """``fn``'s gradient as a function (as ``jax.grad``); ``sg.grad(f, wrt)`` with an
+    expression ``f`` is ``sg.gradient(f, wrt)``."""
+    TracedFunction, builders = _tracing()
+    if not callable(fn):
+        return autodiff.gradient(fn, argnums)
+    return TracedFunction(
+        fn,
+        argnums,
+        builders.grad,
+        kind="grad",
+        has_aux=has_aux,
+        static_argnums=static_argnums,
+        batch_argnums=batch_argnums,
+        reduce=reduce,
+        backend=backend,
+    )
+
+
+def jacobian(
+    fn: Any,
+    argnums: Any = 0,
+    *,
+    has_aux: bool = False,
+    static_argnums: Any = (),
+    backend: str | None = None,
+    **symbolic: Any,
+) -> Any:
+    """A function returning ``fn``'s Jacobian in the structure of the output and the argument
+    (each block a NumPy array of shape output.shape + argument.shape); ``sg.jacobian(fs, wrt)``
+    with expressions is the symbolic Jacobian."""
+    TracedFunction, builders = _tracing()
+    if not callable(fn):
+        return autodiff.jacobian(fn, argnums, **symbolic)
+    return TracedFunction(
+        fn,
+        argnums,
+        builders.jacobian,
+        kind="jacobian",
+        has_aux=has_aux,
+        static_argnums=static_argnums,
+        backend=backend,
+    )
+
+
+def hessian(
+    fn: Any,
+    argnums: Any = 0,
+    *,
+    has_aux: bool = False,
+    static_argnums: Any = (),
+    backend: str | None = None,
+    **symbolic: Any,
+) -> Any:
+    """The Jacobian of the gradient: ``jacobian(jacobian(fn))`` as JAX defines it; with an
+    expression, ``sg.hessian(f, wrt)`` is the symbolic Hessian."""
+    if not callable(fn):
+        return autodiff.hessian(fn, argnums, **symbolic)
+    inner = jacobian(fn, argnums, has_aux=has_aux, static_argnums=static_argnums, backend=backend)
+    return jacobian(inner, argnums, has_aux=has_aux, static_argnums=static_argnums, backend=backend)
+
+
+def _transform(
+    fn: Callable, kind: str, n: int, make: Callable[[], TracedFunction]
+) -> TracedFunction:
+    """One cached transform per (fn, kind, arity), so repeated calls reuse compiled code."""
+    try:
+        per_fn = _cache.setdefault(fn, {})
+    except TypeError:  # not weak-referenceable: no cache
+        return make()
+    key = (kind, n)
+    if key not in per_fn:
+        per_fn[key] = make()
+    return per_fn[key]
+
+
+def jvp(fn: Any, primals: Any, tangents: Any) -> Any:
+    """``(fn(*primals), J·tangents)`` (as ``jax.jvp``); with expressions ``sg.jvp(fs, wrt,
+    tangents)`` is each output's derivative along ``tangents``."""
+    TracedFunction, builders = _tracing()
+    if not callable(fn):
+        return builders.jvp_exprs(
+            _list(fn, "fs"), _list(primals, "wrt"), _list(tangents, "tangents")
+        )
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(
+            f"jvp needs one tangent per primal: {len(primals)} primal(s), "
+            f"{len(tangents)} tangent(s)"
+        )
+    n = len(primals)
+    tf = _transform(
+        fn,
+        "jvp",
+        n,
+        lambda: TracedFunction(lambda *a: fn(*a[:n]), tuple(range(n)), builders.jvp(n), kind="jvp"),
+    )
+    tf.__name__ = getattr(fn, "__name__", "fn")
+    return tf(*primals, *tangents)
+
+
+def vjp(fn: Any, *primals: Any) -> Any:
+    """``(fn(*primals), pullback)``; ``pullback(cotangent)`` is a tuple, one entry per primal
+    (as ``jax.vjp``). With expressions ``sg.vjp(fs, wrt, cotangents)`` is ``cotangents · J``."""
+    TracedFunction, builders = _tracing()
+    if not callable(fn):
+        if len(primals) != 2:
+            raise TypeError("the symbolic form is sg.vjp(fs, wrt, cotangents)")
+        fs, cts = _list(fn, "fs"), _list(primals[1], "cotangents")
+        if len(fs) != len(cts):
+            raise ValueError(f"vjp needs one cotangent per output: {len(fs)} vs {len(cts)}")
+        forward = getattr(autodiff, "vjp", None)
+        if forward is not None:
+            return list(forward(fs, primals[0], cts))
+        total = const(0.0)
+        for c, f in zip(cts, fs):
+            total = total + c * f
+        return list(autodiff.gradient(total, primals[0]))
+    n = len(primals)
+    value = _transform(fn, "value", n, lambda: TracedFunction(fn, (), builders.value, kind="value"))
+    back = _transform(
+        fn,
+        "vjp",
+        n,
+        lambda: TracedFunction(lambda *a: fn(*a[:n]), tuple(range(n)), builders.vjp(n), kind="vjp"),
+    )
+    out = value(*primals)
+
+    def pullback(cotangent: Any) -> tuple:
+        return back(*primals, cotangent)
+
+    return out, pullback
+
+
+def linearize(fn: Callable, *primals: Any) -> tuple[Any, Callable]:
+    """``(fn(*primals), f_jvp)`` with ``f_jvp(*tangents)`` the directional derivative at the
+    primals (as ``jax.linearize``); one compiled program serves every tangent."""
+    TracedFunction, builders = _tracing()
+    n = len(primals)
+    value = _transform(fn, "value", n, lambda: TracedFunction(fn, (), builders.value, kind="value"))
+
+    def f_jvp(*tangents: Any) -> Any:
+        return jvp(fn, primals, tangents)[1]
+
+    return value(*primals), f_jvp
+
+
+def _list(x: Any, what: str = "argument") -> list:
+    """Expressions (or numbers) as a flat list of ``Expr``."""
+    from .ir import as_expr
+
+    if isinstance(x, list | tuple):
+        items = list(x)
+    elif hasattr(x, "ravel") and hasattr(x, "shape"):
+        items = list(x.ravel())
+    else:
+        items = [x]
+    return [as_expr(getattr(v, "_expr", v), what) for v in items]
+
+
+__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "linearize"]

@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import api
 from ..errors import RetraceWarning
+from ..ir import gc_paused
 from . import results
 from .args import STATIC, Leaf, as_input, flatten, is_traced, leaf_shape, leaf_values, unflatten
 from .builders import Group
@@ -123,7 +124,8 @@ class TracedFunction:
         paths = self._paths.get(key)
         path = self._find(paths, guard_inputs) if paths else None
         if path is None:
-            path = self._trace(args, kwargs, flat, diff, inputs)
+            with gc_paused():  # stand-ins and traced nodes build no cycles (see ir.gc_paused)
+                path = self._trace(args, kwargs, flat, diff, inputs)
             self._remember(key, path)
         self._last = path
         return path.run(inputs)
@@ -246,12 +248,13 @@ class TracedFunction:
                 leaf = Leaf(lbl, shape[1:] if batched else shape)
                 stand.append(leaf)
                 if leaf.syms:
-                    compile_inputs.append(leaf.input_item())
+                    item = leaf.input_item()
+                    compile_inputs.append(item)
                     if batched:
                         ctx.batched.update(s.serial for s in leaf.syms)
                     else:
                         ctx.bind(leaf.syms, leaf_values(v))
-                        guard_syms.append(leaf.input_item())
+                        guard_syms.append(item)
                 if i in diff:
                     ctx.diff.update(s.serial for s in leaf.syms)
             groups.append(Group(tokens, stand))

@@ -328,8 +328,8 @@ def _unwrap(x: Any) -> Any:
 
 
 def _rewrap(r: Any) -> Any:
-    if isinstance(r, np.ndarray):
-        return wrap(r) if r.dtype == object else r
+    if isinstance(r, np.ndarray):  # NumPy's own zeros (np.diag, np.triu) become constants
+        return wrap(to_exprs(r)) if r.dtype == object else r
     if isinstance(r, list | tuple):
         return type(r)(_rewrap(v) for v in r)
     if type(r) is Expr:

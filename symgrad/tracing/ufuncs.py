@@ -1,9 +1,10 @@
 """NumPy ufunc names -> symgrad ops, read from the op table's ``ufunc`` column.
 
-A ufunc that is one op is a row of the op table (``INFO[op].ufunc``); this module only adds
-the ufuncs that are a short composition of ops (``square``, ``deg2rad`` ...) and the logic of
-conditions (``equal``, ``logical_and`` ...). Every name that is in neither table is
-unsupported: applying it to a traced value raises ``TypeError`` naming it.
+A ufunc that is one op is a row of the op table (``INFO[op].ufunc``, ``ops.BY_NUMPY``); this
+module only adds the ufuncs that are a short composition of ops (``square``, ``deg2rad`` ...)
+and the logic of conditions (``equal``, ``logical_and`` ...), each used only while the op table
+has no row of that name. Every name in neither table is unsupported: applying it to a traced
+value raises ``TypeError`` naming it.
 """
 
 from __future__ import annotations
@@ -13,50 +14,15 @@ from collections.abc import Callable
 
 from .. import expr as _expr
 from ..ir import Expr, const, make
-from ..ops import INFO, Op
+import numpy as np
 
-# The NumPy names of today's ops, until the op table carries its ``ufunc`` column.
-_UFUNC_FALLBACK = {
-    Op.ADD: "add",
-    Op.SUB: "subtract",
-    Op.MUL: "multiply",
-    Op.DIV: "divide",
-    Op.POW: "power",
-    Op.NEG: "negative",
-    Op.ABS: "absolute",
-    Op.SIGN: "sign",
-    Op.EXP: "exp",
-    Op.EXPM1: "expm1",
-    Op.LOG: "log",
-    Op.LOG1P: "log1p",
-    Op.SQRT: "sqrt",
-    Op.SIN: "sin",
-    Op.COS: "cos",
-    Op.TAN: "tan",
-    Op.ASIN: "arcsin",
-    Op.ACOS: "arccos",
-    Op.ATAN: "arctan",
-    Op.ATAN2: "arctan2",
-    Op.SINH: "sinh",
-    Op.COSH: "cosh",
-    Op.TANH: "tanh",
-    Op.MAX: "maximum",
-    Op.MIN: "minimum",
-    Op.LT: "less",
-    Op.LE: "less_equal",
-    Op.GT: "greater",
-    Op.GE: "greater_equal",
-}
+from ..ops import BY_NUMPY, INFO, Op
 
 
 def _op_map() -> dict[str, Op]:
-    """name -> op for every op whose row names a NumPy ufunc."""
-    out: dict[str, Op] = {}
-    for op, info in INFO.items():
-        name = getattr(info, "ufunc", None) or _UFUNC_FALLBACK.get(op)
-        if name:
-            out[name] = op
-    return out
+    """NumPy ufunc name -> op, for every row of the op table naming a ufunc (``np.where``, a
+    function, is answered by ``functions.py``)."""
+    return {n: op for n, op in BY_NUMPY.items() if isinstance(getattr(np, n, None), np.ufunc)}
 
 
 UFUNC_OPS: dict[str, Op] = _op_map()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import Expr, make
-from ..ops import Op
+from ..ops import BY_NUMPY, Op
 from . import kernels, ufuncs
 from .array import HANDLERS, Traced, apply, to_exprs, wrap
 
@@ -352,3 +352,24 @@ def _delegate(func: Callable) -> Callable:
 _ARITH = {np.diff, np.ediff1d, np.kron, np.cross, np.einsum, np.tensordot, np.polyval, np.trace}
 for _f in _STRUCTURAL:
     HANDLERS.setdefault(_f, _delegate(_f))
+
+
+# -- NumPy functions (not ufuncs) that are one op of the op table: np.round, np.nan_to_num --
+_DEFAULTS = {"decimals": 0, "copy": True, "nan": 0.0, "posinf": None, "neginf": None, "out": None}
+
+
+def _op_function(name: str, op: Op) -> Callable:
+    def handler(x, *args, **kwargs):
+        given = dict(zip(("decimals",) if name in ("round", "around") else (), args), **kwargs)
+        for k, v in given.items():
+            if k not in _DEFAULTS or (v is not _DEFAULTS[k] and v != _DEFAULTS[k]):
+                raise TypeError(f"numpy.{name} with {k}={v!r} is not supported on traced values")
+        return apply(lambda e: make(op, (e,)), (x,))
+
+    return handler
+
+
+for _name, _op in BY_NUMPY.items():
+    _f = getattr(np, _name, None)
+    if callable(_f) and not isinstance(_f, np.ufunc) and _f not in HANDLERS and _op.arity == 1:
+        HANDLERS[_f] = _op_function(_name, _op)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from .. import expr as _expr
-from ..ir import Expr, const, make
 import numpy as np
 
+from .. import expr as _expr
+from ..ir import Expr, const, make
 from ..ops import BY_NUMPY, INFO, Op
 
 
@@ -57,6 +57,7 @@ def ne(a: Expr, b: Expr) -> Expr:
 
 
 def logical_and(a: Expr, b: Expr) -> Expr:
+    a, b = truth(a), truth(b)
     f = _has("logical_and")
     if f is not None:
         return f(a, b)
@@ -65,6 +66,7 @@ def logical_and(a: Expr, b: Expr) -> Expr:
 
 
 def logical_or(a: Expr, b: Expr) -> Expr:
+    a, b = truth(a), truth(b)
     f = _has("logical_or")
     if f is not None:
         return f(a, b)
@@ -73,6 +75,7 @@ def logical_or(a: Expr, b: Expr) -> Expr:
 
 
 def logical_not(a: Expr) -> Expr:
+    a = truth(a)
     f = _has("logical_not")
     if f is not None:
         return f(a)
@@ -171,6 +174,30 @@ COMPOSITE: dict[str, Callable[..., Expr]] = {
     "bitwise_xor": _xor,
     "invert": logical_not,
 }
+
+
+def _op(name: str) -> Op | None:
+    return getattr(Op, name, None)
+
+
+def _with_ops() -> dict[str, Callable[..., Expr]]:
+    """Compositions of ops that not every op table has (floor, isnan ...): only those whose
+    ops exist."""
+    out: dict[str, Callable[..., Expr]] = {}
+    floor, ceil, isnan, isfinite = _op("FLOOR"), _op("CEIL"), _op("ISNAN"), _op("ISFINITE")
+    if floor is not None:
+        out["floor_divide"] = lambda a, b: make(floor, (make(Op.DIV, (a, b)),))
+    if floor is not None and ceil is not None:
+        out["trunc"] = lambda x: make(
+            Op.WHERE, (make(Op.LT, (x, const(0.0))), make(ceil, (x,)), make(floor, (x,)))
+        )
+        out["fix"] = out["trunc"]
+    if isnan is not None and isfinite is not None:
+        out["isinf"] = lambda x: logical_not(logical_or(make(isnan, (x,)), make(isfinite, (x,))))
+    return out
+
+
+COMPOSITE.update({k: v for k, v in _with_ops().items() if k not in COMPOSITE})
 
 
 def scalar_fn(name: str) -> Callable[..., Expr] | None:

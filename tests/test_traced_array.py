@@ -121,9 +121,15 @@ def test_unsupported_numpy_functions_raise_type_error_naming_them(call, name):
 
 
 def test_no_numpy_function_passes_an_object_array_through_unchanged():
-    # np.nan_to_num returns object arrays unchanged: a traced value must never get there.
-    with pytest.raises(TypeError, match="nan_to_num"):
-        sg.value_and_grad(lambda x: np.sum(np.nan_to_num(x)))(np.array([np.nan, 1.0]))
+    """NumPy's np.nan_to_num returns an object array unchanged (a NaN inside survives): on a
+    traced array it is the op table's nan_to_num, so the value is NumPy's on floats."""
+    f = lambda x: np.sum(np.nan_to_num(x) * np.array([1.0, 2.0, 1e-300]))  # noqa: E731
+    x = np.array([np.nan, 2.0, np.inf])
+    value, g = sg.value_and_grad(f)(x)
+    assert value == f(x) and np.isfinite(value)
+    assert g[1] == 2.0
+    with pytest.raises(TypeError, match="nan_to_num"):  # options it does not have: refused
+        sg.value_and_grad(lambda x: np.sum(np.nan_to_num(x, nan=1.0)))(x)
 
 
 def test_writing_into_a_float_buffer_says_what_to_write_instead():

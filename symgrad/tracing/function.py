@@ -130,12 +130,6 @@ class TracedFunction:
         self._last = path
         return path.run(inputs)
 
-    def prepare(self, args: tuple) -> tuple[Path, list]:
-        """The path for ``args`` and its inputs (``vjp`` runs it again later)."""
-        self(*args)
-        key, flat = self._key(args, {})
-        return self._last, self._inputs(flat, len(args))[0]
-
     def _positions(self, nargs: int) -> tuple[int, ...]:
         out = []
         for a in _nums(self.argnums, "argnums"):

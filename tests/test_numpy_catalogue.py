@@ -127,6 +127,12 @@ SUPPORTED = [
     Row("polyval", lambda x: np.polyval(x, 0.7)),
     Row("diff", lambda x: np.diff(x**2)),
     Row("cross", lambda x: np.cross(x[:3], x[1:])),
+    # ordering: the order of this call, guarded like a branch
+    Row("sort", lambda x: np.sort(x) * np.arange(1.0, 5.0)),
+    Row("argsort", lambda x: x[np.argsort(x)] * np.arange(1.0, 5.0)),
+    Row("argmax", lambda x: x[np.argmax(x)] ** 2),
+    Row("argmin", lambda x: x[np.argmin(x)] ** 3),
+    Row("median", lambda x: np.median(x**2)),
     # selection
     Row("where", lambda x: np.where(x > 0, np.sqrt(np.abs(x)), x**2)),
     Row("clip", lambda x: np.clip(x, -1.5, 1.5) * x),
@@ -159,9 +165,6 @@ SUPPORTED = [
 ]
 
 UNSUPPORTED = [
-    ("sort", lambda x: np.sort(x)),
-    ("argsort", lambda x: np.argsort(x)),
-    ("median", lambda x: np.median(x)),
     ("percentile", lambda x: np.percentile(x, 50)),
     ("unique", lambda x: np.unique(x)),
     ("searchsorted", lambda x: np.searchsorted(x, 0.5)),

@@ -107,12 +107,12 @@ def test_ufunc_names_come_from_the_op_table():
 @pytest.mark.parametrize(
     "call, name",
     [
-        (lambda x: np.sort(x), "sort"),
+        (lambda x: np.percentile(x, 50), "percentile"),
         (lambda x: np.unique(x), "unique"),
         (lambda x: np.fft.fft(x), "fft"),
         (lambda x: np.gcd(x, x), "gcd"),
         (lambda x: np.add.at(x, [0], 1.0), "add.at"),
-        (lambda x: np.median(x), "median"),
+        (lambda x: np.linalg.det(np.outer(x, x)), "det"),
     ],
 )
 def test_unsupported_numpy_functions_raise_type_error_naming_them(call, name):

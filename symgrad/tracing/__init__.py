@@ -2,14 +2,15 @@
 
 - ``array.py``: ``Traced``, the stand-in array speaking NumPy's protocols;
   ``ufuncs.py`` (ufunc names -> ops, from the op table), ``dispatch.py`` (ufunc calls),
-  ``functions.py`` (``np.sum``, ``np.where`` ...), ``kernels.py`` (loops over object arrays);
+  ``functions.py`` (``np.sum``, ``np.where`` ...), ``ordering.py`` (``np.sort`` ... guarded),
+  ``kernels.py`` (loops over object arrays);
 - ``context.py``: the trace context (concrete values, guards);
 - ``args.py``: arguments flattened and given stand-ins; ``results.py``: answers split/rebuilt;
 - ``builders.py``: what each transform computes; ``function.py`` + ``paths.py``: tracing,
   caching paths, guards; ``symbolic.py``: transforms called inside a trace (nesting).
 """
 
-from . import dispatch, functions  # noqa: F401  (register the NumPy handlers)
+from . import dispatch, functions, ordering  # noqa: F401  (register the NumPy handlers)
 from .array import Traced
 from .function import RetraceWarning, TracedFunction
 

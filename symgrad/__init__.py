@@ -1,7 +1,7 @@
 """symgrad: capture a scalar function as a DAG, emit its gradient as more of the same IR,
 compile both into one flat, readable function, and check every derivative against SymPy."""
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 # dask imports Dask only when called; nn is the micrograd face
 from . import dask, expr, nn  # noqa: E402

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
+from . import structure as _structure
+from . import text as _text
 from .ops import INFO, Op
 
 _serials = itertools.count()
@@ -102,14 +104,10 @@ class Expr:
         raise TypeError("symgrad expressions do not pickle; pickle a compiled function instead")
 
     def __str__(self) -> str:
-        from .printing import to_str  # printing imports this module
-
-        return to_str(self)
+        return _text.render(topo_order([self]))
 
     def __repr__(self) -> str:
-        from .printing import to_str  # printing imports this module
-
-        return to_str(self)
+        return _text.render(topo_order([self]))
 
     def _repr_latex_(self) -> str | None:  # pragma: no cover - notebooks
         return None
@@ -122,9 +120,7 @@ class Expr:
 
 
 def _short(e: Expr) -> str:
-    from .printing import short_str  # printing imports this module
-
-    return short_str(e)
+    return _text.short(topo_order([e]))
 
 
 def _binary(op: Op, a: Any, b: Any) -> Expr:
@@ -390,56 +386,20 @@ def gc_paused() -> Iterator[None]:
 
 
 def leaves(structure: Any) -> list[Any]:
-    """The leaves of a nested list/tuple structure, in order (iteratively; any depth)."""
-    out: list[Any] = []
-    stack = [structure]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list | tuple):
-            stack.extend(reversed(item))
-        else:
-            out.append(item)
-    return out
+    """The leaves of a nested list/tuple structure, in order (see ``symgrad.structure``)."""
+    return _structure.leaves(structure, is_leaf=_structure.dict_leaf)
 
 
 def flatten(outputs: Any) -> list[Expr]:
-    """The expressions of a nested list/tuple structure, in order (numbers become constants)."""
-    out: list[Expr] = []
-    stack = [outputs]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list | tuple):
-            stack.extend(reversed(item))
-        elif hasattr(item, "tolist") and hasattr(item, "shape") and item.shape != ():
-            stack.extend(reversed(list(item)))
-        else:
-            out.append(as_expr(getattr(item, "_expr", item), "output"))
-    return out
+    """The expressions of a nested list/tuple/array structure, in order (numbers become
+    constants)."""
+    items = _structure.leaves(outputs, arrays=True, is_leaf=_structure.dict_leaf)
+    return [as_expr(getattr(x, "_expr", x), "output") for x in items]
 
 
 def map_leaves(structure: Any, fn: Callable[[Any], Any]) -> Any:
-    """``structure`` (nested lists/tuples, any depth) rebuilt with ``fn(leaf)`` for each leaf,
-    in order; a non-container is itself the one leaf. Iterative."""
-    if not isinstance(structure, list | tuple):
-        return fn(structure)
-    root: Any = None
-    stack: list = [(structure, [], 0)]  # (source container, rebuilt items, next index)
-    while stack:
-        src, dst, i = stack.pop()
-        if i == len(src):
-            done = tuple(dst) if isinstance(src, tuple) else dst
-            if stack:
-                stack[-1][1].append(done)
-            else:
-                root = done
-            continue
-        stack.append((src, dst, i + 1))
-        item = src[i]
-        if isinstance(item, list | tuple):
-            stack.append((item, [], 0))
-        else:
-            dst.append(fn(item))
-    return root
+    """``structure`` (nested lists/tuples) rebuilt with ``fn(leaf)`` for each leaf, in order."""
+    return _structure.map(fn, structure, is_leaf=_structure.dict_leaf)
 
 
 def unflatten(structure: Any, values: Iterable) -> Any:

@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .ir import Expr, flatten, topo_order
-from .ops import ATOM, INFO, UNARY, Op
+from .ops import Op
+from .text import STR_LIMIT, const_text, render, short
 
-STR_LIMIT = 10_000
-
-
-def const_text(v: float) -> tuple[str, int]:
-    """A float as maths/Python text, with its precedence (negatives bind like unary minus)."""
-    if math.isnan(v):
-        return "nan", ATOM
-    if math.isinf(v):
-        return ("inf", ATOM) if v > 0 else ("-inf", UNARY)
-    if v == int(v) and abs(v) < 1e16:
-        t = str(int(v)) if v != 0 or math.copysign(1, v) > 0 else "-0.0"
-    else:
-        t = repr(v)
-    return t, (UNARY if t.startswith("-") else ATOM)
+__all__ = ["STR_LIMIT", "const_text", "short_str", "to_dot", "to_str"]
 
 
 def to_str(e: Expr, limit: int = STR_LIMIT) -> str:
-    """Maths-like text of ``e``; shared subexpressions are written out where they occur. Past
-    ``limit`` characters it gives a summary instead (a DAG can be exponentially long as text)."""
-    texts: dict[int, tuple[str, int]] = {}
-    for node in topo_order([e]):
-        if node.op is Op.CONST:
-            texts[node.serial] = const_text(node.payload)
-        elif node.op is Op.SYMBOL:
-            texts[node.serial] = (node.payload, ATOM)
-        else:
-            tmpl = INFO[node.op].templates["math"]
-            parts = [texts[a.serial] for a in node.args]
-            text = tmpl.render([p[0] for p in parts], [p[1] for p in parts])
-            if len(text) > limit:
-                return f"<expression of {len(topo_order([e]))} nodes, {e.op.value} at the root>"
-            texts[node.serial] = (text, tmpl.prec)
-    return texts[e.serial][0]
+    """Maths-like text of ``e`` (see ``symgrad.text.render``)."""
+    return render(topo_order([e]), limit)
 
 
 def short_str(e: Expr) -> str:
-    s = to_str(e, 200)
-    return s if len(s) <= 80 else s[:77] + "..."
+    return short(topo_order([e]))
 
 
 def to_dot(outputs: Any) -> str:

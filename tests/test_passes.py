@@ -9,11 +9,11 @@ import pytest
 
 import symgrad as sg
 from symgrad.backends import python as py_backend
+from symgrad.backends.schedule import schedule
 from symgrad.ir import count_ops, evaluate, topo_order
 from symgrad.ops import Op
 from symgrad.passes import optimize
 from symgrad.passes.dce import dead_count, live
-from symgrad.passes.schedule import schedule
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-310, -1e-310, 3.3e-321, 1e300, -1e300,
            math.inf, -math.inf, math.nan]  # fmt: skip

@@ -23,6 +23,7 @@ from ..ir import Expr, leaves, make, symbol, topo_order
 from ..ops import Op, Template
 from ..printing import const_text
 from .base import ArrayOut, Program, linearize, spec_ndim, structure_text
+from .load import load as load_module
 from .naming import NameScope
 
 NAME = "numpy"
@@ -119,6 +120,11 @@ def literal(v: float) -> tuple[str, int]:
     if "." not in t and "e" not in t:
         t += ".0"
     return t, p
+
+
+def load(source: str) -> Callable:
+    """The function ``f`` of a generated module."""
+    return load_module(source, FUNC, NAME)
 
 
 def generate(

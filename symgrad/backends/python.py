@@ -23,6 +23,7 @@ from ..printing import const_text
 from .base import Program, linearize, structure_text
 from .load import load as load_module
 from .naming import NameScope
+from .schedule import schedule
 
 NAME = "python"
 FUNC = "f"
@@ -154,6 +155,11 @@ def _emit(
         return _body(prog, unpack, structure_text(structure, prog.outputs), indent), []
     scope = new_scope()
     return _split(prog, unpack, structure, indent, prefix, scope.fresh("parts"))
+
+
+def lower(roots: list[Expr], reduce: None = None) -> dict:
+    """Graph-level preparation: an evaluation order for huge programs (see ``schedule``)."""
+    return {"order": schedule(roots)}  # None below the size where live ranges matter
 
 
 def generate(

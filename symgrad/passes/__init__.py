@@ -5,8 +5,8 @@ subexpressions (interning). The passes here do what construction cannot know to 
 a named rule ``rule(node, new_args) -> Expr | None`` for the ops it lists; ``optimize`` runs
 them all in one bottom-up sweep (one rebuild of the graph, not one per pass), trying a node's
 rules in pipeline order until none fires (at most ``MAX_FIRES`` times per node). Dead code
-never reaches a printer (``dce.live``); ``schedule`` orders huge programs for short live
-ranges.
+never reaches a printer (``dce.live``). The Python backend's evaluation order for huge
+programs is a lowering step of that backend (``backends/schedule.py``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Dead-code elimination: a program holds only the nodes its outputs reach.
 
-A reverse sweep builds adjoints for every node under ``f``, including contributions that flow
-only to symbols nobody asked about (the data ``x`` of a loss differentiated by its weights).
-No pass has to delete them: every printer walks ``live(roots)`` and nothing else, so they are
-never printed, and unreferenced nodes are freed by the weak intern table. ``dead_count``
-measures what this drops.
+No pass deletes anything: every printer walks ``live(roots)`` (the nodes the outputs reach)
+and nothing else, so a node that no output reaches (a gradient nobody asked for, an
+intermediate built and dropped) is never printed. ``dead_count`` measures what this drops.
 """
 
 from __future__ import annotations

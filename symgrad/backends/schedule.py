@@ -1,4 +1,5 @@
-"""Scheduling: an evaluation order that keeps each value close to its uses on large graphs.
+"""Scheduling, the Python backend's lowering: an evaluation order that keeps each value close
+to its uses on large graphs.
 
 Serial order (the default) prints the whole forward pass, then the whole backward pass, so a
 forward value lives until the far end of the program. This order is Kahn's algorithm with a
@@ -11,7 +12,7 @@ forward-then-backward.
 
 from __future__ import annotations
 
-from ..ir import Expr, topo_order
+from ..ir import Expr, gc_paused, topo_order
 
 MIN_NODES = 40_000
 
@@ -26,8 +27,6 @@ def schedule(roots: list[Expr], min_nodes: int = MIN_NODES) -> list[Expr] | None
     forward values it reads instead of waiting for the whole forward pass. Nodes of leaves
     alone (``2*x``) are printed just before their first reader.
     """
-    from . import gc_paused  # the package's helper (imported late: it imports this module)
-
     nodes = topo_order(roots)
     n = len(nodes)
     if n < min_nodes:

@@ -93,13 +93,15 @@ class CompiledFunction:
         # Trailing shape each array argument must have (batched backends' fast path).
         self._trailing = [tuple(shape or ()) for _, shape in arg_info]
         self._np_types: tuple = (None, None)
-        self._float_args: tuple | None = None
+        self._fast_types: tuple | None = None
+        self._list_args: list[tuple[int, tuple]] = []
         if be.batched:  # NumPy is a dependency of these backends, not of the core
             import numpy as np
 
             self._np_types = (np.ndarray, np.dtype(np.float64))
         else:  # floats, and lists of floats of the right shape, go straight in
-            self._float_args = tuple(self._trailing)
+            self._fast_types = tuple(list if shape else float for shape in self._trailing)
+            self._list_args = [(i, shape) for i, shape in enumerate(self._trailing) if shape]
         # A loaded function may offer a checked native call entry (_c_fast) for floats and float64
         # arrays (C); it answers None for anything else, which then takes the checks below.
         caller = getattr(self._fn, "caller", None)
@@ -113,9 +115,13 @@ class CompiledFunction:
             out = self._c_fast(args)
             if out is not None:
                 return out
-        if self._float_args is not None:
-            if len(args) == self._nargs and all(map(_all_floats, args, self._float_args)):
-                return self._fn(*args)
+        if self._fast_types is not None:
+            if tuple(map(type, args)) == self._fast_types:
+                for i, shape in self._list_args:
+                    if not _all_floats(args[i], shape):
+                        break
+                else:
+                    return self._fn(*args)
         elif self._arrays_ready(args):
             return self._fn(*args)
         if len(args) != self._nargs:
@@ -160,22 +166,25 @@ class CompiledFunction:
 
 
 def _all_floats(a: Any, shape: tuple[int, ...]) -> bool:
-    """Whether ``a`` is a float (``shape == ()``), or nested lists of floats of ``shape``."""
-    if not shape:
-        return type(a) is float
-    level = [a]
-    for d in shape:
-        for x in level:
-            if type(x) is not list or len(x) != d:
-                return False
-        if len(level) == 1:
-            level = level[0]
-        else:
-            level = [y for x in level for y in x]
-    for x in level:
-        if type(x) is not float:
+    """Whether ``a`` is nested lists of ``shape`` whose numbers sum to a float: the Python
+    backend's fast path. ``sum`` is one C loop, and it fails (or gives a non-float) for any
+    str, bytes, None, complex, date or list among the elements; ``False`` sends the call
+    through the full checks, which name what is wrong."""
+    if len(shape) == 1:
+        level = a
+        if type(a) is not list or len(a) != shape[0]:
             return False
-    return True
+    else:
+        level = [a]
+        for d in shape:
+            for x in level:
+                if type(x) is not list or len(x) != d:
+                    return False
+            level = [y for x in level for y in x]
+    try:
+        return type(sum(level)) is float
+    except (TypeError, OverflowError):
+        return False
 
 
 def compile(  # noqa: A001 - the contract's name

@@ -1,10 +1,9 @@
 """symgrad: capture a scalar function as a DAG, emit its gradient as more of the same IR,
 compile both into one flat, readable function, and check every derivative against SymPy."""
 
-from ._version import __version__ as __version__
-
 # dask imports Dask only when called; nn is the micrograd face
 from . import dask, expr, nn  # noqa: E402
+from ._version import __version__ as __version__
 from .api import CompiledFunction, compile  # noqa: E402
 from .autodiff import gradient  # noqa: E402
 from .errors import RetraceWarning, VerificationError  # noqa: E402

@@ -240,3 +240,25 @@ def test_golden_source_of_the_design_example():
     assert fn.source == GOLDEN.replace("0.1.0", sg.__version__)
     design = (pathlib.Path(__file__).parent.parent / "docs" / "design.md").read_text()
     assert fn.source.strip() in design
+
+
+def test_freed_functions_release_their_linecache_entries():
+    """10,000 compiles must not leave 10,000 linecache entries (issue 10, item 11)."""
+    import gc
+    import linecache
+
+    x = sg.Symbol("x")
+    gc.collect()
+    before = sum(1 for k in linecache.cache if str(k).startswith("<symgrad-"))
+    fns = [sg.compile([x], sg.exp(x) * (k + 0.5)) for k in range(300)]
+    during = sum(1 for k in linecache.cache if str(k).startswith("<symgrad-"))
+    assert during >= before + 300
+    twin = sg.compile([x], sg.exp(x) * 0.5)  # the same source as fns[0]: one shared entry
+    del fns
+    gc.collect()
+    after = [k for k in linecache.cache if str(k).startswith("<symgrad-")]
+    assert len(after) <= before + 1
+    assert "exp(x)*0.5" in "".join(linecache.getlines(twin._fn.__code__.co_filename))
+    del twin
+    gc.collect()
+    assert sum(1 for k in linecache.cache if str(k).startswith("<symgrad-")) <= before

@@ -17,7 +17,7 @@ RESERVED = frozenset(
     | set(keyword.softkwlist)
     | set(dir(builtins))
     | set(dir(math))
-    | {"np", "numpy", "math", "f", "inf", "nan"}
+    | {"np", "numpy", "math", "f", "f_ieee", "inf", "nan"}
 )
 
 _BAD = re.compile(r"[^0-9A-Za-z_]+")

@@ -9,9 +9,7 @@ without a raising op get no fallback at all.
 from __future__ import annotations
 
 import gc
-import hashlib
 import inspect
-import linecache
 import math
 import re
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from ..ir import Expr, leaves
 from ..ops import INFO, Op, Template
 from ..printing import const_text
 from .base import Program, linearize, structure_text
+from .load import keep_while_alive, register
 from .load import load as load_module
 from .naming import NameScope
 from .schedule import schedule
@@ -313,10 +312,7 @@ def load(source: str) -> Callable:
     exactly ``source``, registered whole in ``linecache`` for tracebacks."""
     if "\ndef _part0(" not in source:
         return load_module(source, FUNC, NAME)
-    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
-    filename = f"<symgrad-{NAME}-{digest}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict = {"__name__": f"symgrad_generated_{digest}", "__file__": filename}
+    filename, namespace = register(source, NAME)
     starts = [0]
     pos = source.find("\ndef ")
     while pos != -1:
@@ -331,7 +327,7 @@ def load(source: str) -> Callable:
             fn = namespace[block[4 : block.index("(")]]
             fn.__code__ = fn.__code__.replace(co_firstlineno=fn.__code__.co_firstlineno + line)
         line += block.count("\n")
-    return namespace[FUNC]
+    return keep_while_alive(namespace[FUNC], filename)
 
 
 # Ops whose math spelling can raise; their programs get the IEEE fallback.

@@ -1,9 +1,9 @@
 """The scalar Python backend: straight-line code on ``math``, no NumPy at run time.
 
-Python's ``math`` raises where IEEE-754 returns inf or NaN. The fast function runs plain
-``math`` code; only if it raises does it rerun the same program spelled with the IEEE helpers of
-``symgrad.scalar`` (pasted into the module), so results always match ``sg.evaluate``. Programs
-without a raising op get no fallback at all.
+Python's ``math`` raises where IEEE-754 returns inf or NaN. The body is printed once and runs
+plain ``math`` code; only if it raises does ``_rerun`` (``ieee_rerun.py``, pasted into the
+module) run the same code again with IEEE semantics, so results always match ``sg.evaluate``.
+Programs without a raising op get no rerun code at all.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .. import scalar
 from ..ir import Expr, leaves
 from ..ops import INFO, Op, Template
 from ..printing import const_text
+from . import ieee_rerun
 from .base import Program, linearize, structure_text
 from .load import keep_while_alive, register
 from .load import load as load_module
@@ -26,7 +27,6 @@ from .schedule import schedule
 
 NAME = "python"
 FUNC = "f"
-IEEE_FUNC = "f_ieee"
 COND_VALUE = Template("float({0})")
 _IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 _HELPERS = {n: f for n, f in vars(scalar).items() if n.startswith("_") and inspect.isfunction(f)}
@@ -187,51 +187,44 @@ def generate(
 
 
 def _generate(params, roots, structure, names, new_scope, doc, order) -> tuple[str, Program]:
-    fast = linearize(roots, names, NAME, new_scope(), literal, COND_VALUE, order)
+    prog = linearize(roots, names, NAME, new_scope(), literal, COND_VALUE, order)
     unpack = [
         f"{structure_text(spec, leaves(spec))} = {p}" for p, spec in params if spec is not None
     ]
     sig = ", ".join(p for p, _ in params)
-    ieee = None
-    if _RAISING & fast.op_counts.keys():
-        ieee = linearize(roots, names, NAME + "_ieee", new_scope(), literal, COND_VALUE, order)
     as_float = _int_closed(roots)
-    for prog in (fast, ieee):
-        if prog is not None and any(as_float):
-            prog.outputs = [f"float({t})" if c else t for t, c in zip(prog.outputs, as_float)]
-    texts = [
-        t for prog in (fast, ieee) if prog for t in [*(x for _, x in prog.lines), *prog.outputs]
-    ]
+    if any(as_float):
+        prog.outputs = [f"float({t})" if c else t for t, c in zip(prog.outputs, as_float)]
+    raising = sorted(_RAISING & prog.op_counts.keys())
+    texts = [*(x for _, x in prog.lines), *prog.outputs]
+    rerun = []
+    if raising:  # the IEEE rerun: what it calls instead of the functions that raise
+        pairs = [_IEEE_SWAPS[op] for op in raising if op in _IEEE_SWAPS]
+        swaps = ", ".join(f'"{fast}": {ieee}' for fast, ieee in pairs)
+        rerun = [
+            "    except (ArithmeticError, ValueError):",
+            "        # math raised where IEEE-754 gives inf or nan: the same code, IEEE semantics.",
+            f"        return _rerun({FUNC}, ({sig}{',' * (len(params) == 1)}), {{{swaps}}})",
+        ]
+        texts += [rerun[-1], "_div(a, b)", "_pow(a, b)"]  # the runtime's helpers
     mathnames, helpers = _referenced(texts)
     lines = [f'"""{doc}"""', ""]
     if mathnames:
         lines += [f"from math import {', '.join(mathnames)}", ""]
     for h in helpers:
         lines += ["", inspect.getsource(_HELPERS[h]).rstrip()]
-    if helpers:
+    if rerun:
+        lines += ["", *_RERUN_SOURCE]
+    elif helpers:
         lines.append("")
-    fast_body, fast_parts = _emit(fast, unpack, structure, "    ", new_scope, "_part")
-    lines += fast_parts
-    if ieee is not None:
-        ieee_body, ieee_parts = _emit(ieee, unpack, structure, "    ", new_scope, "_ieee_part")
-        lines += ieee_parts
+    body, parts = _emit(prog, unpack, structure, "    ", new_scope, "_part")
+    lines += parts
     lines += ["", f"def {FUNC}({sig}):"]
-    if ieee is None:
-        lines += fast_body
+    if not rerun:
+        lines += body
     else:
-        lines.append("    try:")
-        lines += ["    " + line for line in fast_body]
-        lines += [
-            "    except (ArithmeticError, ValueError):",
-            "        # math raised where IEEE-754 gives inf or nan: rerun with IEEE semantics.",
-            f"        return {IEEE_FUNC}({sig})",
-            "",
-            "",
-            f"def {IEEE_FUNC}({sig}):",
-            f'    """{FUNC} with IEEE-754 semantics: inf and nan where math would raise."""',
-        ]
-        lines += ieee_body
-    return "\n".join(lines) + "\n", fast
+        lines += ["    try:", *("    " + line for line in body), *rerun]
+    return "\n".join(lines) + "\n", prog
 
 
 # Ops that keep Python ints ints (the table's ``int_closed``): an output made only of these over
@@ -330,5 +323,22 @@ def load(source: str) -> Callable:
     return keep_while_alive(namespace[FUNC], filename)
 
 
-# Ops whose math spelling can raise; their programs get the IEEE fallback.
+# Ops whose math spelling can raise; their programs get the IEEE rerun, which swaps each
+# function that raises (``log``) for its IEEE helper (``_log``); an operator that raises
+# (``/``) is the rerun's value type's business.
 _RAISING = {op.value for op, info in INFO.items() if "python_ieee" in info.templates}
+_IEEE_SWAPS = {
+    op.value: (fast, info.templates["python_ieee"].text.split("(")[0])
+    for op, info in INFO.items()
+    if "python_ieee" in info.templates
+    and (fast := info.templates["python"].text.split("(")[0]).isidentifier()
+}
+
+
+def _rerun_source() -> list[str]:
+    """The rerun's runtime: the text of ``ieee_rerun.py`` below its marker."""
+    text = inspect.getsource(ieee_rerun)
+    return text[text.index("# --- pasted into generated modules ---\n") :].split("\n")[1:]
+
+
+_RERUN_SOURCE = _rerun_source()

@@ -5,9 +5,5 @@ class VerificationError(AssertionError):
     """A derivative disagrees with SymPy's; the message names the variable, point and values."""
 
 
-class CompileError(ValueError):
-    """The inputs and outputs given to ``sg.compile`` do not describe a compilable function."""
-
-
 class RetraceWarning(UserWarning):
     """A traced function took a new Python path on most of its calls (each path compiles)."""

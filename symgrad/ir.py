@@ -261,68 +261,85 @@ def symbol(name: str) -> Expr:
     return _new(Op.SYMBOL, (), name)
 
 
-def _cval(e: Expr, v: float) -> bool:
-    return e.op is Op.CONST and e.payload == v
+def _is(v: float) -> Callable[[Expr], bool]:
+    return lambda e: e.op is Op.CONST and e.payload == v
+
+
+def _neg(e: Expr) -> bool:
+    return e.op is Op.NEG
+
+
+def _num(e: Expr) -> bool:
+    return e.op is Op.CONST
+
+
+_ZERO, _ONE, _MINUS_ONE = _is(0.0), _is(1.0), _is(-1.0)
+_Rule = tuple[Callable[[Expr, Any], bool], Callable[[Expr, Any], Expr]]
+
+# Identities that hold for every float, inf and NaN included (IEEE-safe; only the sign of a
+# zero may differ, as in x+0 with x=-0.0; negation is exact). Never x*0 -> 0 or x-x -> 0: both
+# are wrong for inf and NaN. Per op, tried in order; the first whose test holds rewrites.
+_SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
+    Op.NEG: (
+        (lambda a, _: _neg(a), lambda a, _: a.args[0]),  # --x -> x
+        (
+            lambda a, _: a.op is Op.MUL and _num(a.args[0]),  # -(c*x) -> (-c)*x
+            lambda a, _: make(Op.MUL, (const(-a.args[0].payload), a.args[1])),
+        ),
+        (
+            lambda a, _: a.op is Op.MUL and _num(a.args[1]),  # -(x*c) -> (-c)*x
+            lambda a, _: make(Op.MUL, (const(-a.args[1].payload), a.args[0])),
+        ),
+    ),
+    Op.ADD: (
+        (lambda a, b: _ZERO(b), lambda a, b: a),  # x+0 -> x
+        (lambda a, b: _ZERO(a), lambda a, b: b),  # 0+x -> x
+        (lambda a, b: _neg(b), lambda a, b: make(Op.SUB, (a, b.args[0]))),  # a+(-b) -> a-b
+        (lambda a, b: _neg(a), lambda a, b: make(Op.SUB, (b, a.args[0]))),  # (-a)+b -> b-a
+    ),
+    Op.SUB: (
+        (lambda a, b: _ZERO(b), lambda a, b: a),  # x-0 -> x
+        (lambda a, b: _ZERO(a), lambda a, b: make(Op.NEG, (b,))),  # 0-x -> -x
+        (lambda a, b: _neg(b), lambda a, b: make(Op.ADD, (a, b.args[0]))),  # a-(-b) -> a+b
+    ),
+    Op.MUL: (
+        (lambda a, b: _ONE(a), lambda a, b: b),  # 1*x -> x
+        (lambda a, b: _MINUS_ONE(a), lambda a, b: make(Op.NEG, (b,))),  # -1*x -> -x
+        (  # c*(-x) -> (-c)*x
+            lambda a, b: _num(a) and _neg(b),
+            lambda a, b: make(Op.MUL, (const(-a.payload), b.args[0])),
+        ),
+        (lambda a, b: _ONE(b), lambda a, b: a),  # x*1 -> x
+        (lambda a, b: _MINUS_ONE(b), lambda a, b: make(Op.NEG, (a,))),  # x*-1 -> -x
+        (  # (-x)*c -> x*(-c)
+            lambda a, b: _num(b) and _neg(a),
+            lambda a, b: make(Op.MUL, (a.args[0], const(-b.payload))),
+        ),
+        (  # (-a)*(-b) -> a*b
+            lambda a, b: _neg(a) and _neg(b),
+            lambda a, b: make(Op.MUL, (a.args[0], b.args[0])),
+        ),
+    ),
+    Op.DIV: (
+        (lambda a, b: _ONE(b), lambda a, b: a),  # x/1 -> x
+        (lambda a, b: _MINUS_ONE(b), lambda a, b: make(Op.NEG, (a,))),  # x/-1 -> -x
+        (  # (-a)/(-b) -> a/b
+            lambda a, b: _neg(a) and _neg(b),
+            lambda a, b: make(Op.DIV, (a.args[0], b.args[0])),
+        ),
+    ),
+    Op.POW: (
+        (lambda a, b: _ONE(b), lambda a, b: a),  # x**1 -> x
+        (lambda a, b: _ZERO(b), lambda a, b: const(1.0)),  # x**0 -> 1
+    ),
+}
 
 
 def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
-    """Identities that hold for every float, inf and NaN included (IEEE-safe).
-
-    x+0 -> x, x-0 -> x, 0-x -> -x, x*1 -> x, x*-1 -> -x, x/1 -> x, x/-1 -> -x, x**1 -> x,
-    x**0 -> 1, --x -> x, a+(-b) -> a-b, a-(-b) -> a+b, (-a)*(-b) -> a*b, (-a)/(-b) -> a/b,
-    c*(-a) -> (-c)*a and -(c*a) -> (-c)*a for a constant c (negation is exact).
-    Only the sign of a zero may differ (x+0 with x=-0.0). Never x*0 -> 0 or x-x -> 0: both are
-    wrong for inf and NaN.
-    """
-    if op is Op.NEG:
-        if a.op is Op.NEG:
-            return a.args[0]
-        if a.op is Op.MUL and (a.args[0].op is Op.CONST or a.args[1].op is Op.CONST):
-            c, x = a.args if a.args[0].op is Op.CONST else a.args[::-1]
-            return make(Op.MUL, (const(-c.payload), x))
-        return None
-    if op is Op.ADD:
-        if _cval(b, 0.0):
-            return a
-        if _cval(a, 0.0):
-            return b
-        if b.op is Op.NEG:
-            return make(Op.SUB, (a, b.args[0]))
-        if a.op is Op.NEG:
-            return make(Op.SUB, (b, a.args[0]))
-    elif op is Op.SUB:
-        if _cval(b, 0.0):
-            return a
-        if _cval(a, 0.0):
-            return make(Op.NEG, (b,))
-        if b.op is Op.NEG:
-            return make(Op.ADD, (a, b.args[0]))
-    elif op is Op.MUL:
-        for c, x in ((a, b), (b, a)):  # a constant factor on either side
-            if c.op is Op.CONST:
-                v = c.payload
-                if v == 1.0:
-                    return x
-                if v == -1.0:
-                    return make(Op.NEG, (x,))
-                if x.op is Op.NEG:
-                    return make(
-                        Op.MUL, (const(-v), x.args[0]) if c is a else (x.args[0], const(-v))
-                    )
-        if a.op is Op.NEG and b.op is Op.NEG:
-            return make(Op.MUL, (a.args[0], b.args[0]))
-    elif op is Op.DIV:
-        if _cval(b, 1.0):
-            return a
-        if _cval(b, -1.0):
-            return make(Op.NEG, (a,))
-        if a.op is Op.NEG and b.op is Op.NEG:
-            return make(Op.DIV, (a.args[0], b.args[0]))
-    elif op is Op.POW:
-        if _cval(b, 1.0):
-            return a
-        if _cval(b, 0.0):
-            return const(1.0)
+    """``op(a, b)`` rewritten by the first rule of ``_SIMPLIFY`` that applies, else None."""
+    for test, result in _SIMPLIFY.get(op, ()):
+        if test(a, b):
+            return result(a, b)
     return None
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 
 from .. import expr as E
-from ..ir import Expr, const
+from ..ir import Expr
 from ..ops import Op
 
 Rule = Callable[[Expr, Expr, tuple[bool, ...]], tuple]
@@ -134,6 +134,3 @@ def _fminmax(out: Expr, g: Expr, need: tuple[bool, ...], wins: Callable) -> tupl
 def _minmax(out: Expr, g: Expr, need: tuple[bool, ...], wins: Callable) -> tuple:
     a, b = out.args
     return (_split(a, b, g, wins) if need[0] else None, _split(b, a, g, wins) if need[1] else None)
-
-
-ZERO = const(0.0)

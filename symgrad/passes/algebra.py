@@ -1,13 +1,12 @@
-"""Negation, reciprocal and constant folding: identities exact for every float, inf and NaN.
+"""Reciprocal and constant folding: identities exact for every float, inf and NaN.
 
--(a*c) -> a*(-c) and (-a)*c -> a*(-c) for a constant c (negation is exact, so both sides are
-bit-identical); c1*(c2*a) -> (c1*c2)*a when the inner c2 is a power of two and |c1|, |c2| >= 1
-(scaling up by 2**k is exact, subnormals included, so one rounding either way, and both
-overflow alike; an outer power of two is not enough: 4*(1.1*a) rounds twice when 1.1*a is
-subnormal); a/c -> a*(1/c)
-when c is a power of two whose reciprocal is a normal float (bit-identical; a multiply is
-cheaper than a divide). Not a*(1/b) -> a/b: where 1/b overflows (b = 1e-310) the two differ
-(0*inf is nan, 0/1e-310 is 0).
+(Moving a negation into a constant factor, -(c*a) -> (-c)*a and c*(-a) -> (-c)*a, happens at
+construction: ``ir._SIMPLIFY``.) c1*(c2*a) -> (c1*c2)*a when the inner c2 is a power of two
+and |c1|, |c2| >= 1 (scaling up by 2**k is exact, subnormals included, so one rounding either
+way, and both overflow alike; an outer power of two is not enough: 4*(1.1*a) rounds twice
+when 1.1*a is subnormal); a/c -> a*(1/c) when c is a power of two whose reciprocal is a
+normal float (bit-identical; a multiply is cheaper than a divide). Not a*(1/b) -> a/b: where
+1/b overflows (b = 1e-310) the two differ (0*inf is nan, 0/1e-310 is 0).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import math
 from ..ir import Expr, const, make
 from ..ops import Op
 
-FOLD_OPS = frozenset({Op.NEG, Op.MUL, Op.DIV})
+FOLD_OPS = frozenset({Op.MUL, Op.DIV})
 
 
 def _pow2(c: float) -> bool:
@@ -39,20 +38,10 @@ def _split_const(args: tuple[Expr, ...]) -> tuple[Expr, Expr] | None:
 
 def fold(node: Expr, args: tuple[Expr, ...]) -> Expr | None:
     op = node.op
-    if op is Op.NEG:
-        inner = args[0]
-        if inner.op is Op.MUL:
-            split = _split_const(inner.args)
-            if split:  # -(c*a) -> (-c)*a
-                c, a = split
-                return make(Op.MUL, (const(-c.payload), a))
-        return None
     if op is Op.MUL:
         split = _split_const(args)
         if split:
             c, a = split
-            if a.op is Op.NEG:  # c*(-a) -> (-c)*a
-                return make(Op.MUL, (const(-c.payload), a.args[0]))
             if a.op is Op.MUL:
                 inner = _split_const(a.args)
                 if inner:

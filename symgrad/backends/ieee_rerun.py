@@ -5,10 +5,10 @@ plain ``math`` code; only if that raises does ``_rerun`` run the *same code obje
 its values wrapped in ``_IEEE`` (whose ``/`` and ``**`` never raise) and every function it calls
 lifted to the IEEE helpers, so the body is printed once and the fast path pays nothing. The
 text below the marker is what is pasted; it needs only the standard library (and the
-``symgrad.scalar`` helpers ``_div`` and ``_pow``, pasted beside it).
+``symgrad.scalar`` helpers ``_div``, ``_mod`` and ``_pow``, pasted beside it).
 """
 
-from ..scalar import _div, _pow  # read by the pasted text below
+from ..scalar import _div, _mod, _pow  # read by the pasted text below
 
 # --- pasted into generated modules ---
 
@@ -39,7 +39,8 @@ def _v(x):
 def _operators():
     from operator import add, eq, ge, gt, le, lt, mul, ne, sub
 
-    for name, op in (("add", add), ("sub", sub), ("mul", mul), ("truediv", _div), ("pow", _pow)):
+    arith = (("add", add), ("sub", sub), ("mul", mul), ("truediv", _div), ("pow", _pow))
+    for name, op in (*arith, ("mod", _mod)):
         setattr(_IEEE, f"__{name}__", lambda a, b, op=op: _IEEE(op(a.v, _v(b))))
         setattr(_IEEE, f"__r{name}__", lambda a, b, op=op: _IEEE(op(_v(b), a.v)))
     for name, op in (("lt", lt), ("le", le), ("gt", gt), ("ge", ge), ("eq", eq), ("ne", ne)):

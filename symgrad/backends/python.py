@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from .. import scalar
 from ..ir import Expr, leaves
-from ..ops import INFO, Op, Template
+from ..ops import ATOM, INFO, Op, Template
 from ..printing import const_text
 from . import ieee_rerun
 from .base import Program, linearize, structure_text
@@ -199,14 +199,14 @@ def _generate(params, roots, structure, names, new_scope, doc, order) -> tuple[s
     texts = [*(x for _, x in prog.lines), *prog.outputs]
     rerun = []
     if raising:  # the IEEE rerun: what it calls instead of the functions that raise
-        pairs = [_IEEE_SWAPS[op] for op in raising if op in _IEEE_SWAPS]
-        swaps = ", ".join(f'"{fast}": {ieee}' for fast, ieee in pairs)
+        called = set(_IDENT.findall(" ".join(texts)))  # every raising function the body calls
+        swaps = ", ".join(f'"{n}": {_IEEE_SWAPS[n]}' for n in sorted(called & _IEEE_SWAPS.keys()))
         rerun = [
             "    except (ArithmeticError, ValueError):",
             "        # math raised where IEEE-754 gives inf or nan: the same code, IEEE semantics.",
             f"        return _rerun({FUNC}, ({sig}{',' * (len(params) == 1)}), {{{swaps}}})",
         ]
-        texts += [rerun[-1], "_div(a, b)", "_pow(a, b)"]  # the runtime's helpers
+        texts += [rerun[-1], "_div(a, b)", "_pow(a, b)", "_mod(a, b)"]  # the runtime's helpers
     mathnames, helpers = _referenced(texts)
     lines = [f'"""{doc}"""', ""]
     if mathnames:
@@ -327,12 +327,30 @@ def load(source: str) -> Callable:
 # function that raises (``log``) for its IEEE helper (``_log``); an operator that raises
 # (``/``) is the rerun's value type's business.
 _RAISING = {op.value for op, info in INFO.items() if "python_ieee" in info.templates}
-_IEEE_SWAPS = {
-    op.value: (fast, info.templates["python_ieee"].text.split("(")[0])
-    for op, info in INFO.items()
-    if "python_ieee" in info.templates
-    and (fast := info.templates["python"].text.split("(")[0]).isidentifier()
-}
+_CALL = re.compile(r"([A-Za-z_]\w*)\((\{\d\}(?:, \{\d\})*)\)")
+
+
+def _ieee_swaps() -> dict[str, str]:
+    """Each raising function a fast spelling calls (``log``) -> what the rerun calls instead:
+    the IEEE helper's name (``_log``) or, for an inline IEEE spelling, a lambda of it."""
+    out: dict[str, str] = {}
+    for info in INFO.values():
+        if "python_ieee" not in info.templates:
+            continue
+        m = _CALL.fullmatch(info.templates["python"].text)
+        if m is None or m[2] != ", ".join("{%d}" % i for i in range(info.arity)):
+            continue  # an operator (``/``, ``%``: the rerun's value type) or a call of other args
+        ieee = info.templates["python_ieee"]
+        m2 = _CALL.fullmatch(ieee.text)
+        if m2 is not None and m2[2] == m[2]:
+            out[m[1]] = m2[1]
+        else:
+            names = [f"a{i}" for i in range(info.arity)]
+            out[m[1]] = f"lambda {', '.join(names)}: {ieee.render(names, [ATOM] * info.arity)}"
+    return out
+
+
+_IEEE_SWAPS = _ieee_swaps()
 
 
 def _rerun_source() -> list[str]:

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 
 USAGE_ERROR = 2
 CHECK_FAILED = 1
+# The batched backends the demo can train with (tests check these against the backend table).
+DEMO_BACKENDS = ("numpy", "c")
+PLOT_INSTALL = 'python -m pip install "symgrad[plot]"'
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="symgrad",
         description="Symbolic gradients compiled to readable code, checked against SymPy.",
     )
+    from . import __version__
+    from .demo import LR
+
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{demo,grad,verify}", parser_class=_Parser)
     sub.required = True
 
@@ -57,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "curves, the time per epoch of each and the size of the generated code.",
     )
     d.add_argument("--epochs", type=_positive_int, default=50, help="epochs (default 50)")
-    d.add_argument("--lr", type=_learning_rate, default=0.001, help="learning rate (0.001)")
+    d.add_argument("--lr", type=_learning_rate, default=LR, help=f"learning rate ({LR:g})")
     d.add_argument("--seed", type=int, default=0, help="seed of data and weights (default 0)")
     d.add_argument(
         "--eager-epochs",
@@ -67,7 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the (slow) eager engine for the first N epochs only (default: all)",
     )
     d.add_argument("--samples", type=_positive_int, default=100, help="data points (100)")
-    d.add_argument("--plot", metavar="FILE", help="write the loss curves to FILE (PNG)")
+    d.add_argument(
+        "--backend",
+        choices=DEMO_BACKENDS,
+        default="numpy",
+        help="the backend of the compiled step (default numpy; c needs a C compiler)",
+    )
+    d.add_argument(
+        "--plot", metavar="FILE", help="write the loss curves to FILE (PNG; needs matplotlib)"
+    )
     d.add_argument("--show-code", action="store_true", help="print the generated code")
 
     for name, what in (
@@ -157,6 +172,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.eager_epochs is not None and args.eager_epochs < 0:
         return _fail("--eager-epochs must be 0 or more")
+    if args.plot and not _have_matplotlib():  # before anything runs, not after the training
+        return _fail(f"--plot needs matplotlib, which is not installed; get it with {PLOT_INSTALL}")
     return run_demo(
         epochs=args.epochs,
         lr=args.lr,
@@ -165,7 +182,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         samples=args.samples,
         plot=args.plot,
         show_code=args.show_code,
+        backend=args.backend,
     )
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from .backends import python as py_backend
 from .backends.base import ArrayOut
 from .backends.load import load
 from .backends.naming import NameScope
+from .display import compiled_html
 from .ir import (
     Expr,
     as_expr,
@@ -205,6 +206,10 @@ class CompiledFunction:
     def __repr__(self) -> str:
         sig = ", ".join(n for n, _ in self._arg_info)
         return f"<symgrad.CompiledFunction f({sig}) [{self.backend}, {self.stats['ops']} ops]>"
+
+    def _repr_html_(self) -> str:  # a notebook's view: signature, op counts, the source
+        sig = ", ".join(n for n, _ in self._arg_info)
+        return compiled_html(self.source, self.backend, self.stats, sig)
 
 
 def _py_arg(a: Any, info: tuple) -> Any:

@@ -43,6 +43,9 @@ CONTROL_FLOW_HINT = (
 )
 
 
+VIEWS: dict[str, Callable[[Expr], str | None]] = {}  # "latex", "svg": see symgrad.display
+
+
 class Expr:
     """A node of the expression DAG. Build with operators and ``sg`` functions, not directly.
 
@@ -111,8 +114,15 @@ class Expr:
 
         return to_str(self)
 
-    def _repr_latex_(self) -> str | None:  # pragma: no cover - notebooks
-        return None
+    # Notebook views (Jupyter calls these); symgrad.display fills VIEWS, as this layer imports
+    # nothing above it. Each returns None (plain text shown) when it cannot draw.
+    def _repr_latex_(self) -> str | None:
+        view = VIEWS.get("latex")
+        return view(self) if view else None
+
+    def _repr_svg_(self) -> str | None:
+        view = VIEWS.get("svg")
+        return view(self) if view else None
 
     # Operators (numbers on either side) and the methods NumPy's object-array ufuncs call
     # (np.exp(array_of_exprs) calls each element's .exp()) come from the op table: see

@@ -48,8 +48,9 @@ def short_str(e: Expr) -> str:
     return s if len(s) <= 80 else s[:77] + "..."
 
 
-def to_dot(outputs: Any) -> str:
-    """Graphviz DOT text of the DAG under ``outputs``; labels are quoted, never code."""
+def dot_text(outputs: Any) -> str:
+    """Graphviz DOT text of the DAG under ``outputs``; labels are quoted, never code
+    (``sg.to_dot`` wraps it in a ``str`` that can render itself: symgrad.display)."""
     roots = flatten(outputs)
     lines = ["digraph symgrad {", "  rankdir=BT;", '  node [fontname="Helvetica"];']
     for node in topo_order(roots):

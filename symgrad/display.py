@@ -1,10 +1,10 @@
-"""What a notebook shows: an expression as LaTeX or as its DAG in SVG, a compiled function as
-HTML, and DOT text that renders itself to a file with Graphviz.
+"""What a notebook shows: an expression's DAG in SVG, a compiled function as HTML, and DOT text
+that renders itself to a file with Graphviz (the LaTeX view, which needs the SymPy bridge, is
+``verification/latex.py``; ``symgrad/__init__.py`` hands both views to ``ir.VIEWS``).
 
-Every view is bounded: past a size where the picture stops being readable (or SymPy's LaTeX
-would write a shared subexpression out exponentially often), a view returns ``None`` and the
-notebook falls back to the plain text. A view never raises; ``Dot.render``, asked for
-explicitly, does, with a clear error when Graphviz is missing.
+Every view is bounded: past a size where the picture stops being readable, a view returns
+``None`` and the notebook falls back to the plain text. A view never raises; ``Dot.render``,
+asked for explicitly, does, with a clear error when Graphviz is missing.
 """
 
 from __future__ import annotations
@@ -16,13 +16,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import ir
 from .errors import GraphvizNotFoundError
 from .ir import Expr, topo_order
 from .printing import dot_text
 
-LATEX_TREE_LIMIT = 400  # nodes of the expression written out as a tree (sharing expanded)
-LATEX_CHARS = 10_000
 SVG_NODES = 300  # DAG nodes drawn inline
 SVG_TIMEOUT = 10.0  # seconds for `dot` on an inline view
 HTML_LINES = 300  # source lines shown inline; fn.source has them all
@@ -81,29 +78,6 @@ def render_dot(dot: str, path: str | os.PathLike, timeout: float | None = 120.0)
     return path
 
 
-def _tree_size(e: Expr, limit: int) -> int:
-    """How many nodes ``e`` has written out as a tree, counted up to a little past ``limit``."""
-    size: dict[int, int] = {}
-    for node in topo_order([e]):
-        size[node.serial] = min(limit + 1, 1 + sum(size[a.serial] for a in node.args))
-    return size[e.serial]
-
-
-def expr_latex(e: Expr) -> str | None:
-    """``$...$`` through SymPy's LaTeX printer; None without SymPy or past the size bound."""
-    if _tree_size(e, LATEX_TREE_LIMIT) > LATEX_TREE_LIMIT:
-        return None
-    try:
-        import sympy
-
-        from .verification.bridge import to_sympy
-
-        text = sympy.latex(to_sympy(e))
-    except Exception:  # a display never breaks the notebook; the text repr remains
-        return None
-    return f"${text}$" if len(text) <= LATEX_CHARS else None
-
-
 def expr_svg(e: Expr) -> str | None:
     """The DAG drawn by Graphviz as SVG text; None without ``dot``, past the bound or on any
     failure of ``dot``."""
@@ -142,6 +116,3 @@ def compiled_html(source: str, backend: str, stats: dict, signature: str) -> str
         f"{len(lines)} lines of generated code:</p>"
         f"<pre><code>{html.escape(shown + tail)}</code></pre></div>"
     )
-
-
-ir.VIEWS.update(latex=expr_latex, svg=expr_svg)

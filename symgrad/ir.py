@@ -43,7 +43,7 @@ CONTROL_FLOW_HINT = (
 )
 
 
-VIEWS: dict[str, Callable[[Expr], str | None]] = {}  # "latex", "svg": see symgrad.display
+VIEWS: dict[str, Callable[[Expr], str | None]] = {}  # "latex", "svg": filled by symgrad/__init__
 
 
 class Expr:
@@ -114,8 +114,8 @@ class Expr:
 
         return to_str(self)
 
-    # Notebook views (Jupyter calls these); symgrad.display fills VIEWS, as this layer imports
-    # nothing above it. Each returns None (plain text shown) when it cannot draw.
+    # Notebook views (Jupyter calls these); symgrad/__init__.py fills VIEWS, as this layer
+    # imports nothing above it. Each returns None (plain text shown) when it cannot draw.
     def _repr_latex_(self) -> str | None:
         view = VIEWS.get("latex")
         return view(self) if view else None

@@ -15,6 +15,7 @@ LAYERS = {
     "spelling": 0,
     "ir": 1,
     "printing": 1,
+    "display": 2,
     "expr": 2,
     "autodiff": 3,
     "passes": 3,

@@ -58,18 +58,11 @@ def render_dot(dot: str, path: str | os.PathLike, timeout: float | None = 120.0)
             f"path {str(path)!r}: give a file name ending in one of {', '.join(FORMATS)} "
             "(the suffix picks the picture's format)"
         )
-    exe = shutil.which("dot")
-    if exe is None:
+    if shutil.which("dot") is None:
         raise GraphvizNotFoundError(
             f"cannot draw {path.name}: Graphviz's `dot` is not on PATH; " + INSTALL_GRAPHVIZ
         )
-    proc = subprocess.run(
-        [exe, f"-T{fmt}", "-o", str(path)],
-        input=str(dot).encode(),
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
+    proc = _dot([f"-T{fmt}", "-o", str(path)], dot, timeout)
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip()[-500:]
         raise RuntimeError(
@@ -78,19 +71,19 @@ def render_dot(dot: str, path: str | os.PathLike, timeout: float | None = 120.0)
     return path
 
 
+def _dot(args: list[str], text: str, timeout: float | None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["dot", *args], input=str(text).encode(), capture_output=True, timeout=timeout, check=False
+    )
+
+
 def expr_svg(e: Expr) -> str | None:
     """The DAG drawn by Graphviz as SVG text; None without ``dot``, past the bound or on any
     failure of ``dot``."""
     if shutil.which("dot") is None or len(topo_order([e])) > SVG_NODES:
         return None
     try:
-        proc = subprocess.run(
-            ["dot", "-Tsvg"],
-            input=dot_text(e).encode(),
-            capture_output=True,
-            timeout=SVG_TIMEOUT,
-            check=False,
-        )
+        proc = _dot(["-Tsvg"], dot_text(e), SVG_TIMEOUT)
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout.decode() if proc.returncode == 0 and proc.stdout else None

@@ -147,6 +147,8 @@ class CompiledFunction:
         caller = getattr(func, "caller", None) if backend == "c" else None
         self._c_fast = caller(self._trailing) if caller is not None else None
         self.__name__ = "f"
+        self.inputs: list | None = None  # set by sg.compile (for sg.verify(fn))
+        self.output_exprs: list[Expr] | None = None  # the outputs before passes, flat
         self.__doc__ = source.split('"""')[1] if source.startswith('"""') else None
 
     # -- calling --------------------------------------------------------------------------
@@ -317,9 +319,13 @@ def compile(  # noqa: A001 - the contract's name
     structure, leaves = _split_outputs(outputs)
     roots = flatten(leaves)
     with orders_shared():  # the check, the passes and the printer walk the graph once
-        return _checked(
+        fn = _checked(
             params, arg_info, names, scope, roots, outputs, backend, reduce, optimize_passes
         )
+    # What sg.verify(fn) needs: the input symbols and the outputs as given, before any pass.
+    fn.inputs = [_as_nested(raw) for raw in inputs]
+    fn.output_exprs = roots
+    return fn
 
 
 def _checked(params, arg_info, names, scope, roots, outputs, backend, reduce, optimize_passes):

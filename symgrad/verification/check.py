@@ -77,19 +77,36 @@ class VerifyReport:
 
 def verify(
     f: Any,
-    wrt: Any,
+    wrt: Any = None,
     *,
     budget: int = 200,
-    points: int = 4,
+    points: Any = None,
     seed: int | None = 0,
     tol: float = 1e-10,
-) -> VerifyReport:
-    """Check ``sg.gradient(f, wrt)`` against SymPy's ``diff`` of ``sg.to_sympy(f)``.
+    digits: int = 50,
+    time_budget: float | None = None,
+    progress: bool | None = None,
+) -> Any:
+    """Check ``sg.gradient(f, wrt)`` against SymPy's ``diff`` of ``sg.to_sympy(f)``; or, given a
+    compiled function alone (``sg.verify(fn)``), check the program's every output against the
+    high-precision forward-mode oracle (``ProgramReport``).
 
     ``budget`` bounds the size (SymPy ``count_ops``) of a difference that SymPy is asked to
     simplify; larger ones, or ones it cannot prove zero, are checked at ``points`` random points
     to relative tolerance ``tol``. Raises ``sg.VerificationError`` on a mismatch.
     """
+    if hasattr(f, "output_exprs") and hasattr(f, "backend"):
+        if wrt is not None:
+            raise TypeError("sg.verify(fn) checks a compiled function's outputs; give no wrt")
+        from .compiled import verify_compiled
+
+        return verify_compiled(
+            f, points=3 if points is None else points, digits=digits, seed=seed,
+            time_budget=60.0 if time_budget is None else time_budget, progress=progress,
+        )  # fmt: skip
+    if wrt is None:
+        raise TypeError("sg.verify(f, wrt) needs wrt: the symbols to differentiate by")
+    points = 4 if points is None else points
     import sympy as sp
 
     syms, _ = _symbols(wrt)

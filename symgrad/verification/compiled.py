@@ -1,0 +1,270 @@
+"""``sg.verify(fn)``: run a compiled program and judge every output against the oracle.
+
+What is checked is the code that runs (``fn`` itself, whatever its backend), not the IR. Each
+output is judged by what it claims to be: an output that ``sg.gradient`` built as
+``d f / d s`` (``autodiff/provenance``) is compared with the derivative of ``f`` computed by the
+oracle's forward mode (second derivatives by hyper-dual numbers), so neither the reverse sweep
+nor the printers take part in the reference; any other output is compared with its own value
+in high precision. One oracle pass per point serves every output.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..autodiff.provenance import claims
+from ..errors import VerificationError
+from ..ir import Expr, free_symbols, leaves, map_leaves
+from .oracle import OutOfBudget, context, evaluate_jets
+from .report import OutputCheck, ProgramReport, fmt_point, ulps_between
+
+RTOL = 1e-9
+
+
+@dataclass
+class _Claim:
+    """How output ``index`` is judged: its ``base`` expression and the symbols it is the
+    derivative by (none: its own value; one: a gradient entry; two: a Hessian entry)."""
+
+    index: int
+    root: Expr
+    base: Expr
+    wrt: tuple[Expr, ...] = ()
+    label: str = ""
+
+
+@dataclass
+class _Plan:
+    claims: list[_Claim]
+    bases: list[Expr]
+    coords: dict[int, int] = field(default_factory=dict)  # symbol serial -> direction
+    pairs: set = field(default_factory=set)
+
+
+def _valid(base: Expr, allowed: set[int]) -> bool:
+    return all(s.serial in allowed for s in free_symbols([base]))
+
+
+def _resolve(root: Expr, allowed: set[int]) -> list[tuple[Expr, tuple[Expr, ...]]]:
+    """The valid readings of ``root``: (base, wrt) pairs, the deepest (order 2) first."""
+    found = []
+    for f, s in reversed(claims(root)):
+        for f0, s0 in reversed(claims(f)):
+            if _valid(f0, allowed):
+                found.append((f0, (s0, s)))
+        if _valid(f, allowed):
+            found.append((f, (s,)))
+    return found
+
+
+def plan(roots: list[Expr], symbols: list[Expr]) -> _Plan:
+    """Decide each output's reading; bases shared by many outputs win (one consistent story)."""
+    allowed = {s.serial for s in symbols}
+    readings = [_resolve(r, allowed) for r in roots]
+    votes: dict[int, int] = {}
+    for opts in readings:
+        for base, _ in opts[:1]:
+            votes[base.serial] = votes.get(base.serial, 0) + 1
+    position = {r.serial: i for i, r in enumerate(roots)}
+    out = []
+    for i, (root, opts) in enumerate(zip(roots, readings)):
+        if not opts:
+            out.append(_Claim(i, root, root, (), f"out[{i}]"))
+            continue
+        base, wrt = max(opts, key=lambda o: (votes.get(o[0].serial, 0), len(o[1])))
+        j = position.get(base.serial)
+        what = f"out[{j}]" if j is not None else "f"
+        by = "".join(f"/d{s.payload}" for s in wrt)
+        order = "" if len(wrt) == 1 else "^2"
+        out.append(_Claim(i, root, base, wrt, f"out[{i}] = d{order}{what}{by}"))
+    p = _Plan(out, [])
+    seen: set[int] = set()
+    for c in out:
+        if c.base.serial not in seen:
+            seen.add(c.base.serial)
+            p.bases.append(c.base)
+        for s in c.wrt:
+            p.coords.setdefault(s.serial, len(p.coords))
+        if len(c.wrt) == 2:
+            i, j = sorted(p.coords[s.serial] for s in c.wrt)
+            p.pairs.add((i, j))
+    return p
+
+
+def _input_symbols(fn: Any) -> list[Expr]:
+    out = []
+    for item in fn.inputs:
+        out.extend(getattr(x, "_expr", x) for x in leaves(item))
+    return out
+
+
+def _points(fn: Any, symbols: list[Expr], points: Any, rng: random.Random) -> list[dict]:
+    """Points as {symbol serial: float}: random ones (the first inside every log/sqrt domain,
+    later ones of either sign), or the user's (dicts keyed by symbol or unique name)."""
+    if isinstance(points, int):
+        if points < 1:
+            raise ValueError(f"points must be at least 1, got {points}")
+        lo = [0.2, -1.8]
+        return [{s.serial: rng.uniform(lo[k % 2], 1.8) for s in symbols} for k in range(points)]
+    by_name: dict[str, Expr] = {}
+    for s in symbols:
+        by_name[s.payload] = s if s.payload not in by_name else None  # type: ignore[assignment]
+    out = []
+    for k, given in enumerate(points):
+        if not isinstance(given, dict):
+            raise TypeError(f"points[{k}] must be a dict symbol -> number, got {given!r:.60}")
+        pt = {}
+        for key, v in given.items():
+            s = getattr(key, "_expr", key)
+            if isinstance(s, str):
+                s = by_name.get(s)
+                if s is None:
+                    raise ValueError(f"points[{k}]: {key!r} names no single input symbol")
+            pt[s.serial] = float(v)
+        missing = [s.payload for s in symbols if s.serial not in pt]
+        if missing:
+            raise ValueError(f"points[{k}] gives no value for {', '.join(missing[:5])}")
+        out.append(pt)
+    return out
+
+
+def _call(fn: Any, point: dict[int, float]) -> list[float]:
+    args = [map_leaves(item, lambda x: point[getattr(x, "_expr", x).serial]) for item in fn.inputs]
+    result = fn(*args)
+    flat: list[float] = []
+    stack = [result]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(reversed(item))
+        elif hasattr(item, "ravel") and getattr(item, "shape", ()) != ():
+            flat.extend(float(v) for v in item.ravel().tolist())
+        else:
+            flat.append(float(item))
+    return flat
+
+
+class _Progress:
+    """A line on stderr every few seconds once a check has run for a while (never silent)."""
+
+    def __init__(self, enabled: bool | None, total_points: int) -> None:
+        self.enabled, self.total = enabled, total_points
+        self.start = self.last = time.monotonic()
+        self.point = 0
+
+    def tick(self, done: int, nodes: int) -> None:
+        now = time.monotonic()
+        if self.enabled is False or (self.enabled is None and now - self.start < 3.0):
+            return
+        if now - self.last >= 2.0 or self.enabled:
+            self.last = now
+            print(
+                f"symgrad verify: point {self.point + 1}/{self.total}, {done:,}/{nodes:,} "
+                f"nodes, {now - self.start:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _oracle_value(c: _Claim, jets: Any, coords: dict[int, int]) -> Any:
+    s = c.base.serial
+    if not c.wrt:
+        return jets.value[s]
+    ks = sorted(coords[w.serial] for w in c.wrt)
+    if len(ks) == 1:
+        return jets.d1[s].get(ks[0], 0)
+    return jets.d2[s].get((ks[0], ks[1]), 0)
+
+
+def verify_compiled(
+    fn: Any,
+    *,
+    points: Any = 3,
+    digits: int = 50,
+    seed: int | None = 0,
+    time_budget: float = 60.0,
+    rtol: float = RTOL,
+    progress: bool | None = None,
+) -> ProgramReport:
+    """Check every output of the compiled function ``fn`` at ``points`` against the oracle."""
+    if getattr(fn, "output_exprs", None) is None or getattr(fn, "inputs", None) is None:
+        raise TypeError(
+            "fn carries no expressions to verify against (an unpickled or loaded compiled "
+            "function); verify the CompiledFunction that sg.compile returned"
+        )
+    start = time.monotonic()
+    symbols = _input_symbols(fn)
+    pts = _points(fn, symbols, points, random.Random(seed))
+    p = plan(list(fn.output_exprs), symbols)
+    M = context(digits)
+    method = {0: f"value at {digits} digits", 1: f"forward mode (dual numbers) at {digits} digits"}
+    method[2] = f"second-order forward mode (hyper-dual) at {digits} digits"
+    checks = [OutputCheck(c.label, method[len(c.wrt)]) for c in p.claims]
+    report = ProgramReport(checks, fn.backend, digits, len(pts), start=start)
+    directions = {s: {k: 1} for s, k in p.coords.items()}
+    prog = _Progress(progress, len(pts))
+    for n, pt in enumerate(pts):
+        prog.point = n
+        try:
+            jets = evaluate_jets(
+                p.bases, pt, directions, M, second=bool(p.pairs), pairs=p.pairs,
+                deadline=start + time_budget, tick=prog.tick,
+            )  # fmt: skip
+        except OutOfBudget as exc:
+            report.out_of_budget = f"time_budget {time_budget:g} s ran out at point {n + 1} ({exc})"
+            break
+        got = _call(fn, pt)
+        _judge(p, jets, got, pt, checks, symbols, fn.backend, rtol)
+        report.points_done = n + 1
+    report.elapsed = time.monotonic() - start
+    return report
+
+
+def _judge(p, jets, got, pt, checks, symbols, backend, rtol) -> None:
+    """Compare each output at one point; raise VerificationError on the first mismatch."""
+    want = [_oracle_value(c, jets, p.coords) for c in p.claims]
+    scale: dict[tuple, float] = {}  # norm-wise scale: the largest |value| of a base's family
+    for c, z in zip(p.claims, want):
+        key = (c.base.serial, len(c.wrt))
+        scale[key] = max(scale.get(key, 0.0), _absf(z)) if c.wrt else _absf(z)
+    for c, z, y, chk in zip(p.claims, want, got, checks):
+        if z != z:  # the mathematics is undefined here (a pole, outside a domain)
+            chk.skipped += 1
+            continue
+        zf = float(z)
+        err = abs(y - z) if math.isfinite(y) and math.isfinite(zf) else None
+        if err is None:
+            ok = y == zf
+            rel = ulps = 0.0 if ok else math.inf
+        else:
+            size = abs(z)
+            ref = max(size, scale[(c.base.serial, len(c.wrt))] if c.wrt else size)
+            ok = err <= rtol * ref or err == 0
+            rel = float(err / size) if size else (0.0 if err == 0 else math.inf)
+            ulps = ulps_between(y, zf, float(err))
+        chk.add(ulps, rel, pt, symbols)
+        if not ok:
+            raise VerificationError(
+                f"{c.label} of the compiled ({backend}) program disagrees with the oracle at "
+                f"{fmt_point(pt, symbols)}: the program gives {y!r}, the oracle "
+                f"{_show(z)} ({chk.method}); relative error {rel:.3g}, {ulps:.3g} ulps"
+            )
+
+
+def _absf(z: Any) -> float:
+    try:
+        v = abs(float(z))
+    except (OverflowError, ValueError):
+        return math.inf
+    return v if v == v else 0.0
+
+
+def _show(z: Any) -> str:
+    import mpmath
+
+    return mpmath.nstr(z, 20)

@@ -24,6 +24,11 @@ from ..ir import Expr, topo_order
 from ..ops import Op
 from .oracle_ops import SELECTS, entry
 
+_HUGE, _TINY = 1100, 1200
+"""Binary exponents past which a value is inf (or 0): every float program has overflowed (or
+underflowed) there too, and mpmath, which never overflows, would otherwise carry towers such as
+``x**x**x**...`` with exponents of millions of digits."""
+
 
 class OutOfBudget(Exception):
     """The deadline passed during a pass; the caller reports it (never a silent hang)."""
@@ -184,6 +189,9 @@ def _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs) -> None:
     if e is None:
         e = entries[op] = entry(op)
     out = e.value(M, *avals)
+    sign, man, exp, bc = out._mpf_
+    if man and not -_TINY < exp + bc < _HUGE:  # far outside the float range: as a float would
+        out = (-M.inf if sign else M.inf) if exp + bc > 0 else M.zero
     val[s] = out
     ts = [tan.get(a.serial) for a in args]
     if not any(ts):
@@ -200,7 +208,12 @@ def _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs) -> None:
         h = _second(d1, e.d2(M, out, *avals), ts, hs, pairs)
         if h:
             hes[s] = h
-    tan[s] = _combine(d1, ts, _owned(args, uses, keep), M.one)
+    t = tan[s] = _combine(d1, ts, _owned(args, uses, keep), M.one)
+    if M.isnan(out):  # no value, no derivative (log's partial exists where log does not)
+        for key in t:
+            t[key] = M.nan
+        if second and s in hes:
+            hes[s] = dict.fromkeys(hes[s], M.nan)
 
 
 def _owned(args: tuple, uses: dict[int, int], keep: set) -> int:

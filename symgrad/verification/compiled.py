@@ -46,18 +46,23 @@ class _Plan:
     pairs: set = field(default_factory=set)
 
 
-def _valid(base: Expr, allowed: set[int]) -> bool:
-    return all(s.serial in allowed for s in free_symbols([base]))
+def _valid(base: Expr, allowed: set[int], memo: dict[int, bool]) -> bool:
+    """Whether every symbol of ``base`` is an input (memoized: a gradient's n entries share
+    one base, and walking it n times would be quadratic)."""
+    hit = memo.get(base.serial)
+    if hit is None:
+        hit = memo[base.serial] = all(s.serial in allowed for s in free_symbols([base]))
+    return hit
 
 
-def _resolve(root: Expr, allowed: set[int]) -> list[tuple[Expr, tuple[Expr, ...]]]:
+def _resolve(root: Expr, allowed: set[int], memo: dict) -> list[tuple[Expr, tuple[Expr, ...]]]:
     """The valid readings of ``root``: (base, wrt) pairs, the deepest (order 2) first."""
     found = []
     for f, s in reversed(claims(root)):
         for f0, s0 in reversed(claims(f)):
-            if _valid(f0, allowed):
+            if _valid(f0, allowed, memo):
                 found.append((f0, (s0, s)))
-        if _valid(f, allowed):
+        if _valid(f, allowed, memo):
             found.append((f, (s,)))
     return found
 
@@ -65,7 +70,8 @@ def _resolve(root: Expr, allowed: set[int]) -> list[tuple[Expr, tuple[Expr, ...]
 def plan(roots: list[Expr], symbols: list[Expr]) -> _Plan:
     """Decide each output's reading; bases shared by many outputs win (one consistent story)."""
     allowed = {s.serial for s in symbols}
-    readings = [_resolve(r, allowed) for r in roots]
+    memo: dict[int, bool] = {}
+    readings = [_resolve(r, allowed, memo) for r in roots]
     votes: dict[int, int] = {}
     for opts in readings:
         for base, _ in opts[:1]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..ir import Expr, topo_order
 from ..ops import Op
-from .oracle_ops import SELECTS, entry
+from .oracle_ops import FIRST_ONLY, SELECTS, entry
 
 _HUGE, _TINY = 1100, 1200
 """Binary exponents past which a value is inf (or 0): every float program has overflowed (or
@@ -197,7 +197,8 @@ def _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs) -> None:
     if not any(ts):
         return
     hs = [hes.get(a.serial) for a in args] if second else None
-    d1 = e.d1(M, out, *avals)
+    cheap = FIRST_ONLY.get(op.value) if not ts[-1] else None
+    d1 = cheap(M, out, *avals) if cheap is not None else e.d1(M, out, *avals)
     if op.value in SELECTS:  # the branch not taken contributes nothing (no 0 * NaN)
         pick = 1 if d1[1] == 1 else 2
         tan[s] = dict(ts[pick] or {})

@@ -204,9 +204,11 @@ def _atan2_d2(M, out, y, x):
             (1, 1): _div(M, 2 * x * y, r4)}  # fmt: skip
 
 
-def _pow_d1(M, out, a, b):
+def _pow_d1(M, out, a, b, need_b=True):
     da = b * _pow(M, a, b - 1) if b != 0 else M.zero
-    if a == 0 and b > 0:
+    if not need_b:  # a constant exponent (x**2): no logarithm to compute
+        db = M.nan
+    elif a == 0 and b > 0:
         db = M.zero  # d/db 0**b = 0 for b > 0 (the limit of a**b log a)
     else:
         db = out * _log(M, a)
@@ -312,6 +314,9 @@ ENTRIES: dict[str, Entry] = {
     "nan_to_num": _unary(_nan_to_num, lambda M, o, a: M.one if M.isfinite(a) else M.zero,
                          lambda M, o, a: M.zero),
 }  # fmt: skip
+
+FIRST_ONLY = {"pow": lambda M, out, a, b: _pow_d1(M, out, a, b, need_b=False)}
+"""Cheaper partials for when only the first argument carries tangents (``x**2``)."""
 
 SELECTS = frozenset({"where"})
 """Ops whose tangent is the chosen argument's, copied rather than multiplied (no 0 * NaN)."""

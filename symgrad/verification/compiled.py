@@ -246,14 +246,15 @@ def _judge(p, jets, got, pt, checks, symbols, backend, rtol) -> None:
         err = abs(y - z) if math.isfinite(y) and math.isfinite(zf) else None
         if err is None:
             ok = y == zf
-            rel = ulps = 0.0 if ok else math.inf
+            rel = ulps = scaled = 0.0 if ok else math.inf
         else:
             size = abs(z)
             ref = max(size, scale[(c.base.serial, len(c.wrt))] if c.wrt else size)
             ok = err <= rtol * ref or err == 0
             rel = float(err / size) if size else (0.0 if err == 0 else math.inf)
             ulps = ulps_between(y, zf, float(err))
-        chk.add(ulps, rel, pt, symbols)
+            scaled = ulps_between(y, float(ref), float(err))
+        chk.add(ulps, rel, pt, symbols, scaled)
         if not ok:
             raise VerificationError(
                 f"{c.label} of the compiled ({backend}) program disagrees with the oracle at "

@@ -185,9 +185,10 @@ def _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs) -> None:
     arguments' through the op's partials (``where``: the taken branch's, copied)."""
     s, op, args = node.serial, node.op, node.args
     avals = [val[a.serial] for a in args]
-    e = entries.get(op)
-    if e is None:
-        e = entries[op] = entry(op)
+    facts = entries.get(op)
+    if facts is None:  # per op, once: its entry, cheaper partials, whether it selects
+        facts = entries[op] = (entry(op), FIRST_ONLY.get(op.value), op.value in SELECTS)
+    e, first_only, selects = facts
     out = e.value(M, *avals)
     sign, man, exp, bc = out._mpf_
     if man and not -_TINY < exp + bc < _HUGE:  # far outside the float range: as a float would
@@ -197,9 +198,11 @@ def _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs) -> None:
     if not any(ts):
         return
     hs = [hes.get(a.serial) for a in args] if second else None
-    cheap = FIRST_ONLY.get(op.value) if not ts[-1] else None
-    d1 = cheap(M, out, *avals) if cheap is not None else e.d1(M, out, *avals)
-    if op.value in SELECTS:  # the branch not taken contributes nothing (no 0 * NaN)
+    if first_only is not None and not ts[-1]:
+        d1 = first_only(M, out, *avals)
+    else:
+        d1 = e.d1(M, out, *avals)
+    if selects:  # the branch not taken contributes nothing (no 0 * NaN)
         pick = 1 if d1[1] == 1 else 2
         tan[s] = dict(ts[pick] or {})
         if second and hs[pick]:

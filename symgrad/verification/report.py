@@ -35,9 +35,11 @@ class OutputCheck:
     max_ulps: float = 0.0
     max_rel: float = 0.0
     worst_point: str = ""
+    max_scaled_ulps: float = 0.0  # the error in ulps of the family's largest entry (norm-wise)
 
-    def add(self, ulps: float, rel: float, pt: dict, symbols: list) -> None:
+    def add(self, ulps: float, rel: float, pt: dict, symbols: list, scaled: float = 0.0) -> None:
         self.points += 1
+        self.max_scaled_ulps = max(self.max_scaled_ulps, scaled)
         if ulps > self.max_ulps or not self.worst_point:
             self.max_ulps = max(self.max_ulps, ulps)
             self.worst_point = fmt_point(pt, symbols)
@@ -83,6 +85,12 @@ class ProgramReport:
     def max_rel(self) -> float:
         return max((c.max_rel for c in self.checks), default=0.0)
 
+    @property
+    def max_scaled_ulps(self) -> float:
+        """The largest error in ulps of the largest entry of its family (gradient, Hessian):
+        the norm-wise figure, which cancellation inside one small entry does not inflate."""
+        return max((c.max_scaled_ulps for c in self.checks), default=0.0)
+
     def __getitem__(self, i: int) -> OutputCheck:
         return self.checks[i]
 
@@ -97,8 +105,9 @@ class ProgramReport:
         line = (
             f"{state}: {len(self.checks)} output(s) of the {self.backend} program at "
             f"{self.points_done}/{self.points_asked} point(s) against the {self.digits}-digit "
-            f"oracle in {self.elapsed:.2f} s; largest error {self.max_ulps:.3g} ulps, "
-            f"relative {self.max_rel:.2e}"
+            f"oracle in {self.elapsed:.2f} s; largest error {self.max_ulps:.3g} ulps "
+            f"({self.max_scaled_ulps:.3g} ulps of the largest entry of its family), relative "
+            f"{self.max_rel:.2e}"
         )
         if self.out_of_budget:
             line += f"\n  out of budget: {self.out_of_budget}"

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .autodiff import provenance
 from .backends import c as c_backend
 from .backends import numpy as np_backend
 from .backends import python as py_backend
@@ -325,6 +326,7 @@ def compile(  # noqa: A001 - the contract's name
     # What sg.verify(fn) needs: the input symbols and the outputs as given, before any pass.
     fn.inputs = [_as_nested(raw) for raw in inputs]
     fn.output_exprs = roots
+    fn.output_claims = provenance.snapshot(roots)  # what each output is the derivative of
     return fn
 
 

@@ -34,6 +34,7 @@ def _rebuild(fn, source):
     assert args[0] == fn.source
     new = cls(source, *args[1:])
     new.inputs, new.output_exprs = fn.inputs, fn.output_exprs
+    new.output_claims = fn.output_claims
     return new
 
 
@@ -132,3 +133,39 @@ def test_from_sympy_refuses_strings_and_runs_nothing(tmp_path):
     with pytest.raises(TypeError):
         sg.from_sympy(b"x + 1")
     assert not target.exists() and not os.path.exists("/tmp/pwned")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_random_directions_check_every_entry_and_name_a_wrong_one(backend):
+    xs = list(sg.symbols("x0:30"))
+    f = sum(sg.sin(a) * b for a, b in zip(xs, xs[1:]))
+    fn = sg.compile([xs], [f, sg.gradient(f, xs)], backend=backend)
+    report = sg.verify(fn, directions="random")
+    assert report.complete and "random directions" in report[1].method
+    assert report.max_scaled_ulps < 64
+    start = max(fn.source.find("def f("), fn.source.find("int sg_f("))  # the code that runs
+    head, body = fn.source[:start], fn.source[start:]
+    body, n = re.subn(r"\bcos\(", "sin(", body, count=1)  # one gradient entry wrong
+    assert n == 1
+    source = head + body
+    with pytest.raises(sg.VerificationError, match=r"out\[\d+\] = dout\[0\]/dx\d+ .* at \{x0="):
+        sg.verify(_rebuild(fn, source), directions="random")
+
+
+def test_claims_keep_no_graph_alive_but_the_compiled_function_keeps_its_own():
+    import gc
+    import weakref
+
+    x, y = sg.symbols("x y")
+    f = sg.sin(x) * 3.0  # d/dy is the constant 0, which lives for ever
+    probe = weakref.ref(f)
+    fn = sg.compile([x, y], sg.gradient(f, [x, y]))
+    del f
+    gc.collect()
+    assert probe() is not None  # held by fn.output_claims, so sg.verify(fn) still knows
+    report = sg.verify(fn)
+    assert "forward mode" in report[1].method and report[1].label == "out[1] = df/dy"
+    from symgrad.autodiff import provenance
+
+    held = [c for claims in provenance._claims.values() for c in claims]
+    assert held and all(isinstance(r, weakref.ref) for c in held for r in c)  # no strong refs

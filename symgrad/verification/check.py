@@ -100,6 +100,7 @@ def verify(
     time_budget: float | None = None,
     progress: bool | None = None,
     symbolic_time: float = SYMBOLIC_SECONDS,
+    directions: str = "coordinate",
 ) -> Any:
     """Check ``sg.gradient(f, wrt)`` against SymPy's ``diff`` of ``sg.to_sympy(f)``; or, given a
     compiled function alone (``sg.verify(fn)``), check the program's every output against the
@@ -119,6 +120,7 @@ def verify(
         return verify_compiled(
             f, points=3 if points is None else points, digits=digits, seed=seed,
             time_budget=60.0 if time_budget is None else time_budget, progress=progress,
+            directions=directions,
         )  # fmt: skip
     if wrt is None:
         raise TypeError("sg.verify(f, wrt) needs wrt: the symbols to differentiate by")

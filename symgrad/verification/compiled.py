@@ -55,11 +55,17 @@ def _valid(base: Expr, allowed: set[int], memo: dict[int, bool]) -> bool:
     return hit
 
 
-def _resolve(root: Expr, allowed: set[int], memo: dict) -> list[tuple[Expr, tuple[Expr, ...]]]:
-    """The valid readings of ``root``: (base, wrt) pairs, the deepest (order 2) first."""
+def _resolve(root: Expr, allowed: set[int], memo: dict, known: dict) -> list:
+    """The valid readings of ``root``: (base, wrt) pairs, the deepest (order 2) first; claims
+    from the compiled function's snapshot ``known``, else the live registry."""
+
+    def claims_of(e: Expr) -> list:
+        hit = known.get(e.serial)
+        return hit if hit is not None else claims(e)
+
     found = []
-    for f, s in reversed(claims(root)):
-        for f0, s0 in reversed(claims(f)):
+    for f, s in reversed(claims_of(root)):
+        for f0, s0 in reversed(claims_of(f)):
             if _valid(f0, allowed, memo):
                 found.append((f0, (s0, s)))
         if _valid(f, allowed, memo):
@@ -67,22 +73,24 @@ def _resolve(root: Expr, allowed: set[int], memo: dict) -> list[tuple[Expr, tupl
     return found
 
 
-def plan(roots: list[Expr], symbols: list[Expr]) -> _Plan:
+def plan(roots: list[Expr], symbols: list[Expr], known: dict | None = None) -> _Plan:
     """Decide each output's reading; bases shared by many outputs win (one consistent story)."""
     allowed = {s.serial for s in symbols}
     memo: dict[int, bool] = {}
-    readings = [_resolve(r, allowed, memo) for r in roots]
-    votes: dict[int, int] = {}
+    readings = [_resolve(r, allowed, memo, known or {}) for r in roots]
+    votes: dict[int, int] = {}  # how many outputs each base explains
     for opts in readings:
-        for base, _ in opts[:1]:
-            votes[base.serial] = votes.get(base.serial, 0) + 1
+        for serial in {base.serial for base, _ in opts}:
+            votes[serial] = votes.get(serial, 0) + 1
     position = {r.serial: i for i, r in enumerate(roots)}
     out = []
     for i, (root, opts) in enumerate(zip(roots, readings)):
         if not opts:
             out.append(_Claim(i, root, root, (), f"out[{i}]"))
             continue
-        base, wrt = max(opts, key=lambda o: (votes.get(o[0].serial, 0), len(o[1])))
+        # The base explaining most outputs; among its readings the latest claim first.
+        best = max(range(len(opts)), key=lambda k: (votes[opts[k][0].serial], -k))
+        base, wrt = opts[best]
         j = position.get(base.serial)
         what = f"out[{j}]" if j is not None else "f"
         by = "".join(f"/d{s.payload}" for s in wrt)
@@ -196,49 +204,111 @@ def verify_compiled(
     time_budget: float = 60.0,
     rtol: float = RTOL,
     progress: bool | None = None,
+    directions: str = "coordinate",
 ) -> ProgramReport:
-    """Check every output of the compiled function ``fn`` at ``points`` against the oracle."""
+    """Check every output of the compiled function ``fn`` at ``points`` against the oracle.
+
+    ``directions="coordinate"`` computes every first derivative on its own (one tangent per
+    input a node depends on); ``"random"`` checks each gradient along two random directions
+    (J v against the program's outputs dotted with v), a cost independent of the number of
+    inputs, and names the output by coordinates only where it finds a mismatch."""
     if getattr(fn, "output_exprs", None) is None or getattr(fn, "inputs", None) is None:
         raise TypeError(
             "fn carries no expressions to verify against (an unpickled or loaded compiled "
             "function); verify the CompiledFunction that sg.compile returned"
         )
+    if directions not in ("coordinate", "random"):
+        raise ValueError(f"directions must be 'coordinate' or 'random', not {directions!r}")
     start = time.monotonic()
     symbols = _input_symbols(fn)
-    pts = _points(fn, symbols, points, random.Random(seed))
-    p = plan(list(fn.output_exprs), symbols)
+    rng = random.Random(seed)
+    pts = _points(fn, symbols, points, rng)
+    p = plan(list(fn.output_exprs), symbols, getattr(fn, "output_claims", None))
     M = context(digits)
     method = {0: f"value at {digits} digits", 1: f"forward mode (dual numbers) at {digits} digits"}
     method[2] = f"second-order forward mode (hyper-dual) at {digits} digits"
+    if directions == "random":
+        method[1] = f"forward mode along {len(_RANDOM)} random directions at {digits} digits"
     checks = [OutputCheck(c.label, method[len(c.wrt)]) for c in p.claims]
     report = ProgramReport(checks, fn.backend, digits, len(pts), start=start)
-    directions = {s: {k: 1} for s, k in p.coords.items()}
+    coord = {s: {k: 1} for s, k in p.coords.items()}
+    dirs = coord if directions == "coordinate" else _random_directions(p, rng)
     prog = _Progress(progress, len(pts))
     for n, pt in enumerate(pts):
         prog.point = n
+        run = dict(p=p, pt=pt, M=M, deadline=start + time_budget, tick=prog.tick)
         try:
-            jets = evaluate_jets(
-                p.bases, pt, directions, M, second=bool(p.pairs), pairs=p.pairs,
-                deadline=start + time_budget, tick=prog.tick,
-            )  # fmt: skip
+            jets = _pass(dirs=dirs, **run)
+            got = _call(fn, pt)
+            judge = dict(got=got, pt=pt, checks=checks, symbols=symbols, backend=fn.backend)
+            if directions == "random" and not _projected(p, jets, dirs, M, rtol, **judge):
+                _judge(p, _pass(dirs=coord, **run), rtol=rtol, **judge)  # names the output
+            _judge(p, jets, rtol=rtol, skip_first=dirs is not coord, **judge)
         except OutOfBudget as exc:
             report.out_of_budget = f"time_budget {time_budget:g} s ran out at point {n + 1} ({exc})"
             break
-        got = _call(fn, pt)
-        _judge(p, jets, got, pt, checks, symbols, fn.backend, rtol)
         report.points_done = n + 1
     report.elapsed = time.monotonic() - start
     return report
 
 
-def _judge(p, jets, got, pt, checks, symbols, backend, rtol) -> None:
-    """Compare each output at one point; raise VerificationError on the first mismatch."""
+_RANDOM = (-1, -2)  # the direction keys of the random directions (coordinates are 0, 1, ...)
+
+
+def _pass(p, dirs, pt, M, deadline, tick):
+    return evaluate_jets(
+        p.bases, pt, dirs, M, second=bool(p.pairs), pairs=p.pairs, deadline=deadline, tick=tick
+    )
+
+
+def _random_directions(p: _Plan, rng: random.Random) -> dict:
+    """Two random directions over the first-order symbols; coordinates stay for the symbols of
+    second derivatives (the hyper-dual parts need them)."""
+    paired = {k for pair in p.pairs for k in pair}
+    out: dict[int, dict] = {}
+    for s, k in p.coords.items():
+        d = out[s] = {r: rng.uniform(-1.0, 1.0) for r in _RANDOM}
+        if k in paired:
+            d[k] = 1
+    return out
+
+
+def _projected(p, jets, dirs, M, rtol, got, pt, checks, symbols, backend) -> bool:
+    """Each gradient dotted with each random direction against the oracle's J v; False at the
+    first family that disagrees (the caller then names the output by coordinates)."""
+    families: dict[int, list] = {}
+    for c, y, chk in zip(p.claims, got, checks):
+        if len(c.wrt) == 1:
+            families.setdefault(c.base.serial, []).append((c, y, chk))
+    for base, members in families.items():
+        for r in _RANDOM:
+            if not all(math.isfinite(y) for _, y, _ in members):
+                return False  # a NaN or inf where the oracle may have a number: look closer
+            comps = [M.mpf(y) * M.mpf(dirs[c.wrt[0].serial][r]) for c, y, _ in members]
+            want = jets.d1[base].get(r, 0)
+            if want != want:
+                continue  # undefined here
+            err = abs(M.fsum(comps) - want)
+            scale = max(M.fsum(abs(v) for v in comps), abs(want))
+            if err > rtol * scale and err != 0:
+                return False
+            for _c, _, chk in members:
+                u = ulps_between(0.0, float(scale), float(err))
+                chk.add(u, float(err / scale) if scale else 0.0, pt, symbols, u)
+    return True
+
+
+def _judge(p, jets, got, pt, checks, symbols, backend, rtol, skip_first=False) -> None:
+    """Compare each output at one point; raise VerificationError on the first mismatch
+    (``skip_first``: first derivatives were judged along random directions already)."""
     want = [_oracle_value(c, jets, p.coords) for c in p.claims]
     scale: dict[tuple, float] = {}  # norm-wise scale: the largest |value| of a base's family
     for c, z in zip(p.claims, want):
         key = (c.base.serial, len(c.wrt))
         scale[key] = max(scale.get(key, 0.0), _absf(z)) if c.wrt else _absf(z)
     for c, z, y, chk in zip(p.claims, want, got, checks):
+        if skip_first and len(c.wrt) == 1:
+            continue
         if z != z:  # the mathematics is undefined here (a pole, outside a domain)
             chk.skipped += 1
             continue

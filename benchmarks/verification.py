@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import shutil
 import sys
@@ -68,8 +69,11 @@ def _rosen(n: int):
 
 def run(quick: bool = False, log: Callable[[str], None] = print) -> list[dict]:
     """Build, compile and verify each workload on each backend; one row per (workload,
-    backend) with the verify time, the largest ulps and relative errors."""
+    backend) with the verify time (wall and this process's CPU: on a shared machine the wall
+    figure includes other processes' load), the largest ulps and relative errors."""
     rows = []
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    log(f"(load average {load:.1f} on {os.cpu_count()} CPUs when starting)")
     cases = [("mlp", _mlp), ("gmm", _gmm), ("rosen", lambda: _rosen(1_000 if quick else 10_000))]
     for name, build in cases:
         inputs, outputs, label = build()
@@ -79,15 +83,16 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[dict]:
             t0 = time.perf_counter()
             fn = sg.compile([inputs], outputs, backend=backend)
             log(f"  {backend:>6}: compiled in {time.perf_counter() - t0:.1f} s (not counted)")
-            t0 = time.perf_counter()
-            rep = sg.verify(fn, points=3, time_budget=300.0)
-            took = time.perf_counter() - t0
+            t0, c0 = time.perf_counter(), time.process_time()
+            rep = sg.verify(fn, points=3, time_budget=300.0, progress=False)
+            took, cpu = time.perf_counter() - t0, time.process_time() - c0
             met = rep.complete and took < TARGETS[name]
             rows.append({"workload": name, "backend": backend, "seconds": took,
-                         "ulps": rep.max_ulps, "scaled_ulps": rep.max_scaled_ulps,
+                         "cpu": cpu, "ulps": rep.max_ulps, "scaled_ulps": rep.max_scaled_ulps,
                          "rel": rep.max_rel, "complete": rep.complete, "met": met})  # fmt: skip
             log(
-                f"  {backend:>6}: verify {took:6.2f} s (target {TARGETS[name]:g} s: "
+                f"  {backend:>6}: verify {took:6.2f} s wall, {cpu:6.2f} s CPU (target "
+                f"{TARGETS[name]:g} s: "
                 f"{'met' if met else 'MISSED'}), {rep.points_done} points, largest error "
                 f"{rep.max_ulps:.3g} ulps per entry, {rep.max_scaled_ulps:.3g} ulps of the "
                 f"family's largest entry, relative {rep.max_rel:.2e}"

@@ -4,6 +4,8 @@ The table's entries are checked against mpmath's own numerical differentiation (
 a different method again), so a wrong partial in the oracle is caught here, not trusted.
 """
 
+import math
+
 import mpmath
 import pytest
 
@@ -68,6 +70,9 @@ def test_oracle_values_match_the_float_evaluator():
         args = (1.0, 0.3, 0.7)[: info.arity] if op is Op.WHERE else (0.3, 0.7, 0.2)[: info.arity]
         want = info.on_floats(*args)
         got = float(e.value(M, *[M.mpf(a) for a in args]))
+        if math.isnan(want):  # outside the domain (acosh(0.3)): both NaN
+            assert math.isnan(got), op
+            continue
         assert abs(got - want) <= 1e-14 * max(1.0, abs(want)), op
 
 

@@ -245,16 +245,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return _fail("--eager-epochs must be 0 or more")
     if args.plot and not _have_matplotlib():  # before anything runs, not after the training
         return _fail(f"--plot needs matplotlib, which is not installed; get it with {PLOT_INSTALL}")
-    return run_demo(
-        epochs=args.epochs,
-        lr=args.lr,
-        seed=args.seed,
-        eager_epochs=args.eager_epochs,
-        samples=args.samples,
-        plot=args.plot,
-        show_code=args.show_code,
-        backend=args.backend,
-    )
+    try:
+        return run_demo(
+            epochs=args.epochs,
+            lr=args.lr,
+            seed=args.seed,
+            eager_epochs=args.eager_epochs,
+            samples=args.samples,
+            plot=args.plot,
+            show_code=args.show_code,
+            backend=args.backend,
+        )
+    except FileNotFoundError as exc:  # no C compiler for --backend c, a --plot FILE's folder
+        return _fail(str(exc))
 
 
 def _have_matplotlib() -> bool:

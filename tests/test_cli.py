@@ -234,6 +234,14 @@ def test_demo_backend_c_matches_the_eager_curve(capsys, c_cache):
     assert "compiled (c)" in out and "agree to 1e-09" in out
 
 
+def test_demo_backend_c_without_a_compiler_is_one_clear_line(capsys, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("CC", raising=False)
+    status, out, err = run(["demo", "--epochs", "1", "--samples", "3", "--backend", "c"], capsys)
+    assert status == 2 and "Traceback" not in err
+    assert "C compiler" in err and len(err.strip().splitlines()) == 1
+
+
 def test_demo_default_learning_rate_trains_smoothly():
     """The tutorial's data and model at the demo's default rate: the summed error falls at every
     epoch (no spike), to under a third of where it started, for several seeds."""

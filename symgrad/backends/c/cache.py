@@ -21,27 +21,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..spelling import LIBM
+from .abi import CACHE_FORMAT, flags_for, libs
 
-CACHE_FORMAT = "c1"  # bump when the calling convention of generated libraries changes
 _CANDIDATES = ("cc", "gcc", "clang")
 _STDERR_LINES = 20
-
-# Functions with SIMD variants in glibc's libmvec (x86-64), from the op table's libm list
-# (symgrad/spelling.py LIBM); see ``simd_supported``.
-SIMD_LIBM = [f for f, (_, vector) in LIBM.items() if vector]
-
-# Size tiers, measured on a shared 2-core x86-64 with GCC 12 (docs/c_backend.md): whole-function
-# -O2 compile time grows faster than linearly (Rosenbrock n=1,000, 4,500 lines: 22 s at -O2,
-# 20 s at -O1), while 250-line chunks compile at a steady ~3,000 lines/s at -O1 and ~8,000
-# lines/s at -O0. So: up to SMALL_MAX_LINES one vectorized -O2 loop; beyond, chunks at -O1;
-# beyond O1_MAX_LINES, chunks at -O0.
-SMALL_MAX_LINES = 1_000
-# Programs of this many operations or more run on the tape interpreter (cvm.py) instead of
-# being compiled: see docs/c_backend.md for the measurements behind the figure.
-VM_MIN_OPS = 50_000
-O1_MAX_LINES = 50_000
-CHUNK_LINES = 250
 
 
 class CompilerNotFoundError(FileNotFoundError):
@@ -140,27 +123,6 @@ def simd_supported(is_gcc: bool) -> bool:
     return name == "glibc" and (major, minor) >= (2, 35)
 
 
-def flags_for(n_lines: int, simd: bool) -> list[str]:
-    """Compiler flags for a function of ``n_lines`` straight-line statements.
-
-    IEEE semantics: never -ffast-math; no contraction into FMAs (arithmetic matches the other
-    backends bit for bit; libm functions and symgrad's own ``sg_tanh`` are within a few ulp).
-    -fno-math-errno only drops errno writes, which no caller reads. Larger functions get lower
-    levels (see the size tiers above).
-    """
-    opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1" if n_lines <= O1_MAX_LINES else "-O0"
-    flags = [opt, "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno"]
-    if platform.machine() in ("x86_64", "AMD64"):
-        flags.append("-march=native")
-    if simd:
-        flags += ["-DSG_SIMD", "-fopenmp-simd"]
-    return flags
-
-
-def _libs(simd: bool) -> list[str]:
-    return ["-lmvec", "-lm"] if simd else ["-lm"]
-
-
 def _run_compiler(argv: list[str], cwd: str) -> subprocess.CompletedProcess:
     """Run the compiler (the one place symgrad does; tests count calls here)."""
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
@@ -172,7 +134,7 @@ def build(
     """The path of a shared library built from ``source``: from the cache, or compiled now.
 
     ``extra_flags`` follow the usual ones (and are hashed with them); ``subdir`` is the cache
-    subdirectory (another one for libraries that are not generated functions, e.g. ccall.py's).
+    subdirectory (another one for libraries that are not generated functions, e.g. call.py's).
     """
     cc = find_compiler()
     ident, is_gcc = compiler_id(cc)
@@ -200,7 +162,7 @@ def build(
             with open(c_file, "w", encoding="ascii") as fh:
                 fh.write(source)
             out = os.path.join(tmp, "f.so")
-            argv = [*cc, *flags, "f.c", "-o", "f.so", *_libs(use_simd)]
+            argv = [*cc, *flags, "f.c", "-o", "f.so", *libs(use_simd)]
             proc = _run_compiler(argv, tmp)
             if proc.returncode == 0 and os.path.exists(out):
                 os.replace(out, final)  # atomic: readers see no file or a whole one
@@ -216,7 +178,3 @@ def build(
         f"Check that {cc[0]!r} works (or set CC to another compiler), or use backend='python'. "
         "A compiler error on valid input is a symgrad bug; please report it with fn.source."
     )
-
-
-PORTABLE_FLAGS = "-O2 -std=c99 -fPIC -shared -ffp-contract=off -fno-math-errno"
-"""The flags a saved loader compiles with: no CPU-specific code, no libmvec."""

@@ -218,8 +218,10 @@ def test_cache_hit_runs_no_compiler(monkeypatch, tmp_path):
     f3 = pickle.loads(pickle.dumps(f1))
     assert len(calls) == 1  # both came from the cache
     assert same(f2(1.0)[0], 3.25 * math.e) and same(f3(1.0)[0], 3.25 * math.e)
-    files = os.listdir(tmp_path / "cache" / abi.CACHE_FORMAT)
-    assert len(files) == 1 and files[0].endswith(".so")
+    files = sorted(os.listdir(tmp_path / "cache" / abi.CACHE_FORMAT))
+    # the library, its record (SHA-256, size) and the source's alias for compiler-less loads
+    assert [f.rsplit(".", 1)[1] for f in files] == ["sha256", "so", "json"]
+    assert files[0][:-7] == files[1][:-3]
 
 
 def test_concurrent_compiles_from_two_processes(tmp_path):
@@ -241,8 +243,8 @@ def test_concurrent_compiles_from_two_processes(tmp_path):
     assert all(p.returncode == 0 for p in procs)
     for out in outs:
         assert same(float(out), math.sin(2.0) + 6.0)
-    left = os.listdir(cache / abi.CACHE_FORMAT)
-    assert len(left) == 1 and left[0].endswith(".so")  # no temp dirs, no partial files
+    left = sorted(os.listdir(cache / abi.CACHE_FORMAT))  # no temp dirs, no partial files
+    assert [f.rsplit(".", 1)[1] for f in left] == ["sha256", "so", "json"]
 
 
 def test_missing_compiler_is_explained(monkeypatch):

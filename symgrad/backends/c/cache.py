@@ -5,7 +5,8 @@ second compile of the same function (in this process or any other) loads the cac
 never runs the compiler. Builds happen in a private temporary directory inside the cache and the
 finished library is moved into place with ``os.replace``: two processes compiling the same
 function at once each produce a complete file, and one atomically wins; a failed or interrupted
-build leaves nothing under the final name.
+build leaves nothing under the final name. What is on disk is checked before it is used
+(``store``: private directories, a SHA-256 record per library, lookup without a compiler).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import store
 from .abi import CACHE_FORMAT, flags_for, libs
+from .store import CacheNotWritableError, UnsafeCacheError  # noqa: F401 (raised here)
 
 _CANDIDATES = ("cc", "gcc", "clang")
 _STDERR_LINES = 20
@@ -34,10 +37,6 @@ class CompilerNotFoundError(FileNotFoundError):
 
 class CCompileError(RuntimeError):
     """The C compiler rejected the generated source or could not link it."""
-
-
-class CacheNotWritableError(PermissionError):
-    """The library cache directory cannot be created or written."""
 
 
 _HINT = (
@@ -135,46 +134,64 @@ def build(
 
     ``extra_flags`` follow the usual ones (and are hashed with them); ``subdir`` is the cache
     subdirectory (another one for libraries that are not generated functions, e.g. call.py's).
+    A cached library is returned only when it matches its record (``store.verified``); with no
+    compiler on this system, the library this source was last built into, if any.
     """
-    cc = find_compiler()
+    root = store.private_dir(cache_dir() / subdir)
+    store.check_private(cache_dir())
+    plain = "\n".join([CACHE_FORMAT, _cpu_id(), str(n_lines), " ".join(extra_flags), source])
+    source_key = hashlib.sha256(plain.encode()).hexdigest()[:32]
+    try:
+        cc = find_compiler()
+    except CompilerNotFoundError:
+        found = store.recall(root, source_key)
+        if found is None:
+            raise
+        return found
     ident, is_gcc = compiler_id(cc)
     simd = simd_supported(is_gcc) and not extra_flags
-    attempts = [True, False] if simd else [False]
-    root = cache_dir() / subdir
-    last_error = ""
-    for use_simd in attempts:
+    failures = []
+    for use_simd in [True, False] if simd else [False]:
         flags = flags_for(n_lines, use_simd) + list(extra_flags)
         key = "\n".join([CACHE_FORMAT, ident, _cpu_id(), " ".join(flags), source])
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        final = root / f"sg_{digest}.so"
-        if final.exists():
-            return str(final)
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            tmp = tempfile.mkdtemp(prefix=".build-", dir=root)
-        except OSError as exc:
-            raise CacheNotWritableError(
-                f"the symgrad cache directory {str(root)!r} is not writable ({exc.strerror}); "
-                "set SYMGRAD_CACHE_DIR to a writable directory (or fix its permissions)"
-            ) from exc
-        try:
-            c_file = os.path.join(tmp, "f.c")
-            with open(c_file, "w", encoding="ascii") as fh:
-                fh.write(source)
-            out = os.path.join(tmp, "f.so")
-            argv = [*cc, *flags, "f.c", "-o", "f.so", *libs(use_simd)]
-            proc = _run_compiler(argv, tmp)
-            if proc.returncode == 0 and os.path.exists(out):
-                os.replace(out, final)  # atomic: readers see no file or a whole one
+        final = root / f"sg_{hashlib.sha256(key.encode()).hexdigest()[:32]}.so"
+        for _ in range(3):  # a concurrent build may replace the file between install and check
+            if store.verified(final):
+                store.remember(root, source_key, final)
                 return str(final)
-            lines = (proc.stderr or proc.stdout or "").strip().splitlines()
-            last_error = "\n".join(lines[:_STDERR_LINES])
-            last_argv = argv
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            failure = _compile(cc, flags, use_simd, source, root, final)
+            if failure is not None:
+                failures.append(failure)
+                break
+    argv, error = failures[-1] if failures else ([*cc], "the library kept failing its check")
     raise CCompileError(
-        f"the C compiler failed on symgrad's generated source:\n  $ {shlex.join(last_argv)}\n"
-        f"{last_error}\n"
+        f"the C compiler failed on symgrad's generated source:\n  $ {shlex.join(argv)}\n"
+        f"{error}\n"
         f"Check that {cc[0]!r} works (or set CC to another compiler), or use backend='python'. "
         "A compiler error on valid input is a symgrad bug; please report it with fn.source."
     )
+
+
+def _compile(cc, flags, use_simd, source, root: Path, final: Path):
+    """Compile ``source`` in a private temporary directory and install it as ``final``; None,
+    or (argv, the compiler's first lines of output) when it failed."""
+    try:
+        tmp = tempfile.mkdtemp(prefix=".build-", dir=root)
+    except OSError as exc:
+        raise CacheNotWritableError(
+            f"the symgrad cache directory {str(root)!r} is not writable ({exc.strerror}); "
+            "set SYMGRAD_CACHE_DIR to a writable directory (or fix its permissions)"
+        ) from exc
+    try:
+        with open(os.path.join(tmp, "f.c"), "w", encoding="ascii") as fh:
+            fh.write(source)
+        out = os.path.join(tmp, "f.so")
+        argv = [*cc, *flags, "f.c", "-o", "f.so", *libs(use_simd)]
+        proc = _run_compiler(argv, tmp)
+        if proc.returncode == 0 and os.path.exists(out):
+            store.install(out, final)
+            return None
+        lines = (proc.stderr or proc.stdout or "").strip().splitlines()
+        return argv, "\n".join(lines[:_STDERR_LINES])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -7,9 +7,11 @@ tape to the cached interpreter (``tape``), and calls ``sg_f`` through the call e
 
 from __future__ import annotations
 
+import _ctypes
 import ast
 import ctypes
 import math
+import weakref
 from collections.abc import Callable
 from ctypes import addressof, c_char
 
@@ -17,6 +19,13 @@ from . import cache, tape
 from . import call as entry
 from .abi import FUNC, ctypes_argtypes, read_meta
 from .pack import _packer
+
+
+def _release(handle: int) -> None:
+    """Unmap a library loaded by ``ctypes.CDLL`` (which never unloads)."""
+    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+    if close is not None:
+        close(handle)
 
 
 class NativeFunction:
@@ -39,6 +48,9 @@ class NativeFunction:
             if early is not None:
                 early.join()
             self._lib = ctypes.CDLL(self.library_path)
+            # unmapped when this function is freed (dlopen counts references: another
+            # function loaded from the same library keeps it)
+            weakref.finalize(self, _release, self._lib._handle)
             fn = getattr(self._lib, FUNC)
             fn.argtypes = ctypes_argtypes(nargs)
             fn.restype = ctypes.c_int
@@ -74,14 +86,14 @@ class NativeFunction:
         if self._has_arrays:
             plan = self._ext_plan(shapes, floats=False)
 
-            def fast(args: tuple, plan=plan, call=call, pack=pack):
+            def fast(args: tuple, plan=plan, call=call, pack=pack, _keep=self):
                 out = call(plan, args)
                 return None if out is None else pack(None, out)
 
             return fast
         plan = self._ext_plan(shapes, floats=True)
 
-        def fast_floats(args: tuple, plan=plan, call=call, pack=pack):
+        def fast_floats(args: tuple, plan=plan, call=call, pack=pack, _keep=self):
             out = call(plan, args)  # a list of floats unless there are batch axes
             if out is None or type(out) is list:
                 return out if out is None else pack(out, None)

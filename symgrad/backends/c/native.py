@@ -102,10 +102,13 @@ class NativeFunction:
         return fast_floats
 
     def __call__(self, *arrays, raw: bool = False):
-        if self._ext is not None:
+        """The outputs for float64 arrays ``arrays`` (one per argument, trailing sizes as
+        compiled); anything else is a TypeError or ValueError, never a read out of bounds."""
+        if self._ext is not None:  # checks count, dtype and sizes in C; None: not its case
             out = self._ext.call(self._raw_plan, arrays)
             if out is not None:
                 return out if raw else self._finish(out)
+        self._check(arrays)
         plan = self._plans.get(tuple([a.shape for a in arrays]))
         if plan is not None:  # shapes seen before and needing no copies: the fast path
             n, strides, out_shape = plan
@@ -118,6 +121,28 @@ class NativeFunction:
                 return self._call_general(arrays, raw)
             return self._run(call, out_shape, raw)
         return self._call_general(arrays, raw)
+
+    def _check(self, arrays: tuple) -> None:
+        """What ``sg_f`` relies on: one float64 array per argument with the compiled trailing
+        size (the call entry checks the same in C)."""
+        ndarray, f64 = self._np.ndarray, self._np.float64
+        if len(arrays) != len(self._args):
+            raise TypeError(
+                f"this compiled C function takes {len(self._args)} argument(s), "
+                f"got {len(arrays)}"
+            )
+        for i, (a, (k, nd)) in enumerate(zip(arrays, self._args)):
+            if not isinstance(a, ndarray) or a.dtype != f64:
+                got = f"dtype {a.dtype}" if isinstance(a, ndarray) else type(a).__name__
+                raise TypeError(
+                    f"argument {i + 1} must be a float64 NumPy array, got {got}; "
+                    "convert it with np.asarray(a, dtype=np.float64)"
+                )
+            if a.ndim < nd or math.prod(a.shape[a.ndim - nd :]) != k:
+                raise ValueError(
+                    f"argument {i + 1} must end in {nd} axes holding {k} value(s), "
+                    f"got shape {a.shape}"
+                )
 
     def _call_general(self, arrays, raw: bool):
         np = self._np

@@ -47,3 +47,36 @@ def test_a_library_shared_by_two_functions_stays_while_one_lives(c_cache):
     import numpy as np
 
     assert g(np.array([1.0, 2.0]), 4.0)[0].tolist() == [3.625, 7.625]
+
+
+def test_tape_workspace_kept_between_calls_and_safe_across_threads(monkeypatch):
+    """The tape interpreter's workspace is allocated once per function and reused; a call
+    that finds it busy (another thread) gets its own, so results never mix."""
+    import threading
+
+    import numpy as np
+
+    from symgrad.backends.c import abi
+
+    monkeypatch.setattr(abi, "VM_MIN_OPS", 1)
+    x, y = sg.symbols("x y")
+    f = sg.compile([x, y], [sg.tanh(x) * y + x, x * y], backend="c")
+    assert "tape interpreter" in f.source.splitlines()[0]
+    xs = np.linspace(-2, 2, 300)
+    want = [np.tanh(xs) * k + xs for k in range(4)]
+    bad = []
+
+    def work(k: int) -> None:
+        for _ in range(30):
+            got = f(xs, float(k))[0]
+            if not np.allclose(got, want[k], rtol=1e-14, atol=0):
+                bad.append(k)
+            if f(0.5, float(k))[1] != 0.5 * k:  # one sample: the scalar path, same workspace
+                bad.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []

@@ -161,8 +161,8 @@ def looped(layout, names, roots, nodes, reduce, sample_loop):
         if node.op is Op.SYMBOL and node.serial not in index:
             raise ValueError(f"symbol {node.payload!r} is not among the inputs")
     t = reroll.tape(nodes, roots, index)
-    pl = reroll.plan(t, ranges)
-    if not pl.loops or pl.statements > abi.LOOP_MAX_LINES:
+    pl = reroll.plan(t, ranges, abi.LOOP_MAX_LINES)
+    if pl is None or not pl.loops or pl.statements > abi.LOOP_MAX_LINES:
         return None
 
     stmts, size = emit(pl, inputs, reduce, literal, render_op)

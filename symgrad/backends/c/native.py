@@ -128,8 +128,7 @@ class NativeFunction:
         ndarray, f64 = self._np.ndarray, self._np.float64
         if len(arrays) != len(self._args):
             raise TypeError(
-                f"this compiled C function takes {len(self._args)} argument(s), "
-                f"got {len(arrays)}"
+                f"this compiled C function takes {len(self._args)} argument(s), got {len(arrays)}"
             )
         for i, (a, (k, nd)) in enumerate(zip(arrays, self._args)):
             if not isinstance(a, ndarray) or a.dtype != f64:

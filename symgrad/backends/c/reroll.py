@@ -213,37 +213,27 @@ def _run_of(t: Tape, s: int, p: int, cap: int) -> int:
     return max(r, 1)
 
 
-def plan(t: Tape, input_ranges: list[tuple[int, int]]) -> Plan:
-    """Find the loops: greedy from the front, the candidate covering most instructions wins."""
+def plan(
+    t: Tape, input_ranges: list[tuple[int, int]], max_statements: int | None = None
+) -> Plan | None:
+    """Find the loops: greedy from the front, the candidate covering most instructions wins.
+
+    With ``max_statements``, None as soon as the statements printed so far (straight ones plus
+    one body per loop) pass it: they only grow, so the plan could not be used, and on an
+    irregular graph the scan stops after ``max_statements`` instructions instead of reading
+    them all."""
     n = t.n
-    nxt = _next_same(t.key)
     loop_of = np.full(n, -1, dtype=np.int64)
     loops: list[Loop] = []
-    i = 0
-    nxt_l = nxt.tolist()
+    i = printed = 0
+    nxt_l = _next_same(t.key).tolist()
     while i < n:
-        best = None
-        j = nxt_l[i]
-        tries = 0
-        while j != -1 and j - i <= MAX_BODY and tries < MAX_TRIES:
-            tries += 1
-            p = j - i
-            if _run_of(t, i, p, MIN_ITERS) < MIN_ITERS:
-                j = nxt_l[j]
-                continue
-            # what the operands allow (inputs stay in their argument, reads of earlier loops
-            # stay in them), from the first iterations; then how far the run really goes
-            probe = _classify(t, i, p, (n - i) // p, loops, loop_of, input_ranges, probe=True)
-            r = _run_of(t, i, p, probe.count) if probe is not None else 0
-            if r >= MIN_ITERS and p * r >= MIN_COVER:
-                lp = _classify(t, i, p, r, loops, loop_of, input_ranges)
-                if lp is not None and (
-                    best is None or lp.period * lp.count > best.period * best.count
-                ):
-                    best = lp
-            j = nxt_l[j]
+        if max_statements is not None and printed > max_statements:
+            return None
+        best = _best_at(t, i, nxt_l, loops, loop_of, input_ranges)
         if best is None:
             i += 1
+            printed += 1
             continue
         for row in best.slots:  # mark the arrays earlier loops must keep
             for how in row:
@@ -256,6 +246,7 @@ def plan(t: Tape, input_ranges: list[tuple[int, int]]) -> Plan:
         loop_of[best.start : best.end] = len(loops)
         loops.append(best)
         i = best.end
+        printed += best.period
     # straight code reading loop values reads them from the loops' arrays
     straight = loop_of < 0
     for a in range(MAX_ARITY):
@@ -265,6 +256,31 @@ def plan(t: Tape, input_ranges: list[tuple[int, int]]) -> Plan:
         for ref in np.unique(refs).tolist():
             _keep(loops, loop_of, ref)
     return Plan(t, loops, loop_of)
+
+
+def _best_at(t: Tape, i: int, nxt_l: list, loops, loop_of, input_ranges) -> Loop | None:
+    """The loop starting at instruction ``i`` that covers most, among the next few body
+    lengths with the same key; None if there is none."""
+    n = t.n
+    best = None
+    j = nxt_l[i]
+    tries = 0
+    while j != -1 and j - i <= MAX_BODY and tries < MAX_TRIES:
+        tries += 1
+        p = j - i
+        if _run_of(t, i, p, MIN_ITERS) < MIN_ITERS:
+            j = nxt_l[j]
+            continue
+        # what the operands allow (inputs stay in their argument, reads of earlier loops stay
+        # in them), from the first iterations; then how far the run really goes
+        probe = _classify(t, i, p, (n - i) // p, loops, loop_of, input_ranges, probe=True)
+        r = _run_of(t, i, p, probe.count) if probe is not None else 0
+        if r >= MIN_ITERS and p * r >= MIN_COVER:
+            lp = _classify(t, i, p, r, loops, loop_of, input_ranges)
+            if lp is not None and (best is None or lp.period * lp.count > best.period * best.count):
+                best = lp
+        j = nxt_l[j]
+    return best
 
 
 def _keep(loops: list[Loop], loop_of: np.ndarray, i: int) -> None:

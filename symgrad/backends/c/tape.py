@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import math
 import re
+import threading
 from collections import Counter
 from operator import attrgetter
 
@@ -29,7 +30,7 @@ from ...ops import ATOM, INFO, Op
 from ..base import Program
 from .abi import CODE, OPS, REDUCE_CODE, make_meta, meta_comment, signature
 from .spell import literal
-from .tape_vm import machine, vm_source
+from .tape_vm import BLOCK, machine, vm_source
 
 
 class _Count:
@@ -168,7 +169,7 @@ def _entry(p: int, vm: dict, m: int, reduce) -> list[str]:
         f"    return sg_vm(sg_tape, {vm['len']}, {vm['slots']}, sg_consts, {vm['nconst']}, "
         f"{vm['nin']},",
         f"                 sg_in_arg, sg_in_off, {m}, sg_out_slot, sg_n, sg_args, sg_st,",
-        f"                 {REDUCE_CODE[reduce]}, sg_out);",
+        f"                 {REDUCE_CODE[reduce]}, sg_out, 0);",
         "}",
     ]
 
@@ -199,6 +200,8 @@ def make_runner(source: str, meta: dict):
     """A function taking the generated ``sg_f``'s arguments ``(n, a0, s0, ..., out)`` that runs
     the tape of ``source`` on the VM."""
 
+    import numpy as np
+
     vm = meta["vm"]
     prog = read_program(source)
     lib = machine()
@@ -224,11 +227,23 @@ def make_runner(source: str, meta: dict):
         outs.ctypes.data,
     )
     run = lib.sg_vm
+    # The workspace, allocated at the first call and kept: a call that finds it in use (another
+    # thread; ctypes releases the GIL) passes NULL and the VM allocates its own.
+    work: list = []
+    busy = threading.Lock()
+    size = max(vm["slots"], 1) * BLOCK
 
     def runner(n, *rest, _keep=keep):
         ptrs = ptrs_t(*rest[0:-1:2])
         strides = st_t(*rest[1:-1:2])
-        return run(*head, n, ptrs, strides, red, rest[-1])
+        if not busy.acquire(blocking=False):
+            return run(*head, n, ptrs, strides, red, rest[-1], None)
+        try:
+            if not work:
+                work.append(np.empty(size))
+            return run(*head, n, ptrs, strides, red, rest[-1], work[0].ctypes.data)
+        finally:
+            busy.release()
 
     runner.program = keep  # type: ignore[attr-defined]
     return runner

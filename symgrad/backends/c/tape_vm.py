@@ -135,7 +135,7 @@ def machine() -> ctypes.CDLL:
         p, ll = ctypes.c_void_p, ctypes.c_longlong
         lib.sg_vm_alloc.argtypes = [p, ll, ll, ll, p, ll]
         lib.sg_vm_alloc.restype = ll
-        lib.sg_vm.argtypes = [p, ll, ll, p, ll, ll, p, p, ll, p, ll, p, p, ctypes.c_int, p]
+        lib.sg_vm.argtypes = [p, ll, ll, p, ll, ll, p, p, ll, p, ll, p, p, ctypes.c_int, p, p]
         lib.sg_vm.restype = ctypes.c_int
         _machine = lib
     return _machine

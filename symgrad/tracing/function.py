@@ -310,10 +310,10 @@ def _backend(backend: str | None, batched: bool) -> str:
     if backend is None:
         if not batched:
             return "python"
-        from ..backends import cbuild
+        from ..backends.c.cache import find_compiler
 
         try:
-            cbuild.find_compiler()
+            find_compiler()
             return "c"
         except Exception:  # noqa: BLE001 - no compiler of any kind: the NumPy backend
             return "numpy"

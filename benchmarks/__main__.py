@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from . import compile_scaling, report
+from . import compile_scaling, report, verification
 from .suite import WORKLOADS, run_suite
 from .timing import machine_info
 
@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-nodes", type=int, help="largest graph of the compile-scaling study")
     ap.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="run only these workloads")
     ap.add_argument("--no-scaling", action="store_true", help="skip the compile-scaling study")
+    ap.add_argument("--no-verification", action="store_true", help="skip the sg.verify workloads")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs"))
     a = ap.parse_args(argv)
     budget = a.budget or (5.0 if a.quick else 30.0)
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, met, what in report.targets(results, scaling):
         status = "not measured" if met is None else ("met" if met else "MISSED")
         print(f"  [{status}] {name}: {what}")
+    if not a.no_verification:
+        print("\nsg.verify against the 50-digit oracle (time and accuracy of each backend):")
+        verification.run(a.quick, log=lambda s: print(s, flush=True))
     print(f"\nwrote {os.path.normpath(path)} and {', '.join(pngs) or 'no plots (no matplotlib)'}")
     return 0
 

@@ -124,14 +124,14 @@ def chain_floor(depth: int) -> float:
     Also prints the same loop on the backend's ``sg_tanh`` (pasted in), the floor of our code."""
     import ctypes
 
-    from symgrad.backends import cbuild
-    from symgrad.backends.c import HELPERS
+    from symgrad.backends.c import cache
+    from symgrad.backends.c.spell import HELPERS
 
     ours = FLOOR_C.replace("sg_floor", "sg_floor_ours").replace("h * tanh(y)", "h * sg_tanh(y)")
     ours = ours.replace("#include <math.h>\n", "#include <math.h>\n" + HELPERS["sg_tanh"] + "\n")
     times = {}
     for name, src, sym in (("glibc tanh", FLOOR_C, "sg_floor"), ("sg_tanh", ours, "sg_floor_ours")):
-        fn = getattr(ctypes.CDLL(cbuild.build(src, 0)), sym)
+        fn = getattr(ctypes.CDLL(cache.build(src, 0)), sym)
         fn.argtypes = [ctypes.c_double, ctypes.c_longlong]
         fn.restype = ctypes.c_double
         times[name] = median_time(lambda fn=fn: fn(0.7, depth))

@@ -252,6 +252,25 @@ def peer_wins(results: list[Result]) -> list[str]:
     return out
 
 
+def not_compared(results: list[Result]) -> list[str]:
+    """The peers left out (the time budget) at sizes where symgrad ran: no verdict there, so the
+    page must not read as if symgrad won them."""
+    missing: dict[str, list[str]] = {}
+    for r in results:
+        if r.system.startswith("symgrad") or r.status != "gave up":
+            continue
+        if _find(results, r.workload, r.size, REFERENCE):
+            missing.setdefault(r.system, []).append(f"{r.workload} {r.size:,}")
+    if not missing:
+        return []
+    cells = "; ".join(f"{system} at {', '.join(where)}" for system, where in missing.items())
+    return [
+        f"- not measured in this run (left out for the time budget), so no verdict: {cells}. "
+        "`python -m benchmarks.c_backend` (figures in `docs/c_backend.md`) times JAX and CasADi "
+        "against the C backend at those sizes too."
+    ]
+
+
 def plots(results: list[Result], scaling: list[dict], outdir: str) -> list[str]:
     """PNG plots; returns their file names (none if matplotlib is missing)."""
     try:
@@ -348,7 +367,8 @@ def write(
             L += ["", f"## {spec['title']}", "", *workload_table(results, wname)]
     wins = peer_wins(results)
     L += ["", "## Where a peer wins, and why", ""]
-    L += wins or ["- nowhere in this run"]
+    L += wins or ["- nowhere among the systems and sizes measured in this run"]
+    L += not_compared(results)
     if scaling:
         L += [
             "",

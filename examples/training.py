@@ -26,7 +26,9 @@ y = [f(*x) for x in X]
 
 ann = MLP(3, [8, 8, 1], seed=0)
 start = ann.values()
-epochs, lr = 30, 0.001
+# The summed error's gradient grows with the data set: at the tutorial's 0.001 the loss falls for
+# ten epochs, then jumps back up (70 at epoch 10, 176 at epoch 15). 2.5e-4 falls at every epoch.
+epochs, lr = 30, 2.5e-4
 
 # 1. Eager, exactly the tutorial's loop.
 t0 = time.perf_counter()
@@ -39,7 +41,7 @@ for i in range(epochs):
         p.data = p.data - lr * p.grad
         p.grad = 0
     eager.append(loss.data)
-    if i % 5 == 0:
+    if i % 10 == 0:
         print(f"Epoch {i}, Loss: {loss}")
 t_eager = (time.perf_counter() - t0) / epochs
 eager_final = ann.values()
@@ -66,7 +68,7 @@ t_comp = (time.perf_counter() - t0) / epochs
 ann.set_values(theta)
 
 print(f"\n{'epoch':>5} {'eager':>18} {'compiled':>18}")
-for i in range(0, epochs, 5):
+for i in [*range(0, epochs, 10), epochs - 1]:
     print(f"{i:>5} {eager[i]:>18.10f} {compiled[i]:>18.10f}")
 gap = max(abs(a - b) / max(1.0, abs(a)) for a, b in zip(eager, compiled))
 print(f"largest relative difference between the curves: {gap:.1e}")
@@ -75,6 +77,9 @@ print(
     f"({t_eager / t_comp:.0f}x)"
 )
 assert gap < 1e-9
+# It trains as a tutorial should: down at every epoch, to well under half the starting loss.
+assert all(b < a for a, b in zip(compiled, compiled[1:])), "the loss rose during training"
+assert compiled[-1] < compiled[0] / 3
 assert np.allclose(theta, eager_final, rtol=1e-9, atol=1e-12)
 
 print("\nprediction vs target on the first five points (trained, compiled):")

@@ -10,10 +10,12 @@ from typing import Any
 
 from . import structure
 from ._version import __version__
+from .autodiff import provenance
 from .backends import BACKENDS, Backend
 from .backends import get as get_backend
 from .backends.base import ArrayOut
 from .backends.naming import NameScope
+from .display import compiled_html
 from .ir import Expr, count_ops, flatten, gc_paused, orders_shared, topo_order
 from .ops import Op
 from .passes import optimize
@@ -107,6 +109,8 @@ class CompiledFunction:
         caller = getattr(self._fn, "caller", None)
         self._c_fast = caller(self._trailing) if caller is not None else None
         self.__name__ = "f"
+        self.inputs: list | None = None  # set by sg.compile (for sg.verify(fn))
+        self.output_exprs: list[Expr] | None = None  # the outputs before passes, flat
         self.__doc__ = source.split('"""')[1] if source.startswith('"""') else None
 
     # -- calling --------------------------------------------------------------------------
@@ -163,6 +167,10 @@ class CompiledFunction:
     def __repr__(self) -> str:
         sig = ", ".join(n for n, _ in self._arg_info)
         return f"<symgrad.CompiledFunction f({sig}) [{self.backend}, {self.stats['ops']} ops]>"
+
+    def _repr_html_(self) -> str:  # a notebook's view: signature, op counts, the source
+        sig = ", ".join(n for n, _ in self._arg_info)
+        return compiled_html(self.source, self.backend, self.stats, sig)
 
 
 def _all_floats(a: Any, shape: tuple[int, ...]) -> bool:
@@ -224,9 +232,14 @@ def compile(  # noqa: A001 - the contract's name
     with orders_shared():  # the check, the passes and the printer walk the graph once
         _check_closed(roots, names)
         with gc_paused():  # IR and printing build no cycles; see ir.gc_paused
-            return _compile(
+            fn = _compile(
                 params, arg_info, names, scope, roots, structure_, be, reduce, optimize_passes
             )
+    # What sg.verify(fn) needs: the input symbols and the outputs as given, before any pass.
+    fn.inputs = [_as_nested(raw) for raw in inputs]
+    fn.output_exprs = roots
+    fn.output_claims = provenance.snapshot(roots)  # what each output is the derivative of
+    return fn
 
 
 def _params(

@@ -2,7 +2,9 @@
 
 A formula given on the command line is parsed by ``symgrad.parse`` (numbers, names, operators
 and the op table's functions only) and never evaluated as Python. Exit status: 0 success,
-1 a check failed (a derivative or the demo's loss curves disagree), 2 bad input.
+1 a check failed (a derivative or the demo's loss curves disagree), 2 bad input (usage or
+parse error), 3 ``verify`` could not decide within its time budget. ``verify`` never shows a
+traceback: whatever goes wrong inside it is reported in one line with one of these statuses.
 """
 
 from __future__ import annotations
@@ -14,6 +16,19 @@ from collections.abc import Sequence
 
 USAGE_ERROR = 2
 CHECK_FAILED = 1
+# The batched backends the demo can train with (tests check these against the backend table).
+DEMO_BACKENDS = ("numpy", "c")
+PLOT_INSTALL = 'python -m pip install "symgrad[plot]"'
+UNDECIDED = 3
+VERIFY_EPILOG = """exit status:
+  0  every derivative verified
+  1  a mismatch: a derivative (or the compiled program) disagrees with the reference
+  2  usage or parse error (a bad option, a formula symgrad does not accept)
+  3  could not decide within the time budget (or no point where the derivative is defined)
+
+Each derivative is proved by SymPy where it can within --symbolic-time seconds, else checked by
+forward mode in 50-digit arithmetic; the compiled gradient is run and its error is reported in
+ulps against the same oracle."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="symgrad",
         description="Symbolic gradients compiled to readable code, checked against SymPy.",
     )
+    from . import __version__
+    from .demo import LR
+
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{demo,grad,verify}", parser_class=_Parser)
     sub.required = True
 
@@ -57,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "curves, the time per epoch of each and the size of the generated code.",
     )
     d.add_argument("--epochs", type=_positive_int, default=50, help="epochs (default 50)")
-    d.add_argument("--lr", type=_learning_rate, default=0.001, help="learning rate (0.001)")
+    d.add_argument("--lr", type=_learning_rate, default=LR, help=f"learning rate ({LR:g})")
     d.add_argument("--seed", type=int, default=0, help="seed of data and weights (default 0)")
     d.add_argument(
         "--eager-epochs",
@@ -67,14 +86,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the (slow) eager engine for the first N epochs only (default: all)",
     )
     d.add_argument("--samples", type=_positive_int, default=100, help="data points (100)")
-    d.add_argument("--plot", metavar="FILE", help="write the loss curves to FILE (PNG)")
+    d.add_argument(
+        "--backend",
+        choices=DEMO_BACKENDS,
+        default="numpy",
+        help="the backend of the compiled step (default numpy; c needs a C compiler)",
+    )
+    d.add_argument(
+        "--plot", metavar="FILE", help="write the loss curves to FILE (PNG; needs matplotlib)"
+    )
     d.add_argument("--show-code", action="store_true", help="print the generated code")
 
     for name, what in (
         ("grad", "print the generated code of f and its gradient"),
         ("verify", "check the gradient of f against SymPy"),
     ):
-        g = sub.add_parser(name, help=what, description=what[0].upper() + what[1:] + ".")
+        g = sub.add_parser(
+            name,
+            help=what,
+            description=what[0].upper() + what[1:] + ".",
+            epilog=VERIFY_EPILOG if name == "verify" else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         g.add_argument("expr", metavar="EXPR", help="a formula, e.g. 'tanh(w*x + b)**2'")
         g.add_argument(
             "--wrt",
@@ -85,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "grad":
             g.add_argument("--hessian", action="store_true", help="also the Hessian")
             g.add_argument("--backend", choices=("python", "numpy"), default="python")
+        if name == "verify":
+            _verify_options(g)
     return p
 
 
@@ -131,25 +166,76 @@ def cmd_grad(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_options(g: argparse.ArgumentParser) -> None:
+    g.add_argument("--points", type=_positive_int, default=3, help="random points (3)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the points (0)")
+    g.add_argument(
+        "--time-budget", type=_seconds, default=60.0, metavar="S", help="seconds in all (60)"
+    )
+    g.add_argument(
+        "--symbolic-time", type=_seconds, default=5.0, metavar="S", help="seconds for SymPy (5)"
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (x >= 0 and math.isfinite(x)):
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more seconds")
+    return x
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    from . import errors
+    """Verify each derivative (SymPy, else the oracle) and the compiled gradient (ulps)."""
     from .parse import ParseError
 
     try:
-        f, _, wrt = _formula(args.expr, args.wrt)
-    except (ParseError, ValueError) as exc:
+        f, inputs, wrt = _formula(args.expr, args.wrt)
+    except (ParseError, ValueError, RecursionError, MemoryError) as exc:
         return _fail(f"EXPR: {exc}")
+    try:
+        return _verify(args, f, inputs, wrt)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # never a traceback: an unforeseen failure is "not decided"
+        return _fail(f"could not decide: {type(exc).__name__}: {str(exc)[:300]}", UNDECIDED)
+
+
+def _verify(args: argparse.Namespace, f, inputs, wrt) -> int:
+    import time
+
+    from . import api, autodiff, errors
     from .verification import verify
 
+    start = time.monotonic()
     try:
-        report = verify(f, wrt)
+        report = verify(
+            f, wrt, points=args.points, seed=args.seed, time_budget=args.time_budget,
+            symbolic_time=args.symbolic_time,
+        )  # fmt: skip
+        left = max(0.0, args.time_budget - (time.monotonic() - start))
+        fn = api.compile(
+            inputs, autodiff.gradient(f, wrt), backend=getattr(args, "backend", None) or "python"
+        )
+        program = verify(fn, points=args.points, seed=args.seed, time_budget=left)
     except errors.VerificationError as exc:
         print(f"symgrad: MISMATCH: {exc}", file=sys.stderr)
         return CHECK_FAILED
     except NotImplementedError as exc:
-        return _fail(f"cannot verify: {exc}")
-    print(report)
-    return 0
+        return _fail(f"cannot verify: {exc}", UNDECIDED)
+    undecided = not report.ok or not program.decided
+    shown = args.expr if len(args.expr) <= 60 else args.expr[:57] + "..."
+    print(("could not decide every derivative of" if undecided else "verified") + f" {shown}")
+    for check, out in zip(report, program):
+        how = {"symbolic": "proved by SymPy", "numeric": "forward-mode oracle, 50 digits"}
+        what = how.get(check.method, f"UNDECIDED ({check.note})")
+        ulps = f"{out.max_ulps:.3g} ulps max" if out.points else "not run (no defined point)"
+        print(f"  d/d{check.name}: {what}; compiled ({program.backend}): {ulps}")
+    if program.out_of_budget:
+        print(f"  out of budget: {program.out_of_budget}")
+    return UNDECIDED if undecided else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -157,15 +243,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.eager_epochs is not None and args.eager_epochs < 0:
         return _fail("--eager-epochs must be 0 or more")
-    return run_demo(
-        epochs=args.epochs,
-        lr=args.lr,
-        seed=args.seed,
-        eager_epochs=args.eager_epochs,
-        samples=args.samples,
-        plot=args.plot,
-        show_code=args.show_code,
-    )
+    if args.plot and not _have_matplotlib():  # before anything runs, not after the training
+        return _fail(f"--plot needs matplotlib, which is not installed; get it with {PLOT_INSTALL}")
+    try:
+        return run_demo(
+            epochs=args.epochs,
+            lr=args.lr,
+            seed=args.seed,
+            eager_epochs=args.eager_epochs,
+            samples=args.samples,
+            plot=args.plot,
+            show_code=args.show_code,
+            backend=args.backend,
+        )
+    except FileNotFoundError as exc:  # no C compiler for --backend c, a --plot FILE's folder
+        return _fail(str(exc))
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,3 +7,7 @@ class VerificationError(AssertionError):
 
 class RetraceWarning(UserWarning):
     """A traced function took a new Python path on most of its calls (each path compiles)."""
+
+
+class GraphvizNotFoundError(FileNotFoundError):
+    """Drawing a graph needs Graphviz's ``dot`` on PATH; the message says how to install it."""

@@ -45,6 +45,9 @@ CONTROL_FLOW_HINT = (
 )
 
 
+VIEWS: dict[str, Callable[[Expr], str | None]] = {}  # "latex", "svg": filled by symgrad/__init__
+
+
 class Expr:
     """A node of the expression DAG. Build with operators and ``sg`` functions, not directly.
 
@@ -109,8 +112,15 @@ class Expr:
     def __repr__(self) -> str:
         return _text.render(topo_order([self]))
 
-    def _repr_latex_(self) -> str | None:  # pragma: no cover - notebooks
-        return None
+    # Notebook views (Jupyter calls these); symgrad/__init__.py fills VIEWS, as this layer
+    # imports nothing above it. Each returns None (plain text shown) when it cannot draw.
+    def _repr_latex_(self) -> str | None:
+        view = VIEWS.get("latex")
+        return view(self) if view else None
+
+    def _repr_svg_(self) -> str | None:
+        view = VIEWS.get("svg")
+        return view(self) if view else None
 
     # Operators (numbers on either side) and the methods NumPy's object-array ufuncs call
     # (np.exp(array_of_exprs) calls each element's .exp()) come from the op table: see

@@ -8,7 +8,7 @@ from .ir import Expr, flatten, topo_order
 from .ops import Op
 from .text import STR_LIMIT, const_text, render, short
 
-__all__ = ["STR_LIMIT", "const_text", "short_str", "to_dot", "to_str"]
+__all__ = ["STR_LIMIT", "const_text", "dot_text", "short_str", "to_str"]
 
 
 def to_str(e: Expr, limit: int = STR_LIMIT) -> str:
@@ -20,8 +20,9 @@ def short_str(e: Expr) -> str:
     return short(topo_order([e]))
 
 
-def to_dot(outputs: Any) -> str:
-    """Graphviz DOT text of the DAG under ``outputs``; labels are quoted, never code."""
+def dot_text(outputs: Any) -> str:
+    """Graphviz DOT text of the DAG under ``outputs``; labels are quoted, never code
+    (``sg.to_dot`` wraps it in a ``str`` that can render itself: symgrad.display)."""
     roots = flatten(outputs)
     lines = ["digraph symgrad {", "  rankdir=BT;", '  node [fontname="Helvetica"];']
     for node in topo_order(roots):

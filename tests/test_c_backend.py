@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 import symgrad as sg
 from symgrad.backends import c as c_backend
-from symgrad.backends import cbuild, ccall, cvm
+from symgrad.backends.c import abi, cache, tape_vm
+from symgrad.backends.c import call as ccall
 from symgrad.ir import make
 from symgrad.ops import INFO, Op
 
@@ -168,8 +169,8 @@ def test_batching_and_reduce_match_numpy():
 
 def test_large_function_chunked_path(monkeypatch):
     """Functions past the size tier run from a workspace in chunk functions: same values."""
-    monkeypatch.setattr(cbuild, "SMALL_MAX_LINES", 3)
-    monkeypatch.setattr(cbuild, "CHUNK_LINES", 4)
+    monkeypatch.setattr(abi, "SMALL_MAX_LINES", 3)
+    monkeypatch.setattr(abi, "CHUNK_LINES", 4)
     x, y = sg.symbols("x y")
     f = x
     for _ in range(12):
@@ -197,13 +198,13 @@ def test_names_never_reach_the_source():
 def _count_compiles(monkeypatch) -> list:
     ccall.module()  # the call entry is built once per process (or machine); count the rest
     calls = []
-    real = cbuild._run_compiler
+    real = cache._run_compiler
 
     def counting(argv, cwd):
         calls.append(argv)
         return real(argv, cwd)
 
-    monkeypatch.setattr(cbuild, "_run_compiler", counting)
+    monkeypatch.setattr(cache, "_run_compiler", counting)
     return calls
 
 
@@ -217,8 +218,10 @@ def test_cache_hit_runs_no_compiler(monkeypatch, tmp_path):
     f3 = pickle.loads(pickle.dumps(f1))
     assert len(calls) == 1  # both came from the cache
     assert same(f2(1.0)[0], 3.25 * math.e) and same(f3(1.0)[0], 3.25 * math.e)
-    files = os.listdir(tmp_path / "cache" / cbuild.CACHE_FORMAT)
-    assert len(files) == 1 and files[0].endswith(".so")
+    files = sorted(os.listdir(tmp_path / "cache" / abi.CACHE_FORMAT))
+    # the library, its record (SHA-256, size) and the source's alias for compiler-less loads
+    assert [f.rsplit(".", 1)[1] for f in files] == ["sha256", "so", "json"]
+    assert files[0][:-7] == files[1][:-3]
 
 
 def test_concurrent_compiles_from_two_processes(tmp_path):
@@ -240,8 +243,8 @@ def test_concurrent_compiles_from_two_processes(tmp_path):
     assert all(p.returncode == 0 for p in procs)
     for out in outs:
         assert same(float(out), math.sin(2.0) + 6.0)
-    left = os.listdir(cache / cbuild.CACHE_FORMAT)
-    assert len(left) == 1 and left[0].endswith(".so")  # no temp dirs, no partial files
+    left = sorted(os.listdir(cache / abi.CACHE_FORMAT))  # no temp dirs, no partial files
+    assert [f.rsplit(".", 1)[1] for f in left] == ["sha256", "so", "json"]
 
 
 def test_missing_compiler_is_explained(monkeypatch):
@@ -249,7 +252,7 @@ def test_missing_compiler_is_explained(monkeypatch):
     x = sg.Symbol("x")
     with pytest.raises(FileNotFoundError) as info:
         sg.compile([x], [x + 1], backend="c")
-    assert isinstance(info.value, cbuild.CompilerNotFoundError)
+    assert isinstance(info.value, cache.CompilerNotFoundError)
     msg = str(info.value)
     assert "CC" in msg and "backend='python'" in msg
 
@@ -264,7 +267,7 @@ def test_compiler_error_shows_stderr_and_leaves_nothing(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="symgrad-test-failure") as info:
         sg.compile([x], [x * 2.5], backend="c")
     assert "backend='python'" in str(info.value)
-    assert os.listdir(tmp_path / "cache" / cbuild.CACHE_FORMAT) == []
+    assert os.listdir(tmp_path / "cache" / abi.CACHE_FORMAT) == []
 
 
 def test_unwritable_cache_is_explained(monkeypatch, tmp_path):
@@ -279,7 +282,7 @@ def test_unwritable_cache_is_explained(monkeypatch, tmp_path):
 def test_cache_dir_respects_xdg(monkeypatch, tmp_path):
     monkeypatch.delenv("SYMGRAD_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cbuild.cache_dir() == tmp_path / "symgrad"
+    assert cache.cache_dir() == tmp_path / "symgrad"
 
 
 def run_saved(directory, script: str) -> subprocess.CompletedProcess:
@@ -345,17 +348,17 @@ def test_meta_round_trip_and_structure():
 @pytest.fixture
 def on_vm(monkeypatch):
     """Every program runs on the tape interpreter."""
-    monkeypatch.setattr(cbuild, "VM_MIN_OPS", 1)
+    monkeypatch.setattr(abi, "VM_MIN_OPS", 1)
 
 
 @contextlib.contextmanager
 def vm_threshold(n: int):
-    old = cbuild.VM_MIN_OPS
-    cbuild.VM_MIN_OPS = n
+    old = abi.VM_MIN_OPS
+    abi.VM_MIN_OPS = n
     try:
         yield
     finally:
-        cbuild.VM_MIN_OPS = old
+        abi.VM_MIN_OPS = old
 
 
 def test_vm_every_op_scalar_and_batched_with_inf_and_nan(on_vm):
@@ -437,13 +440,13 @@ def test_vm_source_pickle_and_save(on_vm, tmp_path):
 def test_vm_machine_is_built_once(on_vm, monkeypatch, tmp_path):
     """The interpreter is one cached library: a new large program runs no compiler."""
     monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cvm, "_machine", None)
+    monkeypatch.setattr(tape_vm, "_machine", None)
     calls = _count_compiles(monkeypatch)
     x = sg.Symbol("x")
     sg.compile([x], [sg.exp(x) * 3.25], backend="c")
     n = len(calls)
     assert n >= 1
-    monkeypatch.setattr(cvm, "_machine", None)  # as a new process would
+    monkeypatch.setattr(tape_vm, "_machine", None)  # as a new process would
     f = sg.compile([x], [sg.sin(x) * 1.25 + x], backend="c")
     assert len(calls) == n and same(f(2.0)[0], math.sin(2.0) * 1.25 + 2.0)
 
@@ -453,7 +456,7 @@ def test_vm_machine_is_built_once(on_vm, monkeypatch, tmp_path):
 def test_a_100000_deep_chain(form, monkeypatch):
     """Rerolled into two C loops by default; on the tape interpreter when rerolling is off."""
     if form == "vm":
-        monkeypatch.setattr(c_backend, "LOOP_MIN_OPS", 10**9)
+        monkeypatch.setattr(abi, "LOOP_MIN_OPS", 10**9)
     depth = 100_000
     x = sg.Symbol("x")
     h = 1.0 / depth

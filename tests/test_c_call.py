@@ -1,4 +1,4 @@
-"""The C backend's call entry (``backends/ccall.py``): the fast path gives exactly what the
+"""The C backend's call entry (``backends/c/call.py``): the fast path gives exactly what the
 general (ctypes) path gives, for every kind of argument it takes or hands back, and arguments
 it does not take still meet the general path's checks and clear errors."""
 
@@ -12,7 +12,7 @@ import pytest
 from helpers import needs_cc
 
 import symgrad as sg
-from symgrad.backends import ccall
+from symgrad.backends.c import call as ccall
 
 pytestmark = [needs_cc, pytest.mark.usefixtures("c_cache")]
 

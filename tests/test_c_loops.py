@@ -1,4 +1,4 @@
-"""Rerolling (backends/cloop.py): repeated stretches of large programs run as C loops.
+"""Rerolling (backends/c/reroll.py): repeated stretches of large programs run as C loops.
 
 Every test compares the looped C function with the Python backend (or the NumPy backend for
 batches and reductions) on the same inputs, and checks that loops were in fact made, so a
@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symgrad as sg
-from symgrad.backends import c as c_backend
-from symgrad.backends import cloop
+from symgrad.backends.c import abi, reroll
 
 pytestmark = [needs_cc, pytest.mark.usefixtures("c_cache")]
 LOOP = "for (long long sg_r"
@@ -26,7 +25,7 @@ LOOP = "for (long long sg_r"
 @pytest.fixture
 def small_loops(monkeypatch):
     """Reroll programs from 40 operations up, so small test programs take the looped path."""
-    monkeypatch.setattr(c_backend, "LOOP_MIN_OPS", 40)
+    monkeypatch.setattr(abi, "LOOP_MIN_OPS", 40)
 
 
 def close(got, want, rtol: float = 1e-12) -> bool:
@@ -55,7 +54,7 @@ def test_rosenbrock_becomes_a_few_loops_and_matches_python():
     g = sg.gradient(f, x)
     fc = sg.compile([x], [f, np.array(g, dtype=object)], backend="c")
     fp = sg.compile([x], [f, g], backend="python")
-    assert fc.stats["ops"] > c_backend.LOOP_MIN_OPS  # the default path, no test switch
+    assert fc.stats["ops"] > abi.LOOP_MIN_OPS  # the default path, no test switch
     assert fc.source.count(LOOP) >= 2 and fc.stats["lines"] < 120
     for xv in (np.linspace(-1.5, 2.0, 300), np.random.default_rng(0).normal(size=300)):
         v, grad = fc(xv)
@@ -260,12 +259,12 @@ def test_random_looped_programs_match_python(shape, seed):
     # No assertion that loops were found: interning can share a node between steps (tanh of
     # x[i] at step i and of x[n-1-j] at step j), which is not affine and rightly stays
     # straight. test_fixed_steps_reroll holds shapes that must loop.
-    old = c_backend.LOOP_MIN_OPS
-    c_backend.LOOP_MIN_OPS = 40  # (hypothesis runs many examples per function-scoped fixture)
+    old = abi.LOOP_MIN_OPS
+    abi.LOOP_MIN_OPS = 40  # (hypothesis runs many examples per function-scoped fixture)
     try:
         compile_and_compare(*shape, n=24, seed=seed)
     finally:
-        c_backend.LOOP_MIN_OPS = old
+        abi.LOOP_MIN_OPS = old
 
 
 @pytest.mark.parametrize(
@@ -293,8 +292,8 @@ def test_plan_finds_the_period_and_counts():
     from symgrad.ir import topo_order
 
     nodes = topo_order([y])
-    t = cloop.tape(nodes, [y], {x.serial: 0})
-    pl = cloop.plan(t, [(0, 1)])
+    t = reroll.tape(nodes, [y], {x.serial: 0})
+    pl = reroll.plan(t, [(0, 1)])
     # step 0 reads the input x, not a temporary: it stays straight, as does the final store
     assert [(lp.period, lp.count) for lp in pl.loops] == [(3, 49)]
     assert pl.statements == t.n - 3 * 48 == 3 + 3 + 1

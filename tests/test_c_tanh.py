@@ -1,4 +1,4 @@
-"""The C backend's own tanh (``sg_tanh`` in backends/c.py's HELPERS): within its documented error
+"""The C backend's own tanh (``sg_tanh``, backends/c/runtime/sg_tanh.h): within its documented error
 bound of the correctly rounded tanh, IEEE-exact at the edges (signed zeros, infinities, NaN,
 subnormals, huge arguments), odd exactly, monotonic, and what the op table prints for TANH in
 every C form. The FMA and non-FMA formulas are both checked, whatever this CPU has. Skipped,
@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symgrad as sg
-from symgrad.backends import cbuild
-from symgrad.backends.c import HELPERS
+from symgrad.backends.c import abi, cache
+from symgrad.backends.c.spell import HELPERS
 
 pytestmark = [needs_cc, pytest.mark.usefixtures("c_cache")]
 
@@ -48,7 +48,7 @@ def tanh_c(xs, variant: str = "native") -> np.ndarray:
                 "",
             ]
         )
-        lib = ctypes.CDLL(cbuild.build(src, 0))
+        lib = ctypes.CDLL(cache.build(src, 0))
         lib.sg_many.argtypes = [ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p]
         lib.sg_many.restype = None
         _libs[variant] = lib
@@ -144,7 +144,7 @@ def test_every_c_form_prints_and_runs_sg_tanh(monkeypatch):
     f = sg.compile([x], [sg.tanh(x)], backend="c")
     assert "sg_tanh(" in f.source and not f._fn.on_vm
     got = [np.asarray(f(xs)[0]), np.array([float(f(np.array(v))[0]) for v in xs[:40]])]
-    monkeypatch.setattr(cbuild, "VM_MIN_OPS", 1)
+    monkeypatch.setattr(abi, "VM_MIN_OPS", 1)
     fv = sg.compile([x], [sg.tanh(x) * 1.0], backend="c")
     assert fv._fn.on_vm
     got += [np.asarray(fv(xs)[0]), np.array([float(fv(np.array(v))[0]) for v in xs[:40]])]

@@ -16,7 +16,7 @@ import symgrad as sg
 import symgrad.parse
 from symgrad import scalar
 from symgrad.autodiff.rules import RULES
-from symgrad.backends import c as c_backend
+from symgrad.backends.c.spell import HELPERS
 from symgrad.ir import make
 from symgrad.ops import BY_NUMPY, BY_SYMPY, INFO, template
 from symgrad.spelling import ATOM, BACKENDS, LIBM
@@ -77,8 +77,8 @@ def test_op_c_needs_are_row_facts(op):
     helpers = {h for h in called if h.startswith("sg_")}
     assert helpers == ({info.c_helper} if info.c_helper else set()), (op, helpers)
     if info.c_helper:
-        assert info.c_helper in c_backend.HELPERS
-        body = re.sub(r"/\*.*?\*/", "", c_backend.HELPERS[info.c_helper], flags=re.S)
+        assert info.c_helper in HELPERS
+        body = re.sub(r"/\*.*?\*/", "", HELPERS[info.c_helper], flags=re.S)
         called |= set(_CALLS.findall(body))
     assert set(info.c_libm) <= set(LIBM), info.c_libm
     assert called & set(LIBM) == set(info.c_libm), (op, called & set(LIBM))

@@ -80,7 +80,7 @@ def test_verify_catches_a_wrong_rule(monkeypatch):
     with pytest.raises(sg.VerificationError) as info:
         sg.verify(sg.tanh(x) * y, [x, y])
     msg = str(info.value)
-    assert "d/dx" in msg and "SymPy gives" in msg
+    assert "d/dx" in msg and "the oracle" in msg and "symgrad's gradient gives" in msg
     assert isinstance(info.value, AssertionError)
 
 
@@ -97,3 +97,29 @@ def test_verify_rejects_non_symbols():
     x = sg.Symbol("x")
     with pytest.raises(TypeError):
         sg.verify(x * x, [x + 1])
+
+
+def test_deep_nesting_is_decided_without_recursion_error():
+    x = sg.Symbol("x")
+    f = x
+    for k in range(400):  # 400 levels: SymPy recurses past Python's limit; the oracle does not
+        f = sg.sin(f) + 0.5 * x if k % 2 else sg.tanh(f) * 1.01
+    report = sg.verify(f, [x], symbolic_time=2.0)
+    assert report.ok and report[x].method in ("symbolic", "numeric")
+
+
+def test_a_comparison_used_as_a_number_is_verified():
+    x, y = sg.symbols("x y")
+    report = sg.verify((x > y) - x, [x, y])
+    assert report.ok and len(report) == 2
+
+
+def test_the_mlp_loss_is_verified_by_the_oracle_in_linear_time():
+    """113 derivatives of a 100-sample loss: past SymPy's size, straight to the oracle."""
+    from benchmarks import workloads as W
+
+    case = W.make_case("mlp", 100)
+    ps = list(sg.symbols("w0:113"))
+    f = W.mlp_loss(ps, case.data["xs"], case.data["ys"], sg.tanh)
+    report = sg.verify(f, ps, points=1)
+    assert report.ok and set(report.methods.values()) == {"numeric"} and len(report) == 113

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..ir import Expr, as_expr, const, gc_paused, topo_order
 from ..ops import Op
+from . import provenance
 from .rules import RULES
 
 
@@ -79,6 +80,7 @@ def gradient(f: Any, wrt: Any) -> Expr | list[Expr]:
         adj = adjoints(f, syms)
     zero = const(0.0)
     grads = [adj.get(s.serial, zero) for s in syms]
+    provenance.record(f, syms, grads)  # what each result claims to be, for sg.verify(fn)
     return grads[0] if single else grads
 
 

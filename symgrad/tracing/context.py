@@ -150,9 +150,10 @@ class TraceContext:
             raise TypeError(
                 f"float() of a traced value that depends on the differentiated argument "
                 f"{label!r} in {self.name} would cut its derivative (JAX raises a "
-                "ConcretizationError here). Keep it an array value: to write values into a "
-                "buffer, create it with np.zeros(n, dtype=object) or build the result with "
-                "np.stack / np.array([...]); for a branch use sg.where / np.where"
+                "ConcretizationError here). Keep it a traced value: for math.exp(x) and the "
+                "like (they call float()) write np.exp(x); to write values into a buffer, "
+                "create it with np.zeros(n, dtype=object) or build the result with np.stack "
+                "/ np.array([...]); for a branch use sg.where / np.where"
             )
         v = self.value(e, "float()")
         if math.isnan(v):

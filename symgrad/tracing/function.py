@@ -123,7 +123,9 @@ class TracedFunction:
         inputs, guard_inputs = self._inputs(flat, len(args))
         paths = self._paths.get(key)
         path = self._find(paths, guard_inputs) if paths else None
-        if path is None:
+        if path is not None:
+            self._paths.move_to_end(key)  # least recently used first, for eviction
+        else:
             with gc_paused():  # stand-ins and traced nodes build no cycles (see ir.gc_paused)
                 path = self._trace(args, kwargs, flat, diff, inputs)
             self._remember(key, path)
@@ -308,10 +310,10 @@ def _backend(backend: str | None, batched: bool) -> str:
     if backend is None:
         if not batched:
             return "python"
-        from ..backends import cbuild
+        from ..backends.c.cache import find_compiler
 
         try:
-            cbuild.find_compiler()
+            find_compiler()
             return "c"
         except Exception:  # noqa: BLE001 - no compiler of any kind: the NumPy backend
             return "numpy"

@@ -86,12 +86,15 @@ def accumulate(op: Op, a: np.ndarray, axis: int | None) -> np.ndarray:
     return np.moveaxis(obj_array(out, shape), -1, axis)
 
 
-def _dot(u: list[Expr], v: list[Expr]) -> Expr:
+def _dot(u: list[Expr], v: list[Expr], make=make, mul=_MUL, add=_ADD) -> Expr:  # noqa: B008
+    """u[0]*v[0] + u[1]*v[1] + ... left to right (names bound locally: the hot loop)."""
     if not u:
         return const(0.0)
-    acc = make(_MUL, (u[0], v[0]))
-    for a, b in zip(u[1:], v[1:]):
-        acc = make(_ADD, (acc, make(_MUL, (a, b))))
+    it = zip(u, v)
+    a, b = next(it)
+    acc = make(mul, (a, b))
+    for a, b in it:
+        acc = make(add, (acc, make(mul, (a, b))))
     return acc
 
 

@@ -138,6 +138,12 @@ def from_sympy(expr: Any, symbols: dict | None = None) -> Expr:
     Pow, exp, log, sqrt, the trigonometric and hyperbolic functions, Abs, Max, Min, Piecewise,
     comparisons and a few more; anything else raises ``NotImplementedError`` naming it.
     """
+    if isinstance(expr, str | bytes):  # sympify would eval it: a string is never parsed here
+        raise TypeError(
+            "from_sympy takes a SymPy expression, not a string (SymPy's sympify evaluates "
+            "strings as Python code); build it with sympy, or parse a formula with "
+            "symgrad.parse.parse"
+        )
     sp = _sympy()
     mapping: dict = {}
     for k, v in (symbols or {}).items():

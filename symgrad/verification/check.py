@@ -1,32 +1,41 @@
 """``verify``: each derivative of symgrad's against SymPy's ``diff``, variable by variable.
 
-A difference SymPy can simplify to zero within a budget is proven symbolically; anything else is
-decided numerically, at random points evaluated in 50-digit arithmetic, so float rounding in
-symgrad's own code plays no part in the verdict.
+A difference SymPy simplifies to zero within a budget and a real time bound (``symbolic.py``)
+is proven; every other variable is decided by the oracle: the derivative of ``f`` by forward
+mode in 50-digit arithmetic (``oracle.py``), against symgrad's gradient expression evaluated at
+the same precision, at random points. Both passes are linear in the graph's size, so a loss
+over 100 samples of the tutorial MLP (113 derivatives) verifies in seconds.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..autodiff.reverse import _symbols, gradient
 from ..errors import VerificationError
 from ..ir import Expr, as_expr, evaluate, free_symbols
-from .bridge import to_sympy
+from .oracle import OutOfBudget, context, evaluate_jets, values
+from .symbolic import prove
 
 DIGITS = 50
+SYMBOLIC_SECONDS = 5.0
+"""The default wall-clock bound on SymPy's proof, for all variables together."""
 
 
 @dataclass
 class VariableCheck:
-    """How one variable's derivative was decided: ``method`` is "symbolic" or "numeric"."""
+    """How one variable's derivative was decided: ``method`` is "symbolic", "numeric" (the
+    oracle, at ``points``) or "undecided" (no point where it is defined, or out of time)."""
 
     symbol: Expr
     method: str
     points: list[dict[str, float]] = field(default_factory=list)
     max_error: float = 0.0
+    note: str = ""
 
     @property
     def name(self) -> str:
@@ -35,9 +44,11 @@ class VariableCheck:
     def __str__(self) -> str:
         if self.method == "symbolic":
             return f"d/d{self.name}: ok (symbolic: SymPy simplifies the difference to 0)"
+        if self.method == "undecided":
+            return f"d/d{self.name}: UNDECIDED ({self.note})"
         return (
-            f"d/d{self.name}: ok (numeric: {len(self.points)} random points at {DIGITS} "
-            f"digits, max relative error {self.max_error:.1e})"
+            f"d/d{self.name}: ok (numeric: forward-mode oracle at {len(self.points)} random "
+            f"points, {DIGITS} digits, max relative error {self.max_error:.1e})"
         )
 
 
@@ -49,7 +60,8 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return True  # a mismatch raises instead of reporting
+        """True when every variable was decided (a mismatch raises instead of reporting)."""
+        return all(c.method != "undecided" for c in self.checks)
 
     @property
     def methods(self) -> dict[str, str]:
@@ -68,7 +80,8 @@ class VerifyReport:
         return len(self.checks)
 
     def __str__(self) -> str:
-        lines = [f"verified {len(self.checks)} derivative(s) against SymPy:"]
+        head = "verified" if self.ok else "could not decide all of"
+        lines = [f"{head} {len(self.checks)} derivative(s) (SymPy, else the oracle):"]
         lines += [f"  {c}" for c in self.checks]
         return "\n".join(lines)
 
@@ -77,47 +90,57 @@ class VerifyReport:
 
 def verify(
     f: Any,
-    wrt: Any,
+    wrt: Any = None,
     *,
     budget: int = 200,
-    points: int = 4,
+    points: Any = None,
     seed: int | None = 0,
     tol: float = 1e-10,
-) -> VerifyReport:
-    """Check ``sg.gradient(f, wrt)`` against SymPy's ``diff`` of ``sg.to_sympy(f)``.
+    digits: int = 50,
+    time_budget: float | None = None,
+    progress: bool | None = None,
+    symbolic_time: float = SYMBOLIC_SECONDS,
+    directions: str = "coordinate",
+) -> Any:
+    """Check ``sg.gradient(f, wrt)`` against SymPy's ``diff`` of ``sg.to_sympy(f)``; or, given a
+    compiled function alone (``sg.verify(fn)``), check the program's every output against the
+    high-precision forward-mode oracle (``ProgramReport``).
 
     ``budget`` bounds the size (SymPy ``count_ops``) of a difference that SymPy is asked to
-    simplify; larger ones, or ones it cannot prove zero, are checked at ``points`` random points
-    to relative tolerance ``tol``. Raises ``sg.VerificationError`` on a mismatch.
+    simplify and ``symbolic_time`` the seconds it may take; the rest is checked by the oracle at
+    ``points`` random points to relative tolerance ``tol``, within ``time_budget`` seconds (a
+    variable left undecided says so in the report). Raises ``sg.VerificationError`` on a
+    mismatch.
     """
-    import sympy as sp
+    if hasattr(f, "output_exprs") and hasattr(f, "backend"):
+        if wrt is not None:
+            raise TypeError("sg.verify(fn) checks a compiled function's outputs; give no wrt")
+        from .compiled import verify_compiled
 
+        return verify_compiled(
+            f, points=3 if points is None else points, digits=digits, seed=seed,
+            time_budget=60.0 if time_budget is None else time_budget, progress=progress,
+            directions=directions,
+        )  # fmt: skip
+    if wrt is None:
+        raise TypeError("sg.verify(f, wrt) needs wrt: the symbols to differentiate by")
     syms, _ = _symbols(wrt)
     f = as_expr(getattr(f, "_expr", f), "f")
     ours = gradient(f, syms)
-    f_sp = to_sympy(f)
-    all_syms = free_symbols([f, ours])
-    rng = random.Random(seed)
-    checks = []
-    for s, g in zip(syms, ours):
-        s_sp = to_sympy(s)
-        ref = sp.diff(f_sp, s_sp)
-        mine = to_sympy(g)
-        diff = ref - mine
-        if diff == 0 or _proved_zero(sp, diff, budget):
-            checks.append(VariableCheck(s, "symbolic"))
-            continue
-        checks.append(_numeric(sp, s, ref, mine, g, all_syms, rng, points, tol))
+    start = time.monotonic()
+    deadline = start + (60.0 if time_budget is None else time_budget)
+    seconds = min(symbolic_time, max(0.0, deadline - start))
+    proved = prove(f, syms, ours, budget, seconds)
+    checks = [VariableCheck(s, "symbolic") if i in proved else None for i, s in enumerate(syms)]
+    todo = [i for i, c in enumerate(checks) if c is None]
+    if todo:
+        rng = random.Random(seed)
+        n = 4 if points is None else points
+        numeric = _numeric(f, [syms[i] for i in todo], [ours[i] for i in todo], n, rng, tol,
+                           digits, deadline)  # fmt: skip
+        for i, c in zip(todo, numeric):
+            checks[i] = c
     return VerifyReport(checks)
-
-
-def _proved_zero(sp, diff, budget: int) -> bool:
-    try:
-        if sp.count_ops(diff) > budget:
-            return False
-        return sp.simplify(diff) == 0
-    except Exception:  # SymPy gives up in many ways; the numeric check decides then
-        return False
 
 
 def _sample(rng: random.Random, attempt: int) -> float:
@@ -127,46 +150,58 @@ def _sample(rng: random.Random, attempt: int) -> float:
     return rng.uniform(-1.8, 1.8)
 
 
-def _numeric(
-    sp, s: Expr, ref, mine, g: Expr, syms: list[Expr], rng: random.Random, points: int, tol: float
-) -> VariableCheck:
-    check = VariableCheck(s, "numeric")
-    attempts = 0
-    while len(check.points) < points and attempts < 20 * points:
-        point = {x: _sample(rng, attempts) for x in syms}
+def _numeric(f, syms, grads, points, rng, tol, digits, deadline) -> list[VariableCheck]:
+    """The oracle's verdict for each of ``syms``: forward mode on ``f`` against ``grads``
+    evaluated at the same precision, at ``points`` random points where both are defined."""
+    M = context(digits)
+    every = free_symbols([f, *grads])
+    dirs = {s.serial: {k: 1} for k, s in enumerate(syms)}
+    checks = [VariableCheck(s, "numeric") for s in syms]
+    attempts, why = 0, "no point where the derivative is defined was found"
+    while min(len(c.points) for c in checks) < points and attempts < 20 * points:
+        point = {x.serial: _sample(rng, attempts) for x in every}
         attempts += 1
-        subs = {to_sympy(x): sp.Float(v, DIGITS) for x, v in point.items()}
         try:
-            a = complex(ref.xreplace(subs).evalf(DIGITS))
-            b = complex(mine.xreplace(subs).evalf(DIGITS))
-        except (TypeError, ValueError, ZeroDivisionError):
-            continue  # undefined here (a kink, a pole, a comparison of complex values)
-        if not all(map(_finite, (a, b))):
-            continue
-        err = abs(a - b) / max(1.0, abs(a))
-        labelled = {x.payload: v for x, v in point.items()}
-        if err > tol:
-            raise VerificationError(
-                f"d/d{s.payload} disagrees with SymPy at {labelled}: SymPy gives {_fmt(a)}, "
-                f"symgrad's gradient gives {_fmt(b)} (its float evaluation: "
-                f"{evaluate(g, point)!r})"
-            )
-        check.points.append(labelled)
-        check.max_error = max(check.max_error, err)
-    if not check.points:
-        raise VerificationError(
-            f"d/d{s.payload}: no point where both derivatives are defined "
-            f"was found in {attempts} tries; check the domain of f"
-        )
-    return check
+            ref = evaluate_jets([f], point, dirs, M, deadline=deadline).d1[f.serial]
+            mine = values(grads, point, M, deadline=deadline)
+        except OutOfBudget:
+            why = "the time budget ran out"
+            break
+        labelled = {x.payload: point[x.serial] for x in every}
+        for k, (c, g) in enumerate(zip(checks, grads)):
+            a, b = ref.get(k, 0), mine[g.serial]
+            if len(c.points) >= points or not (_finite(a) and _finite(b)):
+                continue  # undefined here (a pole, outside a domain)
+            err = float(abs(a - b) / max(1, abs(a)))
+            if err > tol:
+                raise VerificationError(
+                    f"d/d{c.name} disagrees with the reference at {labelled}: the oracle "
+                    f"(forward mode, {digits} digits) gives {_fmt(a)}, symgrad's gradient "
+                    f"gives {_fmt(b)} (its float evaluation: {evaluate(g, _env(point, every))!r})"
+                )
+            c.points.append(labelled)
+            c.max_error = max(c.max_error, err)
+    for c in checks:
+        if not c.points:
+            c.method, c.note = "undecided", f"{why} in {attempts} tries"
+    return checks
 
 
-def _finite(z: complex) -> bool:
-    return z == z and abs(z) != float("inf")
+def _env(point: dict, every: list[Expr]) -> dict:
+    return {x: point[x.serial] for x in every}
 
 
-def _fmt(z: complex) -> str:
-    return repr(z.real) if z.imag == 0 else repr(z)
+def _finite(z: Any) -> bool:
+    try:
+        return math.isfinite(float(z))
+    except (OverflowError, ValueError, TypeError):
+        return False
+
+
+def _fmt(z: Any) -> str:
+    import mpmath
+
+    return mpmath.nstr(z, 20) if not isinstance(z, int) else str(z)
 
 
 def finite_difference(f: Any, wrt: Any, point: dict, h: float = 1e-6) -> list[float]:

@@ -5,7 +5,8 @@ second compile of the same function (in this process or any other) loads the cac
 never runs the compiler. Builds happen in a private temporary directory inside the cache and the
 finished library is moved into place with ``os.replace``: two processes compiling the same
 function at once each produce a complete file, and one atomically wins; a failed or interrupted
-build leaves nothing under the final name.
+build leaves nothing under the final name. What is on disk is checked before it is used
+(``store``: private directories, a SHA-256 record per library, lookup without a compiler).
 """
 
 from __future__ import annotations
@@ -21,27 +22,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..spelling import LIBM
+from . import store
+from .abi import CACHE_FORMAT, flags_for, libs
+from .store import CacheNotWritableError, UnsafeCacheError  # noqa: F401 (raised here)
 
-CACHE_FORMAT = "c1"  # bump when the calling convention of generated libraries changes
 _CANDIDATES = ("cc", "gcc", "clang")
 _STDERR_LINES = 20
-
-# Functions with SIMD variants in glibc's libmvec (x86-64), from the op table's libm list
-# (symgrad/spelling.py LIBM); see ``simd_supported``.
-SIMD_LIBM = [f for f, (_, vector) in LIBM.items() if vector]
-
-# Size tiers, measured on a shared 2-core x86-64 with GCC 12 (docs/c_backend.md): whole-function
-# -O2 compile time grows faster than linearly (Rosenbrock n=1,000, 4,500 lines: 22 s at -O2,
-# 20 s at -O1), while 250-line chunks compile at a steady ~3,000 lines/s at -O1 and ~8,000
-# lines/s at -O0. So: up to SMALL_MAX_LINES one vectorized -O2 loop; beyond, chunks at -O1;
-# beyond O1_MAX_LINES, chunks at -O0.
-SMALL_MAX_LINES = 1_000
-# Programs of this many operations or more run on the tape interpreter (cvm.py) instead of
-# being compiled: see docs/c_backend.md for the measurements behind the figure.
-VM_MIN_OPS = 50_000
-O1_MAX_LINES = 50_000
-CHUNK_LINES = 250
 
 
 class CompilerNotFoundError(FileNotFoundError):
@@ -51,10 +37,6 @@ class CompilerNotFoundError(FileNotFoundError):
 
 class CCompileError(RuntimeError):
     """The C compiler rejected the generated source or could not link it."""
-
-
-class CacheNotWritableError(PermissionError):
-    """The library cache directory cannot be created or written."""
 
 
 _HINT = (
@@ -140,27 +122,6 @@ def simd_supported(is_gcc: bool) -> bool:
     return name == "glibc" and (major, minor) >= (2, 35)
 
 
-def flags_for(n_lines: int, simd: bool) -> list[str]:
-    """Compiler flags for a function of ``n_lines`` straight-line statements.
-
-    IEEE semantics: never -ffast-math; no contraction into FMAs (arithmetic matches the other
-    backends bit for bit; libm functions and symgrad's own ``sg_tanh`` are within a few ulp).
-    -fno-math-errno only drops errno writes, which no caller reads. Larger functions get lower
-    levels (see the size tiers above).
-    """
-    opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1" if n_lines <= O1_MAX_LINES else "-O0"
-    flags = [opt, "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno"]
-    if platform.machine() in ("x86_64", "AMD64"):
-        flags.append("-march=native")
-    if simd:
-        flags += ["-DSG_SIMD", "-fopenmp-simd"]
-    return flags
-
-
-def _libs(simd: bool) -> list[str]:
-    return ["-lmvec", "-lm"] if simd else ["-lm"]
-
-
 def _run_compiler(argv: list[str], cwd: str) -> subprocess.CompletedProcess:
     """Run the compiler (the one place symgrad does; tests count calls here)."""
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
@@ -172,51 +133,65 @@ def build(
     """The path of a shared library built from ``source``: from the cache, or compiled now.
 
     ``extra_flags`` follow the usual ones (and are hashed with them); ``subdir`` is the cache
-    subdirectory (another one for libraries that are not generated functions, e.g. ccall.py's).
+    subdirectory (another one for libraries that are not generated functions, e.g. call.py's).
+    A cached library is returned only when it matches its record (``store.verified``); with no
+    compiler on this system, the library this source was last built into, if any.
     """
-    cc = find_compiler()
+    root = store.private_dir(cache_dir() / subdir)
+    store.check_private(cache_dir())
+    plain = "\n".join([CACHE_FORMAT, _cpu_id(), str(n_lines), " ".join(extra_flags), source])
+    source_key = hashlib.sha256(plain.encode()).hexdigest()[:32]
+    try:
+        cc = find_compiler()
+    except CompilerNotFoundError:
+        found = store.recall(root, source_key)
+        if found is None:
+            raise
+        return found
     ident, is_gcc = compiler_id(cc)
     simd = simd_supported(is_gcc) and not extra_flags
-    attempts = [True, False] if simd else [False]
-    root = cache_dir() / subdir
-    last_error = ""
-    for use_simd in attempts:
+    failures = []
+    for use_simd in [True, False] if simd else [False]:
         flags = flags_for(n_lines, use_simd) + list(extra_flags)
         key = "\n".join([CACHE_FORMAT, ident, _cpu_id(), " ".join(flags), source])
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        final = root / f"sg_{digest}.so"
-        if final.exists():
-            return str(final)
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            tmp = tempfile.mkdtemp(prefix=".build-", dir=root)
-        except OSError as exc:
-            raise CacheNotWritableError(
-                f"the symgrad cache directory {str(root)!r} is not writable ({exc.strerror}); "
-                "set SYMGRAD_CACHE_DIR to a writable directory (or fix its permissions)"
-            ) from exc
-        try:
-            c_file = os.path.join(tmp, "f.c")
-            with open(c_file, "w", encoding="ascii") as fh:
-                fh.write(source)
-            out = os.path.join(tmp, "f.so")
-            argv = [*cc, *flags, "f.c", "-o", "f.so", *_libs(use_simd)]
-            proc = _run_compiler(argv, tmp)
-            if proc.returncode == 0 and os.path.exists(out):
-                os.replace(out, final)  # atomic: readers see no file or a whole one
+        final = root / f"sg_{hashlib.sha256(key.encode()).hexdigest()[:32]}.so"
+        for _ in range(3):  # a concurrent build may replace the file between install and check
+            if store.verified(final):
+                store.remember(root, source_key, final)
                 return str(final)
-            lines = (proc.stderr or proc.stdout or "").strip().splitlines()
-            last_error = "\n".join(lines[:_STDERR_LINES])
-            last_argv = argv
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            failure = _compile(cc, flags, use_simd, source, root, final)
+            if failure is not None:
+                failures.append(failure)
+                break
+    argv, error = failures[-1] if failures else ([*cc], "the library kept failing its check")
     raise CCompileError(
-        f"the C compiler failed on symgrad's generated source:\n  $ {shlex.join(last_argv)}\n"
-        f"{last_error}\n"
+        f"the C compiler failed on symgrad's generated source:\n  $ {shlex.join(argv)}\n"
+        f"{error}\n"
         f"Check that {cc[0]!r} works (or set CC to another compiler), or use backend='python'. "
         "A compiler error on valid input is a symgrad bug; please report it with fn.source."
     )
 
 
-PORTABLE_FLAGS = "-O2 -std=c99 -fPIC -shared -ffp-contract=off -fno-math-errno"
-"""The flags a saved loader compiles with: no CPU-specific code, no libmvec."""
+def _compile(cc, flags, use_simd, source, root: Path, final: Path):
+    """Compile ``source`` in a private temporary directory and install it as ``final``; None,
+    or (argv, the compiler's first lines of output) when it failed."""
+    try:
+        tmp = tempfile.mkdtemp(prefix=".build-", dir=root)
+    except OSError as exc:
+        raise CacheNotWritableError(
+            f"the symgrad cache directory {str(root)!r} is not writable ({exc.strerror}); "
+            "set SYMGRAD_CACHE_DIR to a writable directory (or fix its permissions)"
+        ) from exc
+    try:
+        with open(os.path.join(tmp, "f.c"), "w", encoding="ascii") as fh:
+            fh.write(source)
+        out = os.path.join(tmp, "f.so")
+        argv = [*cc, *flags, "f.c", "-o", "f.so", *libs(use_simd)]
+        proc = _run_compiler(argv, tmp)
+        if proc.returncode == 0 and os.path.exists(out):
+            store.install(out, final)
+            return None
+        lines = (proc.stderr or proc.stdout or "").strip().splitlines()
+        return argv, "\n".join(lines[:_STDERR_LINES])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -25,14 +25,13 @@ Only the structure of the graph decides; labels never enter the source (identifi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ir import Expr
-from ..ops import ATOM, INFO, Op
-from .cvm import CODE, OPS  # opcodes: the op table's order, as the interpreter numbers them
+from ...ir import Expr
+from ...ops import INFO, Op
+from .abi import CODE, OPS  # opcodes: the op table's order, as the interpreter numbers them
 
 TEMP, INPUT, CONST, OUTPUT = 0, 1, 2, 3
 NONE = 4  # an unused operand slot
@@ -44,7 +43,7 @@ MIN_COVER = 24  # and covers at least this many instructions
 STORE = len(OPS)  # the pseudo-op writing an output: operands (value, output slot)
 STORE_ARITY = 2
 if max(info.arity for info in INFO.values()) > MAX_ARITY:  # tape() packs three operands
-    raise ImportError("cloop.MAX_ARITY is below an op's arity; widen the tape")
+    raise ImportError("reroll.MAX_ARITY is below an op's arity; widen the tape")
 
 
 @dataclass
@@ -115,6 +114,13 @@ def tape(nodes: list[Expr], roots: list[Expr], input_index: dict[int, int]) -> T
             ref = where[s] = input_index[s] * 8 + INPUT
         if s in stores:
             lead += [(ref, r) for r in stores[s]]
+    return _packed(ops, (a0, a1, a2), lead, consts)
+
+
+def _packed(ops: list[int], operands: tuple, lead: list, consts: list[float]) -> Tape:
+    """The collected instructions as arrays, the stores of outputs that are inputs or
+    constants (``lead``) first."""
+    a0, a1, a2 = operands
     op_a = np.array([STORE] * len(lead) + ops, dtype=np.int64)
     packed = np.array(
         [
@@ -207,37 +213,27 @@ def _run_of(t: Tape, s: int, p: int, cap: int) -> int:
     return max(r, 1)
 
 
-def plan(t: Tape, input_ranges: list[tuple[int, int]]) -> Plan:
-    """Find the loops: greedy from the front, the candidate covering most instructions wins."""
+def plan(
+    t: Tape, input_ranges: list[tuple[int, int]], max_statements: int | None = None
+) -> Plan | None:
+    """Find the loops: greedy from the front, the candidate covering most instructions wins.
+
+    With ``max_statements``, None as soon as the statements printed so far (straight ones plus
+    one body per loop) pass it: they only grow, so the plan could not be used, and on an
+    irregular graph the scan stops after ``max_statements`` instructions instead of reading
+    them all."""
     n = t.n
-    nxt = _next_same(t.key)
     loop_of = np.full(n, -1, dtype=np.int64)
     loops: list[Loop] = []
-    i = 0
-    nxt_l = nxt.tolist()
+    i = printed = 0
+    nxt_l = _next_same(t.key).tolist()
     while i < n:
-        best = None
-        j = nxt_l[i]
-        tries = 0
-        while j != -1 and j - i <= MAX_BODY and tries < MAX_TRIES:
-            tries += 1
-            p = j - i
-            if _run_of(t, i, p, MIN_ITERS) < MIN_ITERS:
-                j = nxt_l[j]
-                continue
-            # what the operands allow (inputs stay in their argument, reads of earlier loops
-            # stay in them), from the first iterations; then how far the run really goes
-            probe = _classify(t, i, p, (n - i) // p, loops, loop_of, input_ranges, probe=True)
-            r = _run_of(t, i, p, probe.count) if probe is not None else 0
-            if r >= MIN_ITERS and p * r >= MIN_COVER:
-                lp = _classify(t, i, p, r, loops, loop_of, input_ranges)
-                if lp is not None and (
-                    best is None or lp.period * lp.count > best.period * best.count
-                ):
-                    best = lp
-            j = nxt_l[j]
+        if max_statements is not None and printed > max_statements:
+            return None
+        best = _best_at(t, i, nxt_l, loops, loop_of, input_ranges)
         if best is None:
             i += 1
+            printed += 1
             continue
         for row in best.slots:  # mark the arrays earlier loops must keep
             for how in row:
@@ -250,6 +246,7 @@ def plan(t: Tape, input_ranges: list[tuple[int, int]]) -> Plan:
         loop_of[best.start : best.end] = len(loops)
         loops.append(best)
         i = best.end
+        printed += best.period
     # straight code reading loop values reads them from the loops' arrays
     straight = loop_of < 0
     for a in range(MAX_ARITY):
@@ -259,6 +256,31 @@ def plan(t: Tape, input_ranges: list[tuple[int, int]]) -> Plan:
         for ref in np.unique(refs).tolist():
             _keep(loops, loop_of, ref)
     return Plan(t, loops, loop_of)
+
+
+def _best_at(t: Tape, i: int, nxt_l: list, loops, loop_of, input_ranges) -> Loop | None:
+    """The loop starting at instruction ``i`` that covers most, among the next few body
+    lengths with the same key; None if there is none."""
+    n = t.n
+    best = None
+    j = nxt_l[i]
+    tries = 0
+    while j != -1 and j - i <= MAX_BODY and tries < MAX_TRIES:
+        tries += 1
+        p = j - i
+        if _run_of(t, i, p, MIN_ITERS) < MIN_ITERS:
+            j = nxt_l[j]
+            continue
+        # what the operands allow (inputs stay in their argument, reads of earlier loops stay
+        # in them), from the first iterations; then how far the run really goes
+        probe = _classify(t, i, p, (n - i) // p, loops, loop_of, input_ranges, probe=True)
+        r = _run_of(t, i, p, probe.count) if probe is not None else 0
+        if r >= MIN_ITERS and p * r >= MIN_COVER:
+            lp = _classify(t, i, p, r, loops, loop_of, input_ranges)
+            if lp is not None and (best is None or lp.period * lp.count > best.period * best.count):
+                best = lp
+        j = nxt_l[j]
+    return best
 
 
 def _keep(loops: list[Loop], loop_of: np.ndarray, i: int) -> None:
@@ -307,15 +329,7 @@ def _classify(
             elif k == OUTPUT:
                 row.append(("out", i0, d))
             elif k == INPUT:
-                for lo, hi in input_ranges:
-                    if lo <= i0 < hi:
-                        break
-                else:  # pragma: no cover - ids come from the ranges
-                    return None
-                if d > 0:  # keep within one argument
-                    r = min(r, (hi - 1 - i0) // d + 1)
-                elif d < 0:
-                    r = min(r, (i0 - lo) // (-d) + 1)
+                r = _input_runs(i0, d, r, input_ranges)
                 row.append(("in", i0, d))
             elif d == 0:
                 if i0 >= s:
@@ -327,20 +341,12 @@ def _classify(
                 pos = i0 - s + p
                 carried[pos] = i0
                 row.append(("carry", pos))
-            else:
-                li = int(loop_of[i0])  # an earlier loop's values, at affine iterations
-                if li < 0:
+            else:  # an earlier loop's values, at affine iterations
+                found = _earlier(i0, d, r, loops, loop_of)
+                if found is None:
                     return None
-                other = loops[li]
-                if d % other.period:
-                    return None
-                it, pos = divmod(i0 - other.start, other.period)
-                kk = d // other.period
-                if kk > 0:
-                    r = min(r, (other.count - 1 - it) // kk + 1)
-                else:
-                    r = min(r, it // (-kk) + 1)
-                row.append(("arr", li, pos, it, kk))
+                how, r = found
+                row.append(how)
             if r < MIN_ITERS:
                 return None
         slots.append(row)
@@ -349,124 +355,33 @@ def _classify(
     return Loop(s, p, r, t.op[s : s + p].tolist(), slots, carried)
 
 
-def emit(
-    pl: Plan,
-    inputs: list[tuple[int, int]],
-    reduce: str | None,
-    literal: Callable[[float], tuple[str, int]],
-    render: Callable[[Op, list[str]], str],
-) -> tuple[list[str], int]:
-    """The statements of one sample (inside the caller's loop over ``sg_j``) and the size of
-    the workspace ``sg_w`` they index. ``inputs[g]`` is (argument, element) of flat input
-    ``g``, read as ``sg_p<argument>[element]``; ``render(op, operand texts)`` prints an op."""
-    t = pl.tape
-    loop_of = pl.loop_of
-    base: dict[tuple[int, int], int] = {}
-    size = 0
-    for li, lp in enumerate(pl.loops):
-        for pos in sorted(lp.arrays):
-            base[li, pos] = size
-            size += lp.count
-    # every operand is printed as an atom: a literal that is not one (a negative number,
-    # -HUGE_VAL) goes in parentheses, so no template can glue it to an operator (x - -1 is
-    # fine, but a "-{0}" template would make --1)
-    lit = [text if prec >= ATOM else f"({text})" for text, prec in map(literal, t.consts)]
-
-    def value(i: int) -> str:  # a temporary read from outside its loop iteration
-        li = loop_of[i]
-        if li < 0:
-            return f"s{i}"
-        lp = pl.loops[li]
-        it, pos = divmod(i - lp.start, lp.period)
-        if it == lp.count - 1 and pos in lp.carried:
-            return f"c{li}_{pos}"
-        return f"sg_w[{base[li, pos] + it}]"
-
-    def operand(kd: int, i: int) -> str:
-        if kd == TEMP:
-            return value(i)
-        if kd == CONST:
-            return lit[i]
-        a, e = inputs[i]
-        return f"sg_p{a}[{e}]"
-
-    def store(target: str, val: str) -> str:
-        return f"{target} += {val};" if reduce else f"{target} = {val};"
-
-    out: list[str] = []
-    ops, kinds, ids = t.op.tolist(), t.kind.tolist(), t.ids.tolist()
-    k, n = 0, t.n
-    li = 0
-    while k < n:
-        if li < len(pl.loops) and pl.loops[li].start == k:
-            lp = pl.loops[li]
-            out += _loop_lines(lp, li, base, lit, literal, inputs, value, render, reduce)
-            k = lp.end
-            li += 1
-            continue
-        code = ops[k]
-        if code == STORE:
-            o = ids[1][k]
-            tgt = f"sg_out[{o}]" if reduce else f"sg_out[{o} * sg_n + sg_j]"
-            out.append(store(tgt, operand(kinds[0][k], ids[0][k])))
-        else:
-            op = OPS[code]
-            args = [operand(kinds[a][k], ids[a][k]) for a in range(INFO[op].arity)]
-            out.append(f"const double s{k} = {render(op, args)};")
-        k += 1
-    return out, size
+def _input_runs(i0: int, d: int, r: int, input_ranges: list[tuple[int, int]]) -> int:
+    """How many of ``r`` runs keep an input read ``i0 + d*run`` inside its argument."""
+    for lo, hi in input_ranges:
+        if lo <= i0 < hi:
+            break
+    else:  # pragma: no cover - ids come from the ranges
+        return 0
+    if d > 0:
+        return min(r, (hi - 1 - i0) // d + 1)
+    if d < 0:
+        return min(r, (i0 - lo) // (-d) + 1)
+    return r
 
 
-def _affine(b: int, d: int) -> str:
-    if d == 0:
-        return str(b)
-    if d == 1:
-        return f"{b} + sg_r"
-    if d == -1:
-        return f"{b} - sg_r"
-    return f"{b} + {d} * sg_r"
-
-
-def _loop_lines(lp: Loop, li: int, base, lit, literal, inputs, value, render, reduce) -> list[str]:
-    """One loop: carried values start from their values before it; each body position is a
-    local ``b<q>``, copied to ``sg_w`` when later code reads it."""
-
-    def text(how: tuple) -> str:
-        kind = how[0]
-        if kind == "const":
-            return lit[how[1]]
-        if kind == "cur":
-            return f"b{how[1]}"
-        if kind == "carry":
-            return f"c{li}_{how[1]}"
-        if kind == "inv":
-            return value(how[1])
-        if kind == "in":
-            a, e = inputs[how[1]]
-            return f"sg_p{a}[{_affine(e, how[2])}]"
-        if kind == "table":
-            name = f"sg_k{li}_{len(tables)}"
-            values = ", ".join(literal(v)[0] for v in how[1][: lp.count])
-            tables.append(f"static const double {name}[{lp.count}] = {{{values}}};")
-            return f"{name}[sg_r]"
-        _, other, pos, it, kk = how  # "arr"
-        return f"sg_w[{_affine(base[other, pos] + it, kk)}]"
-
-    tables: list[str] = []  # constants that differ between iterations
-    out = [f"double c{li}_{pos} = {value(init)};" for pos, init in sorted(lp.carried.items())]
-    out.append(f"for (long long sg_r = 0; sg_r < {lp.count}; ++sg_r) {{")
-    for q, (code, row) in enumerate(zip(lp.ops, lp.slots)):
-        if code == STORE:
-            _, o, d = row[1]
-            idx = _affine(o, d)
-            if reduce:
-                out.append(f"    sg_out[{idx}] += {text(row[0])};")
-            else:
-                out.append(f"    sg_out[({idx}) * sg_n + sg_j] = {text(row[0])};")
-            continue
-        out.append(f"    const double b{q} = {render(OPS[code], [text(h) for h in row])};")
-        if q in lp.arrays:
-            out.append(f"    sg_w[{base[li, q]} + sg_r] = b{q};")
-    out += [f"    c{li}_{pos} = b{pos};" for pos in sorted(lp.carried)]
-    out.append("}")
-    return tables + out
+def _earlier(i0: int, d: int, r: int, loops: list[Loop], loop_of: np.ndarray):
+    """``(("arr", loop, pos, it, step), runs)`` when value ``i0 + d*run`` is an earlier loop's
+    value at an affine iteration, within that loop for ``runs`` runs; else None."""
+    li = int(loop_of[i0])
+    if li < 0:
+        return None
+    other = loops[li]
+    if d % other.period:
+        return None
+    it, pos = divmod(i0 - other.start, other.period)
+    kk = d // other.period
+    if kk > 0:
+        r = min(r, (other.count - 1 - it) // kk + 1)
+    else:
+        r = min(r, it // (-kk) + 1)
+    return ("arr", li, pos, it, kk), r

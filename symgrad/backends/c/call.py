@@ -1,0 +1,125 @@
+"""The C backend's call entry: a tiny CPython extension that calls a loaded ``sg_f`` directly.
+
+A ctypes call converts every argument through ``argtypes`` and each array's address has to be
+fetched from Python first; for a function whose C work takes a few microseconds that is most of
+the call. This module generates one small extension (``METH_FASTCALL``, the buffer protocol)
+that, given a per-function *plan* (a ``bytes`` of ``long long``: the address of ``sg_f``, the
+argument count, the output count, flags, statements per sample, then per argument its trailing
+ndim, size and shape), checks the arguments, calls ``sg_f`` through a function pointer of the
+right arity and returns the outputs: a list of Python floats when they are unbatched (or
+reduced) scalars, else a fresh float64 array of shape ``(outputs, *batch)``.
+
+It handles the common case only: floats (``np.float64`` included) and ints for scalar
+arguments, C-contiguous native float64 ``numpy.ndarray`` (read-only included) whose trailing
+shapes match and whose batch shapes are all equal or absent. For anything else it returns
+``None`` and the caller takes the general path (conversions, partial broadcasting, the errors
+that name the argument), so behaviour and errors are those of the general path by
+construction.
+
+The extension is compiled once per machine, compiler and Python ABI, through ``cache``'s
+content-hashed cache (its own subdirectory), and loaded once per process. Where it cannot be
+built (no Python headers, an exotic compiler) the C backend calls through ctypes, unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import sysconfig
+import threading
+
+from . import cache
+from .abi import pointer_type
+from .spell import runtime_text
+
+MAX_ARGS = 16  # functions with more arguments call through ctypes
+MODULE = "_symgrad_ccall"
+SUBDIR = "ext1"  # the cache subdirectory (bump with the plan layout)
+# Flags in plan[3].
+REDUCE, FLOATS, RELEASE_GIL = 1, 2, 4
+# Release the GIL around calls doing at least this many statements' work (samples x lines):
+# releasing it costs little, but reacquiring it with another thread running can wait a whole
+# switch interval, which a microsecond call should not risk.
+GIL_WORK = 20_000
+
+
+def _dispatch() -> str:
+    """``switch (p)`` calling ``fn`` as ``int (*)(long long, [const double *, long long]*p,
+    double *)`` for each arity up to MAX_ARGS."""
+    cases = []
+    for p in range(MAX_ARGS + 1):
+        args = ", ".join(["n", *[f"ptr[{i}], stride[{i}]" for i in range(p)], "out"])
+        cases.append(f"    case {p}: return (({pointer_type(p)})fn)({args});")
+    return "\n".join(cases)
+
+
+def source() -> str:
+    """The extension's C source; its text names the Python ABI, so the cache key does too."""
+    abi = f"{sys.implementation.cache_tag} {sysconfig.get_config_var('SOABI')} {sys.version}"
+    return _SOURCE.replace("@ABI@", " ".join(abi.split()).replace("*/", "")).replace(
+        "@DISPATCH@", _dispatch()
+    )
+
+
+_SOURCE = (
+    runtime_text("call_entry.c").replace("@GIL_WORK@", str(GIL_WORK)).replace("@MODULE@", MODULE)
+)
+
+_module: object = None  # the loaded extension; False once it could not be had
+_error: str = ""  # why not (for the curious and for tests)
+
+
+def module():
+    """The loaded extension, building it into the cache on first use; None where it cannot be
+    built or loaded (then the C backend calls through ctypes)."""
+    global _module, _error
+    if _module is None:
+        try:
+            _module = _load()
+        except Exception as exc:  # no headers, no compiler, a cache problem: use ctypes
+            _module, _error = False, f"{type(exc).__name__}: {exc}"
+    return _module or None
+
+
+def prefetch() -> threading.Thread | None:
+    """Start building the extension in a thread, if it is not loaded yet: the compiler is a
+    subprocess, so on a cold cache it runs beside the first function's own compile instead of
+    after it. Join the thread before calling ``module``."""
+    if _module is not None:
+        return None
+    thread = threading.Thread(target=module, name="symgrad-ccall-build", daemon=True)
+    thread.start()
+    return thread
+
+
+def _load():
+    if os.environ.get("SYMGRAD_C_CALL", "").lower() == "ctypes":
+        raise RuntimeError("disabled by SYMGRAD_C_CALL=ctypes")
+    include = sysconfig.get_paths().get("include") or ""
+    if not os.path.exists(os.path.join(include, "Python.h")):
+        raise FileNotFoundError(f"no Python.h in {include!r}")
+    # After flags_for's -std=c99: CPython's headers want C11 from 3.12 on.
+    extra = ["-std=gnu11", f"-I{include}"]
+    if sys.platform == "darwin":
+        extra.append("-Wl,-undefined,dynamic_lookup")
+    path = cache.build(source(), 0, extra_flags=extra, subdir=SUBDIR)
+    loader = importlib.machinery.ExtensionFileLoader(MODULE, path)
+    spec = importlib.util.spec_from_file_location(MODULE, path, loader=loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    import numpy as np
+
+    mod.setup(np.ndarray, np.empty)
+    return mod
+
+
+def plan(address: int, args: list, m: int, reduce: bool, floats: bool, lines: int) -> bytes:
+    """The plan ``call`` reads: ``args`` as (size, trailing shape) per argument; ``floats``:
+    unbatched results as a list of floats (else always an array)."""
+    flags = (REDUCE if reduce else 0) | (FLOATS if floats else 0) | RELEASE_GIL
+    words = [address, len(args), m, flags, max(lines, 1)]
+    for k, shape in args:
+        words += [len(shape), k, *shape]
+    return b"".join(w.to_bytes(8, sys.byteorder, signed=True) for w in words)

@@ -1,0 +1,215 @@
+"""Loading and calling generated C.
+
+``NativeFunction`` builds a generated translation unit into the cache (``cache``), or hands a
+tape to the cached interpreter (``tape``), and calls ``sg_f`` through the call entry
+(``call``) or ctypes; it shapes the outputs as the NumPy backend does (``pack``).
+"""
+
+from __future__ import annotations
+
+import _ctypes
+import ast
+import ctypes
+import math
+import weakref
+from collections.abc import Callable
+from ctypes import addressof, c_char
+
+from . import cache, tape
+from . import call as entry
+from .abi import FUNC, ctypes_argtypes, read_meta
+from .pack import _packer
+
+
+def _release(handle: int) -> None:
+    """Unmap a library loaded by ``ctypes.CDLL`` (which never unloads)."""
+    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+    if close is not None:
+        close(handle)
+
+
+class NativeFunction:
+    """A loaded ``sg_f``: takes float64 arrays (validated by the caller), returns outputs with
+    the NumPy backend's shapes (each output has the broadcast batch shape, or is reduced)."""
+
+    def __init__(self, source: str) -> None:
+        import numpy as np
+
+        self._np = np
+        meta = read_meta(source)
+        self.source_text = source
+        nargs = len(meta["args"])
+        self.on_vm = "vm" in meta
+        if self.on_vm:  # the cached interpreter runs this source's tape (tape.py)
+            self._fn = tape.make_runner(source, meta)
+        else:
+            early = entry.prefetch() if nargs <= entry.MAX_ARGS and meta["m"] else None
+            self.library_path = cache.build(source, meta["lines"])
+            if early is not None:
+                early.join()
+            self._lib = ctypes.CDLL(self.library_path)
+            # unmapped when this function is freed (dlopen counts references: another
+            # function loaded from the same library keeps it)
+            weakref.finalize(self, _release, self._lib._handle)
+            fn = getattr(self._lib, FUNC)
+            fn.argtypes = ctypes_argtypes(nargs)
+            fn.restype = ctypes.c_int
+            self._fn = fn
+        self._args = [(k, nd) for k, nd in meta["args"]]
+        self._m = meta["m"]
+        self._reduce = meta["reduce"]
+        self._structure = ast.literal_eval(meta["structure"])
+        self._pack = _packer(self._structure)
+        self._has_arrays = "{" in meta["structure"]
+        self._plans: dict[tuple, tuple] = {}  # argument shapes -> (n, strides, output shape)
+        # The call entry (call.py): sg_f called from a small CPython extension, no ctypes.
+        self._ext = None
+        if not self.on_vm and nargs <= entry.MAX_ARGS and self._m:
+            self._ext = entry.module()
+            self._lines = meta["lines"]
+            shapes = [(-1,) * nd for _, nd in self._args]  # sizes checked, extents not
+            self._raw_plan = self._ext_plan(shapes, floats=False) if self._ext else None
+
+    def _ext_plan(self, shapes: list[tuple], floats: bool) -> bytes:
+        address = ctypes.cast(self._fn, ctypes.c_void_p).value
+        args = [(k, shape) for (k, _), shape in zip(self._args, shapes)]
+        return entry.plan(address, args, self._m, bool(self._reduce), floats, self._lines)
+
+    def caller(self, shapes: list[tuple]) -> Callable[[tuple], object] | None:
+        """``call(args)``: the outputs of ``args`` (Python floats for scalar arguments, or
+        float64 arrays with the trailing ``shapes``) through the call entry, or None when they
+        need the general path (conversion, partial broadcasting, errors); None where there is
+        no call entry."""
+        if self._ext is None:
+            return None
+        call, pack = self._ext.call, self._pack
+        if self._has_arrays:
+            plan = self._ext_plan(shapes, floats=False)
+
+            def fast(args: tuple, plan=plan, call=call, pack=pack, _keep=self):
+                out = call(plan, args)
+                return None if out is None else pack(None, out)
+
+            return fast
+        plan = self._ext_plan(shapes, floats=True)
+
+        def fast_floats(args: tuple, plan=plan, call=call, pack=pack, _keep=self):
+            out = call(plan, args)  # a list of floats unless there are batch axes
+            if out is None or type(out) is list:
+                return out if out is None else pack(out, None)
+            return pack(list(out), out)
+
+        return fast_floats
+
+    def __call__(self, *arrays, raw: bool = False):
+        """The outputs for float64 arrays ``arrays`` (one per argument, trailing sizes as
+        compiled); anything else is a TypeError or ValueError, never a read out of bounds."""
+        if self._ext is not None:  # checks count, dtype and sizes in C; None: not its case
+            out = self._ext.call(self._raw_plan, arrays)
+            if out is not None:
+                return out if raw else self._finish(out)
+        self._check(arrays)
+        plan = self._plans.get(tuple([a.shape for a in arrays]))
+        if plan is not None:  # shapes seen before and needing no copies: the fast path
+            n, strides, out_shape = plan
+            call = [n]
+            try:  # writable C-contiguous buffers: their addresses, cheaply
+                for a, s in zip(arrays, strides):
+                    call.append(addressof(c_char.from_buffer(a)))
+                    call.append(s)
+            except (TypeError, ValueError, BufferError):  # read-only or strided
+                return self._call_general(arrays, raw)
+            return self._run(call, out_shape, raw)
+        return self._call_general(arrays, raw)
+
+    def _check(self, arrays: tuple) -> None:
+        """What ``sg_f`` relies on: one float64 array per argument with the compiled trailing
+        size (the call entry checks the same in C)."""
+        ndarray, f64 = self._np.ndarray, self._np.float64
+        if len(arrays) != len(self._args):
+            raise TypeError(
+                f"this compiled C function takes {len(self._args)} argument(s), got {len(arrays)}"
+            )
+        for i, (a, (k, nd)) in enumerate(zip(arrays, self._args)):
+            if not isinstance(a, ndarray) or a.dtype != f64:
+                got = f"dtype {a.dtype}" if isinstance(a, ndarray) else type(a).__name__
+                raise TypeError(
+                    f"argument {i + 1} must be a float64 NumPy array, got {got}; "
+                    "convert it with np.asarray(a, dtype=np.float64)"
+                )
+            if a.ndim < nd or math.prod(a.shape[a.ndim - nd :]) != k:
+                raise ValueError(
+                    f"argument {i + 1} must end in {nd} axes holding {k} value(s), "
+                    f"got shape {a.shape}"
+                )
+
+    def _call_general(self, arrays, raw: bool):
+        np = self._np
+        batches = [
+            a.shape[: a.ndim - nd] if nd else a.shape for a, (_, nd) in zip(arrays, self._args)
+        ]
+        batch = ()
+        for b in batches:
+            if b:
+                if not batch:
+                    batch = b
+                elif b != batch:
+                    batch = np.broadcast_shapes(*batches)
+                    break
+        n = math.prod(batch) if batch else 1
+        call = [n]
+        strides = []
+        keep = []  # arrays made here must stay alive until the call returns
+        for a, b, (k, nd) in zip(arrays, batches, self._args):
+            if b == batch:
+                stride = k if batch else 0
+            elif math.prod(b) == 1:
+                stride = 0
+            else:  # a partial broadcast, such as (3, 1) against (1, 4): materialize it
+                a = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[a.ndim - nd :]))
+                keep.append(a)
+                stride = -1
+            a = np.ascontiguousarray(a)
+            keep.append(a)
+            strides.append(stride)
+            call += [a.ctypes.data, k if stride < 0 else stride]
+        out_shape = (self._m, *batch) if batch and not self._reduce else (self._m,)
+        if -1 not in strides and n > 0 and self._m:
+            if len(self._plans) > 64:
+                self._plans.clear()
+            self._plans[tuple([a.shape for a in arrays])] = (n, strides, out_shape)
+        return self._run(call, out_shape, raw)
+
+    def _run(self, call: list, out_shape: tuple, raw: bool):
+        out = self._np.empty(out_shape)
+        call.append(out.ctypes.data if out.size == 0 else addressof(c_char.from_buffer(out)))
+        if self._fn(*call):
+            raise MemoryError("the compiled C function could not allocate its workspace")
+        if raw:
+            return out
+        return self._finish(out)
+
+    def _finish(self, out):
+        # Outputs with batch axes are arrays of the batch shape (views of one buffer); reduced
+        # or unbatched ones are Python floats, made by one tolist() (2.5x cheaper than NumPy
+        # scalars, which is what a call with thousands of outputs costs).
+        if self._has_arrays:  # array outputs are views of the buffer; no per-leaf objects
+            return self._pack(None, out)
+        return self._pack(out.tolist() if out.ndim == 1 else list(out), out)
+
+    def listing(self, limit: int | None = 200) -> str:
+        """The program as the interpreter runs it (``w7 = tanh(w3)`` per instruction); for a
+        straight-line function, its source."""
+        if not self.on_vm:
+            return self.source_text
+        return tape.listing(self._fn.program, limit)
+
+    def flat(self, *arrays):
+        """All outputs in one float64 array of shape (outputs, *batch), or (outputs,) when
+        reduced or unbatched: the cheapest call, with no Python object per output."""
+        return self.__call__(*arrays, raw=True)
+
+
+def load(source: str) -> NativeFunction:
+    """Build (or fetch from the cache) and load generated C ``source``."""
+    return NativeFunction(source)

@@ -1,0 +1,44 @@
+"""The package's own files: the licence the metadata claims, the changelog, py.typed shipped,
+an install that does not pull PyTorch's CUDA build, and the version the CLI prints."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+import symgrad as sg
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+
+def project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_the_licence_is_the_mit_text_the_metadata_claims():
+    meta = project()["project"]
+    assert meta["license"] == "MIT" and meta["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License") and "symgrad contributors" in text
+    assert 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND' in text
+
+
+def test_changelog_has_an_unreleased_section_and_the_release():
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## [Unreleased]" in text and f"## [{sg.__version__}]" in text
+
+
+def test_py_typed_ships_with_the_package():
+    assert (ROOT / "symgrad" / "py.typed").exists()
+    assert "py.typed" in project()["tool"]["setuptools"]["package-data"]["symgrad"]
+
+
+def test_metadata_classifiers_and_extras():
+    meta = project()["project"]
+    assert "Typing :: Typed" in meta["classifiers"] and meta["version"] == sg.__version__
+    assert not any(
+        r.split("[")[0].strip().startswith("torch") for r in meta["optional-dependencies"]["bench"]
+    )
+    assert meta["optional-dependencies"]["plot"] == ["matplotlib>=3.5"]

@@ -33,6 +33,12 @@ start = time.perf_counter()
 value, g = vg(params, X, y)
 first = time.perf_counter() - start
 print(f"first call, {n:,} rows (trace + compile, {vg.backend} backend): {first:.3f} s")
+vn = sg.value_and_grad(sample_loss, batch_argnums=(1, 2), reduce="mean", backend="numpy")
+start = time.perf_counter()
+vn(params, X, y)
+print(
+    f"first call, {n:,} rows (trace + compile, numpy backend): {time.perf_counter() - start:.3f} s"
+)
 
 start = time.perf_counter()
 for step in range(300):

@@ -59,7 +59,7 @@ class OpInfo:
     ufunc: str | None = None  # the NumPy ufunc/function it answers to
     np_names: tuple[str, ...] = ()  # other NumPy names for it (np.mod is np.remainder)
     dunder: str | None = None  # the Python operator protocol that builds it: "add" -> __add__
-    c_helper: str | None = None  # the C helper its C spelling calls (backends/c.py HELPERS)
+    c_helper: str | None = None  # the C helper its C spelling calls (backends/c/runtime/<name>.h)
     c_libm: tuple[str, ...] = ()  # the libm functions its C spelling calls (spelling.LIBM)
     int_closed: bool = False  # ints in, an int out, in the python spelling
     commutative: bool = False

@@ -34,12 +34,18 @@ for _i, _op in enumerate(Op):
     _op.code = _i  # a small int per op, for intern keys
     _op.arity = INFO[_op].arity if _op in INFO else 0
     _op.commutes = INFO[_op].commutative if _op in INFO else False
+    _op.logic = _op.name in ("AND", "OR", "NOT")  # operands are conditions (see `make`)
 _CONST, _NEG, _MUL = Op.CONST, Op.NEG, Op.MUL
 
 CONTROL_FLOW_HINT = (
     "data-dependent control flow (if/while/and/or/bool on an expression) cannot be compiled; "
     "build both branches and choose with sg.where(cond, a, b) (a comparison of NumPy arrays of "
     "expressions asks this too: compare them with np.greater(a, b, dtype=object) and so on)"
+)
+BOOL_HINT = (
+    "a Python bool is not a condition: == and != on expressions compare structure (is it the "
+    "same expression?); build the condition with sg.eq(a, b) or sg.ne(a, b) (or a comparison "
+    "such as a < b); for a fixed choice, pick the branch yourself or pass 1.0 / 0.0"
 )
 
 
@@ -130,6 +136,23 @@ class Expr:
     def __pos__(self):
         return self
 
+    # & | ~ combine conditions (Python's and/or/not cannot be overloaded); by hand, as they
+    # refuse numeric operands (the table's rows AND, OR, NOT name these dunders).
+    def __and__(self, o):
+        return _logic(Op.AND, self, o)
+
+    def __rand__(self, o):
+        return _logic(Op.AND, o, self)
+
+    def __or__(self, o):
+        return _logic(Op.OR, self, o)
+
+    def __ror__(self, o):
+        return _logic(Op.OR, o, self)
+
+    def __invert__(self):
+        return _logic(Op.NOT, self)
+
 
 def _short(e: Expr) -> str:
     from .printing import short_str  # printing imports this module
@@ -193,6 +216,34 @@ def _install_table_methods() -> None:
 
 
 _install_table_methods()
+
+
+def _is_bool(x: Any) -> bool:
+    return isinstance(x, bool) or type(x).__name__ in ("bool", "bool_")  # NumPy 2 and 1
+
+
+def is_condition(e: Expr) -> bool:
+    """Whether ``e`` is made by a condition op (a comparison, eq/ne, and/or/not)."""
+    info = INFO.get(e.op)
+    return info is not None and info.is_condition
+
+
+def _logic(op: Op, *args: Any) -> Expr:
+    """``&``, ``|``, ``~``: of conditions and constants only (on a numeric expression they would
+    read as bitwise operations)."""
+    for a in args:
+        if _is_bool(a):
+            raise TypeError(f"{BOOL_HINT}")
+        if not isinstance(a, Expr) and hasattr(a, "shape"):
+            return NotImplemented  # a NumPy array (of conditions): elementwise, by NumPy
+        e = as_expr(a, None)
+        if e is None or not (is_condition(e) or e.op is Op.CONST):  # a folded comparison is 0/1
+            sym = {Op.AND: "&", Op.OR: "|", Op.NOT: "~"}[op]
+            raise TypeError(
+                f"{sym} combines conditions (comparisons, sg.eq, sg.ne ...), not {a!r:.60}; "
+                f"for a number x write x != 0 as sg.ne(x, 0), or use sg.logical_and/or/not"
+            )
+    return make(op, tuple(as_expr(a, None) for a in args))
 
 
 def as_expr(x: Any, argname: str | None = "argument") -> Expr | None:
@@ -337,6 +388,12 @@ def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
             return a
         if _cval(b, 0.0):
             return const(1.0)
+    elif op is Op.AND or op is Op.OR:  # c & x -> x, 0 & x -> 0, c | x -> 1, 0 | x -> x (c != 0)
+        c, x = (a, b) if a.op is Op.CONST else (b, a)
+        if c.op is Op.CONST:
+            if bool(c.payload) == (op is Op.AND):
+                return x if is_condition(x) else make(Op.NE, (x, const(0.0)))
+            return const(0.0 if op is Op.AND else 1.0)
     return None
 
 
@@ -378,6 +435,10 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
         key = (op.code, *(x.serial for x in args))
     node = _interned.get(key)
     if node is None:
+        if op.logic and not all(is_condition(a) for a in args):
+            # and/or/not of numbers: x means x != 0, so every backend prints conditions only
+            zero = const(0.0)
+            return make(op, tuple(a if is_condition(a) else make(Op.NE, (a, zero)) for a in args))
         node = _new(op, args, None)
         _remember(key, node)
     return node

@@ -104,6 +104,11 @@ RULES: dict[Op, Rule] = {
     Op.ISNAN: lambda out, g, need: (None,),
     Op.ISFINITE: lambda out, g, need: (None,),
     Op.NAN_TO_NUM: lambda out, g, need: (E.where(E.isfinite(out.args[0]), g, 0.0),),
+    Op.EQ: lambda out, g, need: (None, None),  # conditions pass no gradient
+    Op.NE: lambda out, g, need: (None, None),
+    Op.AND: lambda out, g, need: (None, None),
+    Op.OR: lambda out, g, need: (None, None),
+    Op.NOT: lambda out, g, need: (None,),
 }
 
 

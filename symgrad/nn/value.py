@@ -236,7 +236,8 @@ def _log(out: Value) -> None:
 
 
 def _relu(out: Value) -> None:
-    out._prev[0].grad += (out.data > 0) * out.grad  # relu'(0) = 0, as in micrograd
+    if out.data > 0:  # relu'(0) = 0, as in micrograd; the flat side adds exactly 0 (no 0*nan)
+        out._prev[0].grad += out.grad
 
 
 def _sigmoid(out: Value) -> None:

@@ -62,7 +62,7 @@ def test_signed_power_both_partials_match_mpmath():
     f = sg.where(a >= 0, a**b, (-a) ** b)
     grads = sg.gradient(f, [a, b])
     fns = compiled_all([a, b], grads)
-    for av, bv in [(-2.0, 2.5), (2.0, 2.5), (-0.5, 3.0), (3.0, 0.0)]:
+    for av, bv in [(-2.0, 2.5), (2.0, 2.5), (-0.5, 3.0), (0.0, 2.5), (3.0, 0.0)]:
         am, bm = mpmath.mpf(av), mpmath.mpf(bv)
         want = [
             mpmath.diff(lambda t, bm=bm: abs(t) ** bm, am) if av else 0.0,
@@ -159,3 +159,26 @@ def test_value_and_grad_through_where():
     assert vg(-1.0) == (1.0, -1.0)
     assert vg(0.0)[1] == -1.0
     assert vg(4.0) == (2.0, 0.25)
+
+
+def test_value_relu_adds_nothing_from_its_flat_side():
+    x = sg.Value(-1.0)
+    y = x.relu() ** 0.5  # d/d(relu) is inf at 0: the flat side must still give exactly 0
+    y.backward()
+    assert x.grad == 0.0
+    xs = sg.Symbol("x")
+    g = sg.gradient(sg.relu(xs) ** 0.5, xs)
+    assert sg.evaluate(g, {xs: -1.0}) == 0.0
+
+
+def test_value_pow_edges_match_the_ir():
+    for base, ex in [(0.0, 2.0), (0.0, 0.5), (2.0, 3.0)]:
+        e = sg.Value(ex)
+        y = base**e
+        y.backward()
+        es = sg.Symbol("e")
+        want = sg.evaluate(sg.gradient(base**es, es), {es: ex})
+        assert e.grad == want, (base, ex)
+    x = sg.Value(0.0)
+    (x**0.5).backward()  # was ZeroDivisionError; the limit from the right
+    assert x.grad == math.inf

@@ -29,11 +29,19 @@ def _split(a: Expr, b: Expr, g: Expr, a_wins: Callable) -> Expr:
 
 
 def _pow(out: Expr, g: Expr, need: tuple[bool, ...]) -> tuple:
+    """d(a**b) = b a**(b-1) da + a**b log(a) db, at the edges by their limits:
+    d/da is 0 where b == 0 (a**0 == 1, also at a = 0, not 0 * inf); d/db is 0 where a**b == 0
+    (a = 0 with b > 0, or underflow: not 0 * -inf); a positive constant base's log folds, and
+    a base of 1 gives nothing (1**b == 1)."""
     a, b = out.args
     if b.is_const:
         return (g * (b.payload * a ** (b.payload - 1.0)), None)
-    da = g * (b * a ** (b - 1.0)) if need[0] else None
-    return (da, g * (out * E.log(a)) if need[1] else None)
+    da = g * E.where(E.eq(b, 0.0), 0.0, b * a ** (b - 1.0)) if need[0] else None
+    if not need[1] or (a.is_const and a.payload == 1.0):
+        return (da, None)
+    if a.is_const and a.payload > 0.0:
+        return (da, g * (out * E.log(a)))
+    return (da, g * E.where(E.eq(out, 0.0), 0.0, out * E.log(a)))
 
 
 RULES: dict[Op, Rule] = {

@@ -14,6 +14,7 @@ import gc
 import itertools
 import numbers
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from operator import attrgetter
@@ -28,6 +29,7 @@ _by_serial = attrgetter("serial")
 # by `_sweep`, which drops the nodes nothing but the table still holds.
 _interned: dict = {}
 _SWEEP_MIN = 1 << 16
+_lock = threading.Lock()  # held to create (and sweep): equal nodes built in threads are one
 _sweep_at = _SWEEP_MIN
 for _i, _op in enumerate(Op):
     # Facts that `make` needs on every call, as plain attributes of the op (no table lookup).
@@ -286,15 +288,22 @@ def const(value: float) -> Expr:
     key = (-1, value.hex())
     node = _interned.get(key)
     if node is None:
-        node = _new(Op.CONST, (), value)
-        _remember(key, node)
+        node = _intern(key, Op.CONST, (), value)
     return node
 
 
-def _remember(key: tuple, node: Expr) -> None:
-    _interned[key] = node
-    if len(_interned) >= _sweep_at:
-        _sweep()
+def _intern(key: tuple, op: Op, args: tuple[Expr, ...], payload: Any) -> Expr:
+    """The miss path: under the lock, look again (another thread may have just made the node),
+    else make and remember it. Hits never lock (a dict lookup is atomic), so the lock costs
+    only where a node is created anyway."""
+    with _lock:
+        node = _interned.get(key)
+        if node is None:
+            node = _new(op, args, payload)
+            _interned[key] = node
+            if len(_interned) >= _sweep_at:
+                _sweep()
+    return node
 
 
 def _sweep() -> None:
@@ -302,6 +311,8 @@ def _sweep() -> None:
 
     Newest first: a parent is always newer than its children, so dropping it first lets its
     children go in the same pass. Doubling the threshold keeps the cost amortized O(1).
+    Runs under ``_lock`` (no other thread creates nodes meanwhile); a lock-free hit in another
+    thread between the count and the delete is seen by a second count, and the node stays.
     """
     global _sweep_at
     table, refcount = _interned, sys.getrefcount
@@ -315,6 +326,8 @@ def _sweep() -> None:
         nodes[i] = None  # so a dropped parent is freed when `node` moves on, freeing children
         if refcount(node) <= 3:  # the table's, `node`'s and refcount's argument's
             del table[keys[i]]
+            if refcount(node) > 2:  # another thread's hit took it meanwhile: keep it
+                table[keys[i]] = node
     del node
     _sweep_at = max(_SWEEP_MIN, 2 * len(table))
 
@@ -439,8 +452,7 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
             # and/or/not of numbers: x means x != 0, so every backend prints conditions only
             zero = const(0.0)
             return make(op, tuple(a if is_condition(a) else make(Op.NE, (a, zero)) for a in args))
-        node = _new(op, args, None)
-        _remember(key, node)
+        node = _intern(key, op, args, None)
     return node
 
 

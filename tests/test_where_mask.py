@@ -182,3 +182,17 @@ def test_value_pow_edges_match_the_ir():
     x = sg.Value(0.0)
     (x**0.5).backward()  # was ZeroDivisionError; the limit from the right
     assert x.grad == math.inf
+
+
+def test_one_node_under_two_unrelated_masks():
+    """sqrt(x) is used under x > 1 and under x > 4: its adjoint is masked by their union
+    (an OR), so at x = -1, where neither holds and sqrt' is NaN, the gradient is exactly 0."""
+    x = sg.Symbol("x")
+    s = sg.sqrt(x)
+    f = sg.where(x > 1, s, 0.0) + sg.where(x > 4, 2.0 * s, 0.0)
+    g = sg.gradient(f, x)
+    (h,) = sg.hessian(f, [x])[0]
+    for name, fn in compiled_all([x], [g, h]).items():
+        assert [as_float(t) for t in fn(-1.0)] == [0.0, 0.0], name
+        assert [as_float(t) for t in fn(2.0)] == pytest.approx([0.5 / 2**0.5, -0.25 / 2**1.5])
+        assert [as_float(t) for t in fn(9.0)] == pytest.approx([1.5 / 3, -0.75 / 27])

@@ -83,3 +83,58 @@ def test_constant_bases():
         assert run_all([y], [g2], yv)[0] == pytest.approx(want, rel=1e-14)
     g0 = sg.gradient(0.0**y, y)
     assert run_all([y], [g0], 2.0) == [0.0]
+
+
+# -- tails: derivatives that are normal floats where the naive forms round to 0 or overflow ---
+
+MP = mpmath.mpf
+TAILS = [
+    ("sigmoid", sg.sigmoid, lambda t: mpmath.exp(-t) / (1 + mpmath.exp(-t)) ** 2,
+     [37.0, 40.0, 300.0, -40.0, -300.0, 0.0, 0.3, -2.5, 15.0]),
+    pytest.param("tanh", sg.tanh, lambda t: mpmath.sech(t) ** 2,
+     [20.0, 19.0, -20.0, 5.0, 300.0, 0.0, 0.3, -1.2, 3.0], marks=pytest.mark.xfail(
+         strict=True, reason="tanh' is still 1 - tanh^2 (issue 10 item 13, not done)")),
+    ("expm1", sg.expm1, mpmath.exp, [-40.0, -700.0, -37.0, 0.0, 1e-12, 2.0, 30.0]),
+]  # fmt: skip
+
+
+def rel_close(got: float, want, rel: float) -> bool:
+    want = float(want)
+    return got == want or abs(got - want) <= rel * abs(want)
+
+
+@pytest.mark.parametrize("name, f, deriv, points", TAILS, ids=["sigmoid", "tanh", "expm1"])
+def test_tails_keep_their_precision(name, f, deriv, points):
+    x = sg.Symbol("x")
+    g = sg.gradient(f(x), x)
+    for p in points:
+        want = deriv(MP(p))
+        assert float(want) != 0.0  # a normal float, which the naive form rounded to 0
+        for v in run_all([x], [g], p):
+            assert rel_close(v, want, 1e-13), (name, p, v, float(want))
+
+
+@pytest.mark.parametrize("name, f, deriv, points", TAILS, ids=["sigmoid", "tanh", "expm1"])
+def test_tails_second_derivatives(name, f, deriv, points):
+    x = sg.Symbol("x")
+    (h,) = sg.hessian(f(x), [x])[0]
+    for p in points:
+        if abs(p) > 40:
+            continue  # the second derivative's IR squares cosh: it underflows past |x| ~ 180
+        want = mpmath.diff(deriv, MP(p))
+        if abs(want) < 1e-300:
+            continue  # 0 at the centre (tanh, sigmoid): checked absolutely
+        (v,) = run_all([x], [h], p)
+        assert rel_close(v, want, 1e-12), (name, p, v, float(want))
+
+
+@pytest.mark.parametrize("yv, xv", [(1e200, 3e199), (-4e300, 1e300), (1e-200, 2e-200), (3.0, -4.0),
+                                    (5e-324, 1.0), (1e155, 1e155)])  # fmt: skip
+def test_atan2_partials_neither_overflow_nor_underflow(yv, xv):
+    y, x = sg.symbols("y x")
+    gy, gx = sg.gradient(sg.atan2(y, x), [y, x])
+    got = run_all([y, x], [gy, gx], yv, xv)
+    ym, xm = MP(yv), MP(xv)
+    r2 = xm * xm + ym * ym
+    for v, want in zip(got, (xm / r2, -ym / r2)):
+        assert rel_close(v, want, 1e-14), (yv, xv, v, float(want))

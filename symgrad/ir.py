@@ -401,13 +401,19 @@ def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
             return a
         if _cval(b, 0.0):
             return const(1.0)
-    elif op is Op.AND or op is Op.OR:  # c & x -> x, 0 & x -> 0, c | x -> 1, 0 | x -> x (c != 0)
-        c, x = (a, b) if a.op is Op.CONST else (b, a)
-        if c.op is Op.CONST:
-            if bool(c.payload) == (op is Op.AND):
-                return x if is_condition(x) else make(Op.NE, (x, const(0.0)))
-            return const(0.0 if op is Op.AND else 1.0)
+    elif op.logic:
+        return _simplify_logic(op, a, b)
     return None
+
+
+def _simplify_logic(op: Op, a: Expr, b: Expr) -> Expr | None:
+    """c & x -> x, 0 & x -> 0, c | x -> 1, 0 | x -> x (c a non-zero constant; NaN is true)."""
+    c, x = (a, b) if a.op is Op.CONST else (b, a)
+    if c.op is not Op.CONST:
+        return None
+    if bool(c.payload) == (op is Op.AND):
+        return x if is_condition(x) else make(Op.NE, (x, const(0.0)))
+    return const(0.0 if op is Op.AND else 1.0)
 
 
 def make(op: Op, args: tuple[Expr, ...]) -> Expr:

@@ -12,7 +12,7 @@ import pytest
 from helpers import HAVE_CC
 
 import symgrad as sg
-from symgrad.backends import cbuild
+from symgrad.backends.c import abi
 from symgrad.ops import INFO, Op
 
 BACKENDS = ["python", "numpy"] + (["c"] if HAVE_CC else [])
@@ -61,7 +61,7 @@ def test_conditions_as_values_and_in_where(backend, vm, monkeypatch):
     if vm and backend != "c":
         pytest.skip("the tape interpreter is the c backend's")
     if vm:
-        monkeypatch.setattr(cbuild, "VM_MIN_OPS", 1)
+        monkeypatch.setattr(abi, "VM_MIN_OPS", 1)
     x, y = sg.symbols("x y")
     conds = conditions(x, y)
     outs = conds + [sg.where(c, x + 1.0, y * 2.0) for c in conds]

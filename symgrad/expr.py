@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .ir import Expr, as_expr, make, symbol
+from .ir import BOOL_HINT, Expr, _is_bool, as_expr, make, symbol
 from .ops import INFO, Op
 
 
@@ -72,11 +72,27 @@ def _elementwise(fn, args: tuple) -> Any:
     return np.frompyfunc(fn, len(args), 1)(*args)
 
 
+def _plain_arg(a: Any, name: str, cond: bool) -> Expr:
+    return as_expr(a, name)
+
+
+def _condition_arg(a: Any, name: str, cond: bool) -> Expr:
+    if cond and _is_bool(a):
+        raise TypeError(f"{name}: {BOOL_HINT}")
+    return as_expr(a, name)
+
+
 def _function(op: Op) -> Callable[..., Any]:
     """The ``sg.`` function of a row: numbers or expressions in, an expression out (folded to a
     constant when every argument is a number); NumPy arrays apply elementwise."""
     info = INFO[op]
     params = info.params
+    # where's condition and and/or/not's operands refuse a Python bool: x == y is one
+    conds = tuple(p == "cond" or op.logic for p in params)
+    if any(conds):
+        arg = _condition_arg
+    else:
+        arg = _plain_arg
     if info.arity == 1:
 
         def f(x: Any) -> Expr:
@@ -84,7 +100,7 @@ def _function(op: Op) -> Callable[..., Any]:
                 mapped = _elementwise(f, (x,))
                 if mapped is not None:
                     return mapped
-            return make(op, (as_expr(x, params[0]),))
+            return make(op, (arg(x, params[0], conds[0]),))
 
     else:
 
@@ -97,7 +113,7 @@ def _function(op: Op) -> Callable[..., Any]:
             mapped = _elementwise(f, args)
             if mapped is not None:
                 return mapped
-            return make(op, tuple(as_expr(a, p) for a, p in zip(args, params)))
+            return make(op, tuple(arg(a, p, c) for a, p, c in zip(args, params, conds)))
 
         kind = inspect.Parameter.POSITIONAL_ONLY
         f.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ import gc
 import itertools
 import numbers
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from operator import attrgetter
@@ -30,18 +31,25 @@ _by_serial = attrgetter("serial")
 # by `_sweep`, which drops the nodes nothing but the table still holds.
 _interned: dict = {}
 _SWEEP_MIN = 1 << 16
+_lock = threading.Lock()  # held to create (and sweep): equal nodes built in threads are one
 _sweep_at = _SWEEP_MIN
 for _i, _op in enumerate(Op):
     # Facts that `make` needs on every call, as plain attributes of the op (no table lookup).
     _op.code = _i  # a small int per op, for intern keys
     _op.arity = INFO[_op].arity if _op in INFO else 0
     _op.commutes = INFO[_op].commutative if _op in INFO else False
+    _op.logic = _op.name in ("AND", "OR", "NOT")  # operands are conditions (see `make`)
 _CONST, _NEG, _MUL = Op.CONST, Op.NEG, Op.MUL
 
 CONTROL_FLOW_HINT = (
     "data-dependent control flow (if/while/and/or/bool on an expression) cannot be compiled; "
     "build both branches and choose with sg.where(cond, a, b) (a comparison of NumPy arrays of "
     "expressions asks this too: compare them with np.greater(a, b, dtype=object) and so on)"
+)
+BOOL_HINT = (
+    "a Python bool is not a condition: == and != on expressions compare structure (is it the "
+    "same expression?); build the condition with sg.eq(a, b) or sg.ne(a, b) (or a comparison "
+    "such as a < b); for a fixed choice, pick the branch yourself or pass 1.0 / 0.0"
 )
 
 
@@ -128,6 +136,23 @@ class Expr:
     def __pos__(self):
         return self
 
+    # & | ~ combine conditions (Python's and/or/not cannot be overloaded); by hand, as they
+    # refuse numeric operands (the table's rows AND, OR, NOT name these dunders).
+    def __and__(self, o):
+        return _logic(Op.AND, self, o)
+
+    def __rand__(self, o):
+        return _logic(Op.AND, o, self)
+
+    def __or__(self, o):
+        return _logic(Op.OR, self, o)
+
+    def __ror__(self, o):
+        return _logic(Op.OR, o, self)
+
+    def __invert__(self):
+        return _logic(Op.NOT, self)
+
 
 def _short(e: Expr) -> str:
     return _text.short(topo_order([e]))
@@ -191,6 +216,34 @@ def _install_table_methods() -> None:
 _install_table_methods()
 
 
+def _is_bool(x: Any) -> bool:
+    return isinstance(x, bool) or type(x).__name__ in ("bool", "bool_")  # NumPy 2 and 1
+
+
+def is_condition(e: Expr) -> bool:
+    """Whether ``e`` is made by a condition op (a comparison, eq/ne, and/or/not)."""
+    info = INFO.get(e.op)
+    return info is not None and info.is_condition
+
+
+def _logic(op: Op, *args: Any) -> Expr:
+    """``&``, ``|``, ``~``: of conditions and constants only (on a numeric expression they would
+    read as bitwise operations)."""
+    for a in args:
+        if _is_bool(a):
+            raise TypeError(f"{BOOL_HINT}")
+        if not isinstance(a, Expr) and hasattr(a, "shape"):
+            return NotImplemented  # a NumPy array (of conditions): elementwise, by NumPy
+        e = as_expr(a, None)
+        if e is None or not (is_condition(e) or e.op is Op.CONST):  # a folded comparison is 0/1
+            sym = {Op.AND: "&", Op.OR: "|", Op.NOT: "~"}[op]
+            raise TypeError(
+                f"{sym} combines conditions (comparisons, sg.eq, sg.ne ...), not {a!r:.60}; "
+                f"for a number x write x != 0 as sg.ne(x, 0), or use sg.logical_and/or/not"
+            )
+    return make(op, tuple(as_expr(a, None) for a in args))
+
+
 def as_expr(x: Any, argname: str | None = "argument") -> Expr | None:
     """``x`` as an Expr: expressions pass through, real numbers become constants.
 
@@ -231,15 +284,22 @@ def const(value: float) -> Expr:
     key = (-1, value.hex())
     node = _interned.get(key)
     if node is None:
-        node = _new(Op.CONST, (), value)
-        _remember(key, node)
+        node = _intern(key, Op.CONST, (), value)
     return node
 
 
-def _remember(key: tuple, node: Expr) -> None:
-    _interned[key] = node
-    if len(_interned) >= _sweep_at:
-        _sweep()
+def _intern(key: tuple, op: Op, args: tuple[Expr, ...], payload: Any) -> Expr:
+    """The miss path: under the lock, look again (another thread may have just made the node),
+    else make and remember it. Hits never lock (a dict lookup is atomic), so the lock costs
+    only where a node is created anyway."""
+    with _lock:
+        node = _interned.get(key)
+        if node is None:
+            node = _new(op, args, payload)
+            _interned[key] = node
+            if len(_interned) >= _sweep_at:
+                _sweep()
+    return node
 
 
 def _sweep() -> None:
@@ -247,6 +307,8 @@ def _sweep() -> None:
 
     Newest first: a parent is always newer than its children, so dropping it first lets its
     children go in the same pass. Doubling the threshold keeps the cost amortized O(1).
+    Runs under ``_lock`` (no other thread creates nodes meanwhile); a lock-free hit in another
+    thread between the count and the delete is seen by a second count, and the node stays.
     """
     global _sweep_at
     table, refcount = _interned, sys.getrefcount
@@ -260,6 +322,8 @@ def _sweep() -> None:
         nodes[i] = None  # so a dropped parent is freed when `node` moves on, freeing children
         if refcount(node) <= 3:  # the table's, `node`'s and refcount's argument's
             del table[keys[i]]
+            if refcount(node) > 2:  # another thread's hit took it meanwhile: keep it
+                table[keys[i]] = node
     del node
     _sweep_at = max(_SWEEP_MIN, 2 * len(table))
 
@@ -347,10 +411,22 @@ _SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
 
 def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
     """``op(a, b)`` rewritten by the first rule of ``_SIMPLIFY`` that applies, else None."""
+    if op.logic:
+        return _simplify_logic(op, a, b)
     for test, result in _SIMPLIFY.get(op, ()):
         if test(a, b):
             return result(a, b)
     return None
+
+
+def _simplify_logic(op: Op, a: Expr, b: Expr) -> Expr | None:
+    """c & x -> x, 0 & x -> 0, c | x -> 1, 0 | x -> x (c a non-zero constant; NaN is true)."""
+    c, x = (a, b) if a.op is Op.CONST else (b, a)
+    if c.op is not Op.CONST:
+        return None
+    if bool(c.payload) == (op is Op.AND):
+        return x if is_condition(x) else make(Op.NE, (x, const(0.0)))
+    return const(0.0 if op is Op.AND else 1.0)
 
 
 def make(op: Op, args: tuple[Expr, ...]) -> Expr:
@@ -391,8 +467,11 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
         key = (op.code, *(x.serial for x in args))
     node = _interned.get(key)
     if node is None:
-        node = _new(op, args, None)
-        _remember(key, node)
+        if op.logic and not all(is_condition(a) for a in args):
+            # and/or/not of numbers: x means x != 0, so every backend prints conditions only
+            zero = const(0.0)
+            return make(op, tuple(a if is_condition(a) else make(Op.NE, (a, zero)) for a in args))
+        node = _intern(key, op, args, None)
     return node
 
 

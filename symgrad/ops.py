@@ -77,9 +77,37 @@ def _twin(name: str) -> Callable[..., Any]:
 
 
 def _truth(sp: Any, c: Any) -> Any:
-    """A SymPy condition for ``where``: relations as they are, a number c as ``c != 0``."""
-    boolean = (sp.core.relational.Relational, sp.logic.boolalg.BooleanAtom)
+    """A SymPy condition for ``where``: conditions as they are, a number c as ``c != 0``."""
+    b = sp.logic.boolalg
+    boolean = (sp.core.relational.Relational, b.BooleanAtom, b.BooleanFunction)
     return c if isinstance(c, boolean) else sp.Ne(c, 0)
+
+
+def _sp_logic(name: str) -> Callable[..., Any]:
+    return lambda sp, a, b: getattr(sp, name)(_truth(sp, a), _truth(sp, b))
+
+
+def _and(a: float, b: float) -> float:
+    return 1.0 if a and b else 0.0  # NaN is true, as in C and NumPy
+
+
+def _or(a: float, b: float) -> float:
+    return 1.0 if a or b else 0.0
+
+
+def _not(a: float) -> float:
+    return 0.0 if a else 1.0
+
+
+def _logic(py: str, c: str, maths: str, np_fn: str, prec: int, mprec: int):
+    """and/or: Python's bind looser than comparisons (and 3, or 2); the maths text's & |
+    tighter (7, 6), so a comparison operand gets parentheses there."""
+    return spell(
+        Template("{0}%s{1}" % maths, mprec, (mprec, mprec + 1)),
+        Template("{0}%s{1}" % py, prec, (prec, prec + 1)),
+        call(np_fn, 2),
+        Template("{0}%s{1}" % c, prec, (prec, prec + 1)),
+    )
 
 
 def _cmp(f: Callable[[float, float], bool]) -> Callable[[float, float], float]:
@@ -197,7 +225,10 @@ ROWS: tuple[OpInfo, ...] = (
         lambda sp, c, a, b: sp.Piecewise((a, _truth(sp, c)), (b, True)), fn_name="where",
         doc="``a`` where ``cond`` holds (is non-zero), else ``b``: the compilable form of "
         "``if``.\n\nThe gradient flows only through the branch taken, never through the "
-        "condition.", ufunc="where", int_closed=True),
+        "condition, and the branch not taken contributes exactly 0 even where its own "
+        "derivative is inf or NaN. ``cond`` is a condition (a comparison, ``sg.eq`` ...) or a "
+        "number; a Python bool is refused (``x == y`` is structural).", ufunc="where",
+        int_closed=True),
     OpInfo("LT", 2, _cmp(operator.lt), _compare(" < "), _twin("StrictLessThan"),
         ("StrictLessThan",), ufunc="less", dunder="lt", is_condition=True),
     OpInfo("LE", 2, _cmp(operator.le), _compare(" <= "), _twin("LessThan"), ("LessThan",),
@@ -262,6 +293,27 @@ ROWS: tuple[OpInfo, ...] = (
         c="sg_nan_to_num"), lambda sp, a: a, fn_name="nan_to_num",
         doc="x, with nan as 0.0 and +-inf as the largest finite floats (NumPy's defaults).",
         ufunc="nan_to_num", c_helper="sg_nan_to_num", c_libm=("fabs",), int_closed=True),
+    # Conditions of numbers (== and != on Expr stay structural) and of conditions: and/or/not
+    # take conditions only (ir.make turns a number x into x != 0); & | ~ are Expr's, by hand.
+    OpInfo("EQ", 2, _cmp(operator.eq), _compare(" == "), _twin("Eq"), ("Equality",),
+        fn_name="eq", doc="The condition a == b (NaN equals nothing); ``==`` is structural.",
+        ufunc="equal", commutative=True, is_condition=True),
+    OpInfo("NE", 2, _cmp(operator.ne), _compare(" != "), _twin("Ne"), ("Unequality",),
+        fn_name="ne", doc="The condition a != b (true if either is NaN); ``!=`` is structural.",
+        ufunc="not_equal", commutative=True, is_condition=True),
+    OpInfo("AND", 2, _and, _logic(" and ", " && ", " & ", "np.logical_and", 3, 7),
+        _sp_logic("And"), ("And",), fn_name="logical_and", doc="a and b, of conditions (a "
+        "number x means x != 0); also a & b.", ufunc="logical_and", dunder="and",
+        commutative=True, is_condition=True),
+    OpInfo("OR", 2, _or, _logic(" or ", " || ", " | ", "np.logical_or", 2, 6),
+        _sp_logic("Or"), ("Or",), fn_name="logical_or", doc="a or b, of conditions (a number "
+        "x means x != 0); also a | b.", ufunc="logical_or", dunder="or", commutative=True,
+        is_condition=True),
+    OpInfo("NOT", 1, _not, spell(Template("~{0}", UNARY, (UNARY,)), Template("not {0}", 3, (CMP,)),
+        call("np.logical_not"), Template("!{0}", UNARY, (UNARY + 1,))),
+        lambda sp, a: sp.Not(_truth(sp, a)), ("Not",), fn_name="logical_not", doc="not a, of a "
+        "condition (a number x means x != 0); also ~a.", ufunc="logical_not", dunder="invert",
+        is_condition=True),
 )
 # fmt: on
 

@@ -79,6 +79,11 @@ ROWS: list[Row] = [
     Row(Op.ISNAN, 2, lambda a, b: sg.where(sg.isnan(a), b, a * b)),
     Row(Op.ISFINITE, 2, lambda a, b: sg.where(sg.isfinite(a), sg.sin(a), b)),
     Row(Op.NAN_TO_NUM, 2, lambda a, b: sg.nan_to_num(a * b)),
+    Row(Op.EQ, 2, lambda a, b: sg.where(sg.eq(a, b), a * a, a * b), kinked=True),
+    Row(Op.NE, 2, lambda a, b: sg.where(sg.ne(a, b), sg.sin(a), b), kinked=True),
+    Row(Op.AND, 2, lambda a, b: sg.where((a > 0) & (b < 1), a * b, b), kinked=True),
+    Row(Op.OR, 2, lambda a, b: sg.where((a > 0) | (b < 1), a, a * b), kinked=True),
+    Row(Op.NOT, 1, lambda a: sg.where(~(a > 0.5), sg.exp(a), a), kinked=True),
 ]
 
 BY_OP = {r.op: r for r in ROWS}

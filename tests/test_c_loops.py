@@ -195,7 +195,7 @@ BINARY = [
     lambda a, b: a - b,
     lambda a, b: a * b,
     lambda a, b: sg.maximum(a, b),
-    lambda a, b: sg.where(a > b, a, b * 0.5),
+    lambda a, b: sg.where(sg.ir.as_expr(a) > b, a, b * 0.5),  # a may be a float: no bool
 ]
 
 

@@ -2,6 +2,9 @@
 
 Nodes are visited newest first (serial order is topological), so the sweep is a sort, not a
 walk, and never recurses. A zero adjoint is no entry at all: unused paths build nothing.
+Adjoints that flow into a ``where`` branch carry that branch's mask down with them and are
+masked only where they leave it (``masks.py``), so the branch not taken contributes exactly 0
+even where its own derivative is inf or NaN.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 
 from ..ir import Expr, as_expr, const, gc_paused, topo_order
 from ..ops import Op
-from . import provenance
+from . import masks, provenance
 from .rules import RULES
 
 
@@ -37,9 +40,19 @@ def _symbols(wrt: Any) -> tuple[list[Expr], bool]:
 def adjoints(f: Expr, wrt: list[Expr] | None = None, seed: Expr | None = None) -> dict[int, Expr]:
     """Adjoint of every node under ``f`` (by serial) that leads to a symbol of ``wrt`` (all
     symbols if None), for ``f`` seeded with ``seed`` (1). Nodes that lead to no such symbol (data,
-    constants) get no adjoint, and no node is built for them."""
+    constants) get no adjoint, and no node is built for them. A node reached only through
+    ``where`` branches has its adjoint masked to where one of them is taken (see ``masks``)."""
+    adj, masks = _sweep(f, wrt, seed)
+    return {s: _wrap(masks.get(s), h) for s, h in adj.items()}
+
+
+def _sweep(
+    f: Expr, wrt: list[Expr] | None, seed: Expr | None
+) -> tuple[dict[int, Expr], dict[int, frozenset]]:
+    """The reverse sweep: each node's adjoint ``h``, and for a node reached only through
+    ``where`` branches its mask (see ``masks``); the true adjoint is ``_wrap(mask, h)``."""
     order = topo_order([f])
-    const_op = Op.CONST
+    const_op, where_op = Op.CONST, Op.WHERE
     if wrt is None:  # every node but a constant leads somewhere
         live = {n.serial for n in order if n.op is not const_op}
     else:
@@ -50,7 +63,8 @@ def adjoints(f: Expr, wrt: list[Expr] | None = None, seed: Expr | None = None) -
                     live.add(node.serial)
                     break
     adj: dict[int, Expr] = {f.serial: seed if seed is not None else const(1.0)}
-    get = adj.get
+    node_masks: dict[int, frozenset] = {}
+    get, mget = adj.get, node_masks.get
     for node in reversed(order):
         args = node.args
         if not args:
@@ -59,13 +73,32 @@ def adjoints(f: Expr, wrt: list[Expr] | None = None, seed: Expr | None = None) -
         if g is None:
             continue
         need = tuple([a.serial in live for a in args])
+        m = mget(node.serial) if node_masks else None
+        if node.op is where_op:  # each branch is masked by its side of the condition
+            cond = args[0]
+            for child, wanted, pol in ((args[1], need[1], True), (args[2], need[2], False)):
+                cm = masks.extend(m, cond, pol)
+                if wanted and cm is not masks.NEVER:
+                    masks.add(adj, node_masks, child.serial, cm, g)
+            continue
         contribs = RULES[node.op](node, g, need)
         for child, c, wanted in zip(args, contribs, need):
             if c is None or not wanted or (c.op is const_op and c.payload == 0.0):
                 continue
-            prev = get(child.serial)
-            adj[child.serial] = c if prev is None else prev + c
-    return adj
+            s = child.serial
+            prev = get(s)
+            if prev is None:
+                adj[s] = c
+                if m is not None:
+                    node_masks[s] = m
+            elif m is None and (not node_masks or s not in node_masks):
+                adj[s] = prev + c  # the unmasked case: what every graph without where builds
+            else:
+                masks.add(adj, node_masks, s, m, c)
+    return adj, node_masks
+
+
+_wrap = masks.wrap
 
 
 def gradient(f: Any, wrt: Any) -> Expr | list[Expr]:
@@ -77,9 +110,9 @@ def gradient(f: Any, wrt: Any) -> Expr | list[Expr]:
     syms, single = _symbols(wrt)
     f = as_expr(getattr(f, "_expr", f), "f")
     with gc_paused():  # the sweep builds no cycles; the collector would rescan every node
-        adj = adjoints(f, syms)
-    zero = const(0.0)
-    grads = [adj.get(s.serial, zero) for s in syms]
+        adj, node_masks = _sweep(f, syms, None)
+        zero = const(0.0)
+        grads = [_wrap(node_masks.get(s.serial), adj.get(s.serial, zero)) for s in syms]
     provenance.record(f, syms, grads)  # what each result claims to be, for sg.verify(fn)
     return grads[0] if single else grads
 

@@ -76,6 +76,7 @@ def linearize(
                     atoms.add(s)
     root_set = {r.serial for r in roots}
     conditions = {op for op, info in INFO.items() if info.is_condition}
+    logic = {Op.AND, Op.OR, Op.NOT}  # their operands are conditions, printed as such
     const_op, symbol_op, where_op = Op.CONST, Op.SYMBOL, Op.WHERE  # locals: hot loop below
 
     # serial -> (text, precedence, depth, names the text reads)
@@ -102,7 +103,7 @@ def linearize(
         arg_texts, arg_precs, depth, refs = [], [], 0, ()
         for i, a in enumerate(node.args):
             t, p, d, r = texts[a.serial]
-            if a.op in conditions and not (op is where_op and i == 0):
+            if a.op in conditions and not (op is where_op and i == 0 or op in logic):
                 t, p = cond_value.render([t], [p]), cond_value.prec
             arg_texts.append(t)
             arg_precs.append(p)

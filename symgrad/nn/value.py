@@ -210,10 +210,10 @@ def _div(out: Value) -> None:
 
 def _pow(out: Value) -> None:
     a, k = out._prev
-    if k._kind is Op.CONST:  # Value ** number
+    if k._kind is Op.CONST:  # Value ** number (0 ** -0.5 is inf, as in the IR, not an error)
         k = k.data
-        a.grad += k * a.data ** (k - 1) * out.grad
-    else:  # number ** Value
+        a.grad += k * scalar._pow(float(a.data), k - 1.0) * out.grad
+    elif out.data != 0.0:  # number ** Value; d/dy 0**y = 0 (y > 0), never 0 * log(0)
         k.grad += out.data * scalar._log(a.data) * out.grad
 
 
@@ -236,7 +236,8 @@ def _log(out: Value) -> None:
 
 
 def _relu(out: Value) -> None:
-    out._prev[0].grad += (out.data > 0) * out.grad  # relu'(0) = 0, as in micrograd
+    if out.data > 0:  # relu'(0) = 0, as in micrograd; the flat side adds exactly 0 (no 0*nan)
+        out._prev[0].grad += out.grad
 
 
 def _sigmoid(out: Value) -> None:

@@ -1,5 +1,6 @@
-"""Reverse-mode differentiation that emits IR: gradients are expressions like any other."""
+"""Differentiation that emits IR: gradients, tangents and their products are expressions."""
 
+from .forward import hvp, jvp, vjp
 from .reverse import gradient, hessian, jacobian
 
-__all__ = ["gradient", "jacobian", "hessian"]
+__all__ = ["gradient", "jacobian", "hessian", "jvp", "vjp", "hvp"]

@@ -5,7 +5,7 @@ compile both into one flat, readable function, and check every derivative agains
 from . import dask, expr, nn  # noqa: E402
 from ._version import __version__ as __version__
 from .api import CompiledFunction, compile  # noqa: E402
-from .autodiff import gradient  # noqa: E402
+from .autodiff import Sparse, gradient, hvp  # noqa: E402
 from .display import expr_svg as _expr_svg  # noqa: E402
 from .display import to_dot  # noqa: E402  (DOT text with .render(path))
 from .errors import RetraceWarning, VerificationError  # noqa: E402
@@ -28,6 +28,8 @@ __all__ = [
     "gradient",
     "jacobian",
     "hessian",
+    "hvp",
+    "Sparse",
     "compile",
     "CompiledFunction",
     "VerificationError",

@@ -57,10 +57,10 @@ def function_with_hessian(pattern, xs):
 
 
 def outputs_with_jacobian(pattern, xs, m):
-    return [
-        sum((sg.tanh((0.5 + 0.1 * i) * xs[j] + 0.2 * j) for i2, j in sorted(pattern) if i2 == i), 0.0)
-        for i in range(m)
-    ]
+    terms = [[] for _ in range(m)]
+    for i, j in sorted(pattern):
+        terms[i].append(sg.tanh((0.5 + 0.1 * i) * xs[j] + 0.2 * j))
+    return [sum(t, 0.0) for t in terms]
 
 
 def point(n, seed=0):
@@ -70,14 +70,17 @@ def point(n, seed=0):
 def fd_hessian(fn, x, h=1e-4):
     n = len(x)
     out = np.zeros((n, n))
-    for i, j in itertools.product(range(n), repeat=2):
-        def at(si, sj):
-            y = x.copy()
-            y[i] += si * h
-            y[j] += sj * h
-            return fn(y.tolist())[0]
 
-        out[i, j] = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h * h)
+    def at(i, j, si, sj):
+        y = x.copy()
+        y[i] += si * h
+        y[j] += sj * h
+        return fn(y.tolist())[0]
+
+    for i, j in itertools.product(range(n), repeat=2):
+        out[i, j] = (at(i, j, 1, 1) - at(i, j, 1, -1) - at(i, j, -1, 1) + at(i, j, -1, -1)) / (
+            4 * h * h
+        )
     return out
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ir import Expr, const, gc_paused
-from . import sparsity
+from . import provenance, sparsity
 from .forward import _outputs, jvp, vjp
 from .reverse import _symbols, adjoints, gradient
 from .reverse import jacobian as _dense_jacobian
@@ -157,4 +157,5 @@ def hessian(f: Any, wrt: Any, *, sparse: bool = False) -> list[list[Expr]] | Spa
             adj = adjoints(grads[i], syms[i:])
             for j in range(i, n):
                 out[i][j] = out[j][i] = adj.get(syms[j].serial, zero)
+            provenance.record(grads[i], syms[i:], out[i][i:])  # for sg.verify(fn)
         return out

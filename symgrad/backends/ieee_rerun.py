@@ -85,10 +85,18 @@ def _rerun(fn, args, ieee):
         if name in ieee:
             g[name] = _lift(ieee[name])
         elif name.startswith("_part"):
-            g[name] = FunctionType(v.__code__, g, name)
+            g[name] = FunctionType(_ieee_consts(v.__code__), g, name)
         elif getattr(v, "__module__", None) == "math" or (
             type(v) is FunctionType and v.__globals__ is names and v is not fn
         ):
-            g[name] = v if name in ("_v", "_map", "_lift", "_rerun", "_operators") else _lift(v)
-    out = FunctionType(fn.__code__, g)(*(_map(_IEEE, a) for a in args))
+            keep = ("_v", "_map", "_lift", "_rerun", "_operators", "_ieee_consts")
+            g[name] = v if name in keep else _lift(v)
+    out = FunctionType(_ieee_consts(fn.__code__), g)(*(_map(_IEEE, a) for a in args))
     return _map(float, out)
+
+
+def _ieee_consts(code):
+    # The code with its float literals as _IEEE too, so that arithmetic between two literals
+    # (a where's constant branch divided by another) cannot raise either.
+    consts = tuple(_IEEE(c) if type(c) is float else c for c in code.co_consts)
+    return code.replace(co_consts=consts)

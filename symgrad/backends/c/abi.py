@@ -107,16 +107,21 @@ def read_meta(source: str) -> dict:
 # -- compiler flags ---------------------------------------------------------------------------
 
 
+IEEE_FLAGS = ("-fno-math-errno", "-fno-builtin-atan")
+"""Flags every build takes: see ``flags_for``."""
+
+
 def flags_for(n_lines: int, simd: bool) -> list[str]:
     """Compiler flags for a function of ``n_lines`` straight-line statements.
 
     IEEE semantics: never -ffast-math; no contraction into FMAs (arithmetic matches the other
     backends bit for bit; libm functions and symgrad's own ``sg_tanh`` are within a few ulp).
-    -fno-math-errno only drops errno writes, which no caller reads. Larger functions get lower
-    levels (see the size tiers above).
+    -fno-math-errno only drops errno writes, which no caller reads; but with it GCC folds
+    sin(atan(x)) and cos(atan(x)) into forms that turn a NaN into 1 or 0, so atan is not treated
+    as a builtin (-fno-builtin-atan). Larger functions get lower levels (see the size tiers).
     """
     opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1" if n_lines <= O1_MAX_LINES else "-O0"
-    flags = [opt, "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno"]
+    flags = [opt, "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", *IEEE_FLAGS]
     if platform.machine() in ("x86_64", "AMD64"):
         flags.append("-march=native")
     if simd:
@@ -128,5 +133,5 @@ def libs(simd: bool) -> list[str]:
     return ["-lmvec", "-lm"] if simd else ["-lm"]
 
 
-PORTABLE_FLAGS = "-O2 -std=c99 -fPIC -shared -ffp-contract=off -fno-math-errno"
+PORTABLE_FLAGS = "-O2 -std=c99 -fPIC -shared -ffp-contract=off " + " ".join(IEEE_FLAGS)
 """The flags a saved loader compiles with: no CPU-specific code, no libmvec."""

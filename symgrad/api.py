@@ -14,7 +14,7 @@ from .autodiff import provenance
 from .backends import BACKENDS, Backend
 from .backends import get as get_backend
 from .backends.base import ArrayOut
-from .backends.naming import NameScope
+from .backends.naming import NameScope, derivative_labels
 from .display import compiled_html
 from .ir import Expr, count_ops, flatten, gc_paused, orders_shared, topo_order
 from .ops import Op
@@ -229,16 +229,27 @@ def compile(  # noqa: A001 - the contract's name
     params, arg_info = _params([_as_nested(raw) for raw in inputs], scope, names)
     structure_, leaves = _split_outputs(outputs)
     roots = flatten(leaves)
+    claims = provenance.snapshot(roots)  # what each output is the derivative of
+    labels = derivative_labels(roots, claims, names)  # g_w0: names from the claims
     with orders_shared():  # the check, the passes and the printer walk the graph once
         _check_closed(roots, names)
         with gc_paused():  # IR and printing build no cycles; see ir.gc_paused
             fn = _compile(
-                params, arg_info, names, scope, roots, structure_, be, reduce, optimize_passes
+                params,
+                arg_info,
+                names,
+                scope,
+                roots,
+                structure_,
+                be,
+                reduce,
+                optimize_passes,
+                labels,
             )
     # What sg.verify(fn) needs: the input symbols and the outputs as given, before any pass.
     fn.inputs = [_as_nested(raw) for raw in inputs]
     fn.output_exprs = roots
-    fn.output_claims = provenance.snapshot(roots)  # what each output is the derivative of
+    fn.output_claims = claims
     return fn
 
 
@@ -280,10 +291,14 @@ def _check_closed(roots: list[Expr], names: dict[int, str]) -> None:
         )
 
 
-def _compile(params, arg_info, names, scope, roots, structure_, be, reduce, optimize_passes):
-    """Passes, lowering, code generation and loading, once the inputs and outputs are checked."""
+def _compile(
+    params, arg_info, names, scope, roots, structure_, be, reduce, optimize_passes, labels
+):
+    """Passes, lowering, code generation and loading, once the inputs and outputs are checked.
+    ``labels[i]`` names the line computing output ``i`` (kept through the passes by position)."""
     if optimize_passes:
         roots = optimize(roots)
+    scope.hints = {r.serial: lb for r, lb in zip(roots, labels) if lb is not None}
     # The docstring shows the generated parameter names: a raw label there could close the
     # docstring and reach the module's code (names are labels, never code).
     doc = _doc([(p, s) for (p, _), (_, s) in zip(params, arg_info)], be)

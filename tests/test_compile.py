@@ -224,10 +224,10 @@ from math import tanh
 def f(w0, w1, b, x0, x1):
     t0 = tanh(w0*x0 + w1*x1 + b)
     t1 = t0*t0
-    t2 = 2.0*t0*(1.0 - t1)
-    t3 = t2*x1
-    t4 = t2*x0
-    return [t1, [t4, t3, t2]]
+    g_b = 2.0*t0*(1.0 - t1)
+    g_w1 = g_b*x1
+    g_w0 = g_b*x0
+    return [t1, [g_w0, g_w1, g_b]]
 '''
 
 

@@ -119,7 +119,7 @@ def linearize(
             or len(text) > MAX_INLINE_LEN
             or depth >= MAX_INLINE_DEPTH
         ):
-            name = scope.temp()
+            name = scope.name_for(s)  # a temporary, or a derivative's label (g_w0)
             lines.append((name, text))
             deps.append(refs)
             texts[s] = (name, ATOM, 0, (name,))

@@ -37,9 +37,14 @@ def sanitize(label: str) -> str:
 class NameScope:
     """Hands out fresh names: each is an identifier never handed out before in this scope."""
 
-    def __init__(self, reserved: frozenset[str] | set[str] = RESERVED) -> None:
+    def __init__(
+        self,
+        reserved: frozenset[str] | set[str] = RESERVED,
+        hints: dict[int, str] | None = None,
+    ) -> None:
         self._taken: set[str] = set(reserved)
         self._counters: dict[str, int] = {}
+        self.hints: dict[int, str] = dict(hints or {})  # node serial -> label (``g_w0``)
 
     def reserve(self, name: str) -> None:
         self._taken.add(name)
@@ -67,7 +72,61 @@ class NameScope:
         self._taken.add(name)
         return name
 
+    def name_for(self, serial: int) -> str:
+        """The name of the line that computes node ``serial``: a fresh name from its hint
+        (``g_w0``) if it has one, else a temporary."""
+        hint = self.hints.get(serial)
+        return self.temp() if hint is None else self.fresh(hint)
+
     def copy(self) -> NameScope:
-        other = NameScope(self._taken)
+        other = NameScope(self._taken, self.hints)
         other._counters = dict(self._counters)
         return other
+
+
+def derivative_labels(
+    roots: list, claims: dict[int, list[tuple]], names: dict[int, str]
+) -> list[str | None]:
+    """For each root, a label saying which derivative it is, or ``None``.
+
+    ``claims`` maps a serial to the ``(f, s)`` pairs recorded for that node (``d f / d s``, see
+    ``autodiff.provenance``); ``names`` maps an input symbol's serial to its parameter name.
+    A gradient entry becomes ``g_w0``, an entry of a Jacobian of several outputs ``g1_w0``
+    (the output's index among the outputs differentiated), a second derivative ``h_w0_w1``.
+    A root whose claims disagree, or that is its own derivative (``exp(x)``), gets ``None``.
+    Labels are built from parameter names (or sanitized labels), never from raw strings, and
+    ``NameScope.fresh`` still deduplicates them against every other name.
+    """
+
+    def label(s) -> str:
+        return names.get(s.serial) or sanitize(s.payload)
+
+    def second(f) -> object | None:  # f = d F / d s0 for one s0: the s0
+        found = {id(s0): s0 for _, s0 in claims.get(f.serial, ())}
+        return next(iter(found.values())) if len(found) == 1 else None
+
+    kinds: list[tuple | None] = []
+    firsts: dict[int, int] = {}  # id of a differentiated f -> its index among them
+    for r in roots:
+        cands = set()
+        for f, s in claims.get(r.serial, ()):
+            s0 = None if f is r else second(f)
+            if f is r:
+                cands.add(None)
+            elif s0 is not None:
+                pair = sorted((s0, s), key=lambda e: e.serial)
+                cands.add(("h", id(pair[0]), id(pair[1]), label(pair[0]), label(pair[1])))
+            else:
+                cands.add(("g", id(f), id(s), label(s)))
+                firsts.setdefault(id(f), len(firsts))
+        kinds.append(cands.pop() if len(cands) == 1 else None)
+    out: list[str | None] = []
+    for k in kinds:
+        if k is None:
+            out.append(None)
+        elif k[0] == "h":
+            out.append(f"h_{k[3]}_{k[4]}")
+        else:
+            prefix = "g" if len(firsts) == 1 else f"g{firsts[k[1]]}"
+            out.append(f"{prefix}_{k[3]}")
+    return out

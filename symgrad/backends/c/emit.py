@@ -7,7 +7,8 @@ keep their values in a workspace array split into chunk functions so the compile
 linear in their size, or past ``abi.VM_MIN_OPS`` run as a tape on the interpreter (``tape``).
 
 C identifiers are symgrad's own: ``v_`` + the sanitized label for inputs, ``t<n>`` or
-``sg_w[<n>]`` for temporaries, ``sg_`` for everything else. No user string reaches the source,
+``sg_w[<n>]`` for temporaries, ``g_`` + an input's name for a gradient output (``naming``),
+``sg_`` for everything else. No user string reaches the source,
 not even in a comment.
 """
 
@@ -104,6 +105,9 @@ class _SlotScope:
     def temp(self, prefix: str = "t") -> str:
         self.next += 1
         return f"sg_w[{self.next - 1}]"
+
+    def name_for(self, serial: int) -> str:
+        return self.temp()
 
 
 def _arg_layout(params: list[tuple[str, object]]) -> list[tuple[list[str], int]]:

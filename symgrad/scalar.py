@@ -41,6 +41,12 @@ def _sigmoid(x):
     return z / (1.0 + z)
 
 
+def _sech2(x):
+    # sech(x)^2 = 4e / (1 + e)^2 with e = exp(-2|x|) <= 1: no cancellation, no overflow
+    e = exp(-2.0 * abs(x))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
 def _softplus(x):
     return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
 

@@ -51,6 +51,7 @@ ROWS: list[Row] = [
     Row(Op.SINH, 1, lambda a: sg.sinh(sg.tanh(a))),
     Row(Op.COSH, 1, lambda a: sg.cosh(sg.tanh(a))),
     Row(Op.TANH, 1, lambda a: sg.tanh(a)),
+    Row(Op.SECH2, 1, lambda a: sg.sech2(a)),
     Row(Op.ERF, 1, lambda a: sg.erf(a)),
     Row(Op.SIGMOID, 1, lambda a: sg.sigmoid(a)),
     Row(Op.RELU, 1, lambda a: sg.relu(a), kinked=True),

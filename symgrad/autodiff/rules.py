@@ -4,7 +4,7 @@ A rule takes the node ``out = op(*args)``, its adjoint ``g`` and ``need`` (which
 to a variable being differentiated) and returns each argument's contribution (``None`` where
 there is none, or where it is not needed: no node is built for the gradient of a constant or
 of data). Rules reuse the forward result where they can
-(``exp' = out``, ``tanh' = 1 - out*out``): the backward pass shares forward work, and the result
+(``exp' = out``, ``sech2' = -2 tanh * out``): the backward pass shares forward work, and the result
 can be differentiated again.
 """
 
@@ -74,10 +74,9 @@ RULES: dict[Op, Rule] = {
     Op.ATAN2: lambda out, g, need: _atan2(out, g, need),
     Op.SINH: lambda out, g, need: (g * E.cosh(out.args[0]),),
     Op.COSH: lambda out, g, need: (g * E.sinh(out.args[0]),),
-    # tanh' = 1 - tanh^2 loses precision as tanh -> 1 (relative 1e-12 at x = 5, 0 from x = 19
-    # where the truth is 1.7e-16); 1/cosh^2 (as many ops) is exact but cosh raises in Python
-    # past 710, which doubles every tanh program's Python source (its IEEE fallback): not yet.
-    Op.TANH: lambda out, g, need: (g * (1.0 - out * out),),
+    # tanh' = sech^2, not 1 - tanh^2 (which cancels to 0 from |x| ~ 19; the truth there is 1e-16)
+    Op.TANH: lambda out, g, need: (g * E.sech2(out.args[0]),),
+    Op.SECH2: lambda out, g, need: (g * (-2.0 * E.tanh(out.args[0]) * out),),  # = -2 tanh sech^2
     Op.ERF: lambda out, g, need: (g * (_TWO_OVER_SQRT_PI * E.exp(-(out.args[0] * out.args[0]))),),
     # s' = s(x) s(-x): 1 - s rounds to 0 from x = 37 on, s(-x) keeps every digit
     Op.SIGMOID: lambda out, g, need: (g * (out * E.sigmoid(-out.args[0])),),

@@ -222,8 +222,8 @@ def _neg(out: Value) -> None:
 
 
 def _tanh(out: Value) -> None:
-    t = out.data
-    out._prev[0].grad += (1.0 - t * t) * out.grad
+    # sech^2, not 1 - t*t: that cancels to 0 from |x| ~ 19 where the truth is a normal float
+    out._prev[0].grad += scalar._sech2(out._prev[0].data) * out.grad
 
 
 def _exp(out: Value) -> None:
@@ -241,8 +241,8 @@ def _relu(out: Value) -> None:
 
 
 def _sigmoid(out: Value) -> None:
-    s = out.data
-    out._prev[0].grad += s * (1.0 - s) * out.grad
+    # s(x) s(-x), not s (1 - s): 1 - s rounds to 0 from x = 37 on
+    out._prev[0].grad += out.data * scalar._sigmoid(-out._prev[0].data) * out.grad
 
 
 _RULES = {

@@ -2,8 +2,8 @@
 
 The oracle (``oracle.py``) evaluates expressions with these entries only, so a mistake in a
 derivative rule, a pass or a printer cannot reach it. Every entry is written from the
-textbook derivative, deliberately not from the rule's form (``tanh' = sech^2`` here,
-``1 - tanh^2`` there). Values follow IEEE-754's real semantics (a result outside the real
+textbook derivative, deliberately not from the rule's form (``sigmoid' = 1/(4 cosh^2(x/2))``
+here, ``sigmoid(x) sigmoid(-x)`` there). Values follow IEEE-754's real semantics (a result outside the real
 domain is NaN, a pole is inf); kinks follow the contract (API section 2): ``relu'(0) = 0``,
 ``abs'(0) = 0``, ``maximum``/``minimum`` split evenly on a tie, ``where`` passes the tangent of
 the branch taken only. A test fails when an op of the op table has no entry here.
@@ -261,6 +261,8 @@ ENTRIES: dict[str, Entry] = {
     "cosh": _unary(lambda M, a: M.cosh(a), lambda M, o, a: M.sinh(a), lambda M, o, a: M.cosh(a)),
     "tanh": _unary(lambda M, a: M.tanh(a), lambda M, o, a: _sech2(M, a),  # sech^2
                    lambda M, o, a: -2 * M.tanh(a) * _sech2(M, a)),
+    "sech2": _unary(_sech2, lambda M, o, a: -2 * M.tanh(a) * _sech2(M, a),
+                    lambda M, o, a: _sech2(M, a) * (4 * M.tanh(a) ** 2 - 2 * _sech2(M, a))),
     "erf": _unary(lambda M, a: M.erf(a), lambda M, o, a: 2 / M.sqrt(M.pi) * M.exp(-a * a),
                   lambda M, o, a: -4 * a / M.sqrt(M.pi) * M.exp(-a * a)),
     "sigmoid": _unary(_sigmoid, lambda M, o, a: 1 / (4 * M.cosh(a / 2) ** 2),  # 1/(4 cosh^2(a/2))

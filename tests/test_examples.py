@@ -52,5 +52,5 @@ def test_tutorial_doc_snippets_run_and_print_what_they_claim(capsys):
     compiled = [float(m) for m in re.findall(r"Loss: ([-\d.e]+)\n", out)]
     assert len(eager) == len(compiled) == 5
     assert all(abs(a - b) <= 1e-9 * abs(a) for a, b in zip(eager, compiled))
-    assert "g_b = 1.0 - t0*t0" in ns["fn"].source  # the neuron's code shown in the doc
+    assert "g_b = _sech2(t0)" in ns["fn"].source  # the neuron's code shown in the doc
     assert "d/dw: ok" in out

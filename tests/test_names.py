@@ -103,5 +103,5 @@ def test_derivative_names_never_shadow_and_stay_out_when_unclear():
     evil = sg.Symbol("x = __import__('os')  #")
     fv = sg.compile([evil], sg.gradient(sg.tanh(evil), [evil]))
     assert "('os')" not in fv.source and "#" not in _body(fv)  # only identifier characters
-    assert "g_x___import___os = 1.0 - t0*t0" in fv.source
+    assert "g_x___import___os = _sech2(x___import___os)" in fv.source
     assert fv(0.0) == [1.0]

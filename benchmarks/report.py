@@ -7,6 +7,7 @@ import math
 import os
 from collections.abc import Iterable
 
+from . import limits
 from .suite import WORKLOADS, Result
 from .timing import fmt_time
 
@@ -362,6 +363,8 @@ def write(
     for name, met, what in targets(results, scaling):
         status = "not measured" if met is None else ("met" if met else "**missed**")
         L.append(f"| {name} | {status} | {what} |")
+    if any(limits.dense_shape(r.workload, r.size) for r in results):
+        L += ["", "## The physical limit of the dense models", "", *limits.section(results)]
     for wname, spec in WORKLOADS.items():
         if any(r.workload == wname for r in results):
             L += ["", f"## {spec['title']}", "", *workload_table(results, wname)]

@@ -65,3 +65,14 @@ def test_cross_check_flags_a_wrong_gradient():
     bad = Result("mlp", 1, "b", value=1.0, grads=[1.0, 2.1])
     cross_check(bad, ref)
     assert bad.agrees.startswith("NO")
+
+
+def test_dense_flops_count_the_layer_products():
+    """MNIST MLP, 1,000 samples: forward and weight-gradient products of both layers (784*128 and
+    128*10 multiply-adds each) and the hidden layer's input gradient (128*10), 2 flops each."""
+    from benchmarks import limits
+
+    assert limits.dense_flops((784, 128, 10), 1000) == 2 * 1000 * (2 * 784 * 128 + 3 * 128 * 10)
+    assert limits.dense_shape("mnist", 1) == ((784, 128, 10), 1)
+    assert limits.dense_shape("rosen", 10) is None
+    assert limits.gemm_gflops(64, 2) > 0.0

@@ -10,7 +10,7 @@ Its derivative rule is the line for the same op in ``autodiff/rules.py`` (writte
 expressions, so it lives above the IR); tests/test_ops_table.py holds the two in step.
 
 Derived from this table, never written twice: the ``Op`` enum, the ``sg.`` functions and their
-exports (``expr.py``), ``Expr``'s operators and ufunc methods (``ir.py``), ``from_sympy``'s
+exports (``expr.py``), ``Expr``'s operators and ufunc methods (``ir/methods.py``), ``from_sympy``'s
 dispatch, ``sg.Value``'s function methods, the Python backend's int closure, the C backend's
 helper and libm needs. Adding an op: one row here, one rule line, one catalogue row in tests.
 """

@@ -1,7 +1,7 @@
 """Reciprocal and constant folding: identities exact for every float, inf and NaN.
 
 (Moving a negation into a constant factor, -(c*a) -> (-c)*a and c*(-a) -> (-c)*a, happens at
-construction: ``ir._SIMPLIFY``.) c1*(c2*a) -> (c1*c2)*a when the inner c2 is a power of two
+construction: ``ir.SIMPLIFY``.) c1*(c2*a) -> (c1*c2)*a when the inner c2 is a power of two
 and |c1|, |c2| >= 1 (scaling up by 2**k is exact, subnormals included, so one rounding either
 way, and both overflow alike; an outer power of two is not enough: 4*(1.1*a) rounds twice
 when 1.1*a is subnormal); a/c -> a*(1/c) when c is a power of two whose reciprocal is a

@@ -1,0 +1,164 @@
+"""``make``: the one way an operation node is built, with folding and canonical forms.
+
+At construction a node whose arguments are all constant is folded to a constant, the
+arguments of a commutative op are ordered by serial (so ``a+b`` and ``b+a`` are one node), and
+the rewrite table ``SIMPLIFY`` below applies its IEEE-safe identities, one rule a line with the
+identity beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..ops import INFO, Op
+from .intern import _intern, _interned, const
+from .node import Expr, is_condition
+
+for _i, _op in enumerate(Op):
+    # Facts that `make` needs on every call, as plain attributes of the op (no table lookup).
+    _op.code = _i  # a small int per op, for intern keys
+    _op.arity = INFO[_op].arity if _op in INFO else 0
+    _op.commutes = INFO[_op].commutative if _op in INFO else False
+    _op.logic = _op.name in ("AND", "OR", "NOT")  # operands are conditions (see `make`)
+_CONST, _NEG, _MUL = Op.CONST, Op.NEG, Op.MUL
+
+
+def _is(v: float) -> Callable[[Expr], bool]:
+    return lambda e: e.op is Op.CONST and e.payload == v
+
+
+def _neg(e: Expr) -> bool:
+    return e.op is Op.NEG
+
+
+def _num(e: Expr) -> bool:
+    return e.op is Op.CONST
+
+
+_ZERO, _ONE, _MINUS_ONE = _is(0.0), _is(1.0), _is(-1.0)
+_Rule = tuple[Callable[[Expr, Any], bool], Callable[[Expr, Any], Expr]]
+
+# Identities that hold for every float, inf and NaN included (IEEE-safe; only the sign of a
+# zero may differ, as in x+0 with x=-0.0; negation is exact). Never x*0 -> 0 or x-x -> 0: both
+# are wrong for inf and NaN. Per op, tried in order; the first whose test holds rewrites.
+SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
+    Op.NEG: (
+        (lambda a, _: _neg(a), lambda a, _: a.args[0]),  # --x -> x
+        (
+            lambda a, _: a.op is Op.MUL and _num(a.args[0]),  # -(c*x) -> (-c)*x
+            lambda a, _: make(Op.MUL, (const(-a.args[0].payload), a.args[1])),
+        ),
+        (
+            lambda a, _: a.op is Op.MUL and _num(a.args[1]),  # -(x*c) -> (-c)*x
+            lambda a, _: make(Op.MUL, (const(-a.args[1].payload), a.args[0])),
+        ),
+    ),
+    Op.ADD: (
+        (lambda a, b: _ZERO(b), lambda a, b: a),  # x+0 -> x
+        (lambda a, b: _ZERO(a), lambda a, b: b),  # 0+x -> x
+        (lambda a, b: _neg(b), lambda a, b: make(Op.SUB, (a, b.args[0]))),  # a+(-b) -> a-b
+        (lambda a, b: _neg(a), lambda a, b: make(Op.SUB, (b, a.args[0]))),  # (-a)+b -> b-a
+    ),
+    Op.SUB: (
+        (lambda a, b: _ZERO(b), lambda a, b: a),  # x-0 -> x
+        (lambda a, b: _ZERO(a), lambda a, b: make(Op.NEG, (b,))),  # 0-x -> -x
+        (lambda a, b: _neg(b), lambda a, b: make(Op.ADD, (a, b.args[0]))),  # a-(-b) -> a+b
+    ),
+    Op.MUL: (
+        (lambda a, b: _ONE(a), lambda a, b: b),  # 1*x -> x
+        (lambda a, b: _MINUS_ONE(a), lambda a, b: make(Op.NEG, (b,))),  # -1*x -> -x
+        (  # c*(-x) -> (-c)*x
+            lambda a, b: _num(a) and _neg(b),
+            lambda a, b: make(Op.MUL, (const(-a.payload), b.args[0])),
+        ),
+        (lambda a, b: _ONE(b), lambda a, b: a),  # x*1 -> x
+        (lambda a, b: _MINUS_ONE(b), lambda a, b: make(Op.NEG, (a,))),  # x*-1 -> -x
+        (  # (-x)*c -> x*(-c)
+            lambda a, b: _num(b) and _neg(a),
+            lambda a, b: make(Op.MUL, (a.args[0], const(-b.payload))),
+        ),
+        (  # (-a)*(-b) -> a*b
+            lambda a, b: _neg(a) and _neg(b),
+            lambda a, b: make(Op.MUL, (a.args[0], b.args[0])),
+        ),
+    ),
+    Op.DIV: (
+        (lambda a, b: _ONE(b), lambda a, b: a),  # x/1 -> x
+        (lambda a, b: _MINUS_ONE(b), lambda a, b: make(Op.NEG, (a,))),  # x/-1 -> -x
+        (  # (-a)/(-b) -> a/b
+            lambda a, b: _neg(a) and _neg(b),
+            lambda a, b: make(Op.DIV, (a.args[0], b.args[0])),
+        ),
+    ),
+    Op.POW: (
+        (lambda a, b: _ONE(b), lambda a, b: a),  # x**1 -> x
+        (lambda a, b: _ZERO(b), lambda a, b: const(1.0)),  # x**0 -> 1
+    ),
+}
+
+
+def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
+    """``op(a, b)`` rewritten by the first rule of ``SIMPLIFY`` that applies, else None."""
+    if op.logic:
+        return _simplify_logic(op, a, b)
+    for test, result in SIMPLIFY.get(op, ()):
+        if test(a, b):
+            return result(a, b)
+    return None
+
+
+def _simplify_logic(op: Op, a: Expr, b: Expr) -> Expr | None:
+    """c & x -> x, 0 & x -> 0, c | x -> 1, 0 | x -> x (c a non-zero constant; NaN is true)."""
+    c, x = (a, b) if a.op is Op.CONST else (b, a)
+    if c.op is not Op.CONST:
+        return None
+    if bool(c.payload) == (op is Op.AND):
+        return x if is_condition(x) else make(Op.NE, (x, const(0.0)))
+    return const(0.0 if op is Op.AND else 1.0)
+
+
+def make(op: Op, args: tuple[Expr, ...]) -> Expr:
+    """The interned node ``op(*args)``, folded when every argument is constant."""
+    n = len(args)
+    if n != op.arity:
+        raise TypeError(f"{op.value} takes {op.arity} arguments, got {n}")
+    if n == 2:
+        a, b = args
+        ao, bo = a.op, b.op
+        if ao is _CONST or bo is _CONST or ao is _NEG or bo is _NEG:
+            if ao is _CONST and bo is _CONST:
+                return const(INFO[op].on_floats(a.payload, b.payload))
+            s = _simplify(op, a, b)
+            if s is not None:
+                return s
+        if op.commutes and b.serial < a.serial:
+            key = (op.code, b.serial, a.serial)  # one node for a+b and b+a, args as first built
+        else:
+            key = (op.code, a.serial, b.serial)
+    elif n == 1:
+        a = args[0]
+        if a.op is _CONST:
+            return const(INFO[op].on_floats(a.payload))
+        if op is _NEG and (a.op is _NEG or a.op is _MUL):
+            s = _simplify(op, a, None)
+            if s is not None:
+                return s
+        key = (op.code, a.serial)
+    else:
+        c = args[0]
+        if c.op is Op.CONST and op is Op.WHERE:
+            return args[1] if c.payload else args[2]
+        if all(x.op is Op.CONST for x in args):
+            return const(INFO[op].on_floats(*(x.payload for x in args)))
+        if op is Op.WHERE and args[1] is args[2]:
+            return args[1]
+        key = (op.code, *(x.serial for x in args))
+    node = _interned.get(key)
+    if node is None:
+        if op.logic and not all(is_condition(a) for a in args):
+            # and/or/not of numbers: x means x != 0, so every backend prints conditions only
+            zero = const(0.0)
+            return make(op, tuple(a if is_condition(a) else make(Op.NE, (a, zero)) for a in args))
+        node = _intern(key, op, args, None)
+    return node

@@ -1,0 +1,61 @@
+"""Topological order of the DAG, iteratively: no traversal of the IR ever recurses.
+
+It reads only ``serial`` and ``args`` of a node, so it sits below the node type itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from operator import attrgetter
+from typing import Any
+
+_by_serial = attrgetter("serial")
+_orders: dict[tuple[int, ...], list[Any]] | None = None  # see orders_shared
+
+
+@contextmanager
+def orders_shared() -> Iterator[None]:
+    """Within the block, ``topo_order`` of the same roots is computed once: compiling asks for
+    it in its input check, its passes and its printer. The nodes stay alive until the block
+    ends, so only a caller that holds the roots anyway should use it."""
+    global _orders
+    outer = _orders
+    if outer is None:
+        _orders = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _orders = None
+
+
+def topo_order(roots: Iterable[Any]) -> list[Any]:
+    """Every node reachable from ``roots``, children before parents (by serial)."""
+    stack = list(roots)
+    cache = _orders
+    if cache is not None:
+        key = tuple([r.serial for r in stack])
+        hit = cache.get(key)
+        if hit is not None:
+            return list(hit)
+    seen: set[int] = set()
+    mark = seen.add
+    nodes: list[Any] = []
+    keep = nodes.append
+    pop, push = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        s = node.serial
+        if s in seen:
+            continue
+        mark(s)
+        keep(node)
+        args = node.args
+        if args:
+            push(args)
+    nodes.sort(key=_by_serial)
+    if cache is not None:
+        cache[key] = nodes
+        return list(nodes)
+    return nodes

@@ -62,11 +62,41 @@ def build_parser() -> argparse.ArgumentParser:
         description="Symbolic gradients compiled to readable code, checked against SymPy.",
     )
     from . import __version__
-    from .demo import LR
 
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{demo,grad,verify}", parser_class=_Parser)
     sub.required = True
+
+    _demo_parser(sub)
+    for name, what in (
+        ("grad", "print the generated code of f and its gradient"),
+        ("verify", "check the gradient of f against SymPy"),
+    ):
+        g = sub.add_parser(
+            name,
+            help=what,
+            description=what[0].upper() + what[1:] + ".",
+            epilog=VERIFY_EPILOG if name == "verify" else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        g.add_argument("expr", metavar="EXPR", help="a formula, e.g. 'tanh(w*x + b)**2'")
+        g.add_argument(
+            "--wrt",
+            nargs="+",
+            metavar="NAME",
+            help="the variables to differentiate by (default: every variable of EXPR)",
+        )
+        if name == "grad":
+            g.add_argument("--hessian", action="store_true", help="also the Hessian")
+            g.add_argument("--backend", choices=("python", "numpy"), default="python")
+        if name == "verify":
+            _verify_options(g)
+    return p
+
+
+def _demo_parser(sub) -> None:
+    """The ``demo`` command and its options."""
+    from .demo import LR
 
     d = sub.add_parser(
         "demo",
@@ -96,31 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", metavar="FILE", help="write the loss curves to FILE (PNG; needs matplotlib)"
     )
     d.add_argument("--show-code", action="store_true", help="print the generated code")
-
-    for name, what in (
-        ("grad", "print the generated code of f and its gradient"),
-        ("verify", "check the gradient of f against SymPy"),
-    ):
-        g = sub.add_parser(
-            name,
-            help=what,
-            description=what[0].upper() + what[1:] + ".",
-            epilog=VERIFY_EPILOG if name == "verify" else None,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        g.add_argument("expr", metavar="EXPR", help="a formula, e.g. 'tanh(w*x + b)**2'")
-        g.add_argument(
-            "--wrt",
-            nargs="+",
-            metavar="NAME",
-            help="the variables to differentiate by (default: every variable of EXPR)",
-        )
-        if name == "grad":
-            g.add_argument("--hessian", action="store_true", help="also the Hessian")
-            g.add_argument("--backend", choices=("python", "numpy"), default="python")
-        if name == "verify":
-            _verify_options(g)
-    return p
 
 
 def _fail(message: str, status: int = USAGE_ERROR) -> int:

@@ -58,10 +58,33 @@ def linearize(
     if given, is a topological order of exactly those nodes (a schedule) to print in.
     """
     nodes = topo_order(roots) if order is None else order
+    tmpls, named = _templates_and_shared(nodes, backend)
+    named.update(r.serial for r in roots)
+    texts, lines, deps, counts, inlined = _print_nodes(
+        nodes, tmpls, named, arg_names, scope, literal, cond_value
+    )
+    outs, out_deps = [], []
+    for r in roots:
+        t, p, _, refs = texts[r.serial]
+        if r.op in _CONDITIONS:
+            t = cond_value.render([t], [p])
+        outs.append(t)
+        out_deps.append(refs)
+    op_counts = {op.value: k for op, k in counts.items()}
+    return Program(lines, outs, op_counts, deps, out_deps, inlined)
+
+
+_CONDITIONS = frozenset(op for op, info in INFO.items() if info.is_condition)
+_LOGIC = frozenset({Op.AND, Op.OR, Op.NOT})  # their operands are conditions, printed as such
+
+
+def _templates_and_shared(nodes: list[Expr], backend: str) -> tuple[dict[Op, Template], set]:
+    """Each op's template in ``backend``, and the serials that must be named: read more than
+    once, or read where the template repeats its argument (it would be computed twice)."""
     tmpls: dict[Op, Template] = {}
     repeats: dict[Op, tuple[bool, ...]] = {}
     uses: dict[int, int] = {}
-    atoms: set[int] = set()
+    named: set[int] = set()
     for node in nodes:
         if node.args:
             op = node.op
@@ -73,12 +96,16 @@ def linearize(
                 s = a.serial
                 uses[s] = uses.get(s, 0) + 1
                 if rep[i]:
-                    atoms.add(s)
-    root_set = {r.serial for r in roots}
-    conditions = {op for op, info in INFO.items() if info.is_condition}
-    logic = {Op.AND, Op.OR, Op.NOT}  # their operands are conditions, printed as such
-    const_op, symbol_op, where_op = Op.CONST, Op.SYMBOL, Op.WHERE  # locals: hot loop below
+                    named.add(s)
+    named.update(s for s, k in uses.items() if k > 1)
+    return tmpls, named
 
+
+def _print_nodes(nodes, tmpls, named, arg_names, scope, literal, cond_value) -> tuple:
+    """(texts, lines, deps, counts, inlined): each node's text, inlined into its one reader
+    unless it is ``named`` or its text grows too long or deep, then it gets a line."""
+    conditions, logic = _CONDITIONS, _LOGIC
+    const_op, symbol_op, where_op = Op.CONST, Op.SYMBOL, Op.WHERE  # locals: hot loop below
     # serial -> (text, precedence, depth, names the text reads)
     texts: dict[int, tuple[str, int, int, tuple[str, ...]]] = {}
     lines: list[tuple[str, str]] = []
@@ -112,13 +139,7 @@ def linearize(
                 depth = d
         text = tmpl.render(arg_texts, arg_precs)
         counts[op] = counts.get(op, 0) + 1
-        if (
-            uses.get(s, 0) > 1
-            or s in root_set
-            or s in atoms
-            or len(text) > MAX_INLINE_LEN
-            or depth >= MAX_INLINE_DEPTH
-        ):
+        if s in named or len(text) > MAX_INLINE_LEN or depth >= MAX_INLINE_DEPTH:
             name = scope.name_for(s)  # a temporary, or a derivative's label (g_w0)
             lines.append((name, text))
             deps.append(refs)
@@ -126,15 +147,7 @@ def linearize(
         else:
             texts[s] = (text, tmpl.prec, depth + 1, refs)
             inlined += 1
-    outs, out_deps = [], []
-    for r in roots:
-        t, p, _, refs = texts[r.serial]
-        if r.op in conditions:
-            t = cond_value.render([t], [p])
-        outs.append(t)
-        out_deps.append(refs)
-    op_counts = {op.value: k for op, k in counts.items()}
-    return Program(lines, outs, op_counts, deps, out_deps, inlined)
+    return texts, lines, deps, counts, inlined
 
 
 @dataclass(frozen=True)

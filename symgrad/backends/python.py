@@ -82,9 +82,43 @@ def _split(
     part loads what it reads from earlier parts and appends what later parts or the outputs
     read. Returns (main body lines, part function definitions).
     """
+    lines = prog.lines
+    starts = list(range(0, len(lines), PART_LINES))
+    owner, live_in, crossing = _crossings(prog, starts)
+    # Slots: crossing inputs first (in first-use order), then values as their parts define them.
+    slot: dict[str, int] = {}
+    for lin in live_in:
+        for d in lin:
+            if d not in owner and d not in slot:
+                slot[d] = len(slot)
+    first = list(slot)
+    parts: list[str] = []
+    for c, a in enumerate(starts):
+        parts += _part(f"{part}{c}", lines[a : a + PART_LINES], live_in[c], crossing, slot, store)
+    main = [f"{indent}{line}" for line in unpack]
+    main.append(f"{indent}{store} = [{', '.join(first)}]")
+    main += [f"{indent}{part}{c}({store})" for c in range(len(starts))]
+    rets = []
+
+    def stored(m: re.Match) -> str:
+        d = m[0]
+        return f"{store}[{slot[d]}]" if d in owner else d
+
+    for t, refs in zip(prog.outputs, prog.out_deps):
+        if t in owner:  # the output is one temporary (the common case)
+            t = f"{store}[{slot[t]}]"
+        elif any(d in owner for d in refs):  # one pass of one pattern, not one per name
+            t = _IDENT.sub(stored, t)
+        rets.append(t)
+    main.append(f"{indent}return {structure_text(structure, rets)}")
+    return main, parts
+
+
+def _crossings(prog: Program, starts: list[int]) -> tuple[dict, list[list[str]], set[str]]:
+    """(owner, live_in, crossing): the part that defines each temporary, the names each part
+    reads from outside itself (in first-use order), and every name that crosses a part."""
     lines, deps = prog.lines, prog.deps
     n = len(lines)
-    starts = list(range(0, n, PART_LINES))
     owner: dict[str, int] = {}
     for c, a in enumerate(starts):
         for name, _ in lines[a : a + PART_LINES]:
@@ -103,47 +137,25 @@ def _split(
         crossing.update(lin)
     for refs in prog.out_deps:
         crossing.update(d for d in refs if d in owner)
-    # Slots: crossing inputs first (in first-use order), then values as their parts define them.
-    slot: dict[str, int] = {}
-    for lin in live_in:
-        for d in lin:
-            if d not in owner and d not in slot:
-                slot[d] = len(slot)
-    first = list(slot)
-    parts: list[str] = []
-    for c, a in enumerate(starts):
-        chunk = lines[a : a + PART_LINES]
-        body = [f"def {part}{c}({store}):"]
-        lin = live_in[c]
-        for k in range(0, len(lin), 8):
-            group = lin[k : k + 8]
-            body.append(
-                f"    {', '.join(group)} = " + ", ".join(f"{store}[{slot[d]}]" for d in group)
-            )
-        body += [f"    {name} = {text}" for name, text in chunk]
-        outs = [name for name, _ in chunk if name in crossing]
-        for name in outs:
-            slot[name] = len(slot)
-        if outs:
-            body.append(f"    {store} += ({', '.join(outs)}{',' * (len(outs) == 1)})")
-        parts += ["", *body, ""]
-    main = [f"{indent}{line}" for line in unpack]
-    main.append(f"{indent}{store} = [{', '.join(first)}]")
-    main += [f"{indent}{part}{c}({store})" for c in range(len(starts))]
-    rets = []
+    return owner, live_in, crossing
 
-    def stored(m: re.Match) -> str:
-        d = m[0]
-        return f"{store}[{slot[d]}]" if d in owner else d
 
-    for t, refs in zip(prog.outputs, prog.out_deps):
-        if t in owner:  # the output is one temporary (the common case)
-            t = f"{store}[{slot[t]}]"
-        elif any(d in owner for d in refs):  # one pass of one pattern, not one per name
-            t = _IDENT.sub(stored, t)
-        rets.append(t)
-    main.append(f"{indent}return {structure_text(structure, rets)}")
-    return main, parts
+def _part(
+    fname: str, chunk: list, lin: list[str], crossing: set[str], slot: dict, store: str
+) -> list[str]:
+    """One part function: load ``lin`` from ``store``, run ``chunk``, append what crosses
+    (giving each appended name its slot)."""
+    body = [f"def {fname}({store}):"]
+    for k in range(0, len(lin), 8):
+        group = lin[k : k + 8]
+        body.append(f"    {', '.join(group)} = " + ", ".join(f"{store}[{slot[d]}]" for d in group))
+    body += [f"    {name} = {text}" for name, text in chunk]
+    outs = [name for name, _ in chunk if name in crossing]
+    for name in outs:
+        slot[name] = len(slot)
+    if outs:
+        body.append(f"    {store} += ({', '.join(outs)}{',' * (len(outs) == 1)})")
+    return ["", *body, ""]
 
 
 def _emit(

@@ -38,6 +38,16 @@ def schedule(roots: list[Expr], min_nodes: int = MIN_NODES) -> list[Expr] | None
 def _schedule(roots: list[Expr], nodes: list[Expr]) -> list[Expr]:
     # Flat per-position tables built in one pass over the (children first) order, and a walk
     # with its work inlined: at a million nodes this is the largest part of printing in order.
+    tables = _tables(nodes)
+    order = _walk(roots, nodes, *tables)
+    assert len(order) == len(nodes), "a DAG always schedules completely"
+    return order
+
+
+def _tables(nodes: list[Expr]) -> tuple:
+    """(index, args, leaf, free, consumers, pending) by position in ``nodes``: each node's
+    distinct argument positions, whether it is a leaf or free, who waits for it, and for how
+    many arguments it still waits."""
     n = len(nodes)
     index = {v.serial: i for i, v in enumerate(nodes)}
     args: list = [()] * n  # distinct argument positions
@@ -47,13 +57,10 @@ def _schedule(roots: list[Expr], nodes: list[Expr]) -> list[Expr]:
     free = bytearray(n)
     consumers: list = [None] * n
     pending = [0] * n
-    order = []
-    keep = order.append
     for i, v in enumerate(nodes):  # one pass: children come before parents
         va = v.args
         if not va:
             leaf[i] = 1
-            keep(v)
             continue
         if len(va) == 1:
             a = (index[va[0].serial],)
@@ -74,22 +81,24 @@ def _schedule(roots: list[Expr], nodes: list[Expr]) -> list[Expr]:
                 p += 1
         if p:
             pending[i] = p  # waits for its non-leaf, non-free arguments
-        else:
-            is_free = True
+        elif all(leaf[j] for j in a):
+            free[i] = 1
+        else:  # reads only leaves and free nodes: its first free argument readies it
             for j in a:
-                if not leaf[j]:
-                    is_free = False
-                    break
-            if is_free:
-                free[i] = 1
-            else:  # reads only leaves and free nodes: its first free argument readies it
-                for j in a:
-                    if free[j]:
-                        cs = consumers[j]
-                        if cs is None:
-                            consumers[j] = [i]
-                        else:
-                            cs.append(i)
+                if free[j]:
+                    cs = consumers[j]
+                    if cs is None:
+                        consumers[j] = [i]
+                    else:
+                        cs.append(i)
+    return index, args, leaf, free, consumers, pending
+
+
+def _walk(roots, nodes, index, args, leaf, free, consumers, pending) -> list[Expr]:
+    """Leaves first, then the roots' demand in post-order, each printed node followed by the
+    consumers it made ready (depth first)."""
+    order = [v for i, v in enumerate(nodes) if leaf[i]]
+    keep = order.append
     done = leaf[:]
     ready: list = []
     rpush, rpop = ready.append, ready.pop
@@ -133,5 +142,4 @@ def _schedule(roots: list[Expr], nodes: list[Expr]) -> list[Expr]:
                             pending[c] = c_p
                             if not c_p:
                                 rpush(c)
-    assert len(order) == n, "a DAG always schedules completely"
     return order

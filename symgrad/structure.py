@@ -77,16 +77,7 @@ def leaves(
     tree: Any, *, arrays: bool = False, is_leaf: Callable[[Any], bool] | None = None
 ) -> list[Any]:
     """The leaves of ``tree``, in order (see ``flatten``)."""
-    out: list[Any] = []
-    stack = [tree]
-    while stack:
-        x = stack.pop()
-        kids = _children(x, arrays, is_leaf)
-        if kids is None:
-            out.append(x)
-        else:
-            stack.extend(reversed(kids[1]))
-    return out
+    return flatten(tree, arrays=arrays, is_leaf=is_leaf)[0]
 
 
 def num_leaves(treedef: Treedef) -> int:

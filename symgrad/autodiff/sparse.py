@@ -81,23 +81,19 @@ def sparse_jacobian(outs: list[Expr], syms: list[Expr]) -> Sparse:
     col_colour = sparsity.column_colouring(rows, n)
     row_colour = sparsity.column_colouring(sparsity.transpose(rows, n), m)
     ncol, nrow = max(col_colour, default=-1) + 1, max(row_colour, default=-1) + 1
+    by_cols = ncol <= nrow
+    # jvp per column colour reads row i's entries off product i; vjp per row colour reads
+    # column j's off product j: one loop over (line, its nonzeros) serves both.
+    sweep, colour, ncolours = (jvp, col_colour, ncol) if by_cols else (vjp, row_colour, nrow)
+    lines = rows if by_cols else sparsity.transpose(rows, n)
     entries: dict[tuple[int, int], Expr] = {}
-    if ncol <= nrow:
-        for c in range(ncol):
-            prod = jvp(outs, syms, _unit_sum(col_colour, c))
-            for i, r in enumerate(rows):
-                for j in r:
-                    if col_colour[j] == c:
-                        entries[i, j] = prod[i]
-        return _row_major(entries, (m, n), ncol)
-    cols = sparsity.transpose(rows, n)
-    for c in range(nrow):
-        prod = vjp(outs, syms, _unit_sum(row_colour, c))
-        for j, col in enumerate(cols):
-            for i in col:
-                if row_colour[i] == c:
-                    entries[i, j] = prod[j]
-    return _row_major(entries, (m, n), nrow)
+    for c in range(ncolours):
+        prod = sweep(outs, syms, _unit_sum(colour, c))
+        for a, line in enumerate(lines):
+            for b in line:
+                if colour[b] == c:
+                    entries[(a, b) if by_cols else (b, a)] = prod[a]
+    return _row_major(entries, (m, n), ncolours)
 
 
 def sparse_hessian(f: Expr, syms: list[Expr]) -> Sparse:

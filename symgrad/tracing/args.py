@@ -13,12 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from .. import structure as _structure
 from ..ir import Expr, symbol
+from ..structure import DICT, LIST, NAMEDTUPLE, TUPLE
 from . import kernels
 from .array import Traced
 
-# Tokens of a flattened argument, in prefix order: containers first, then their items.
-LIST, TUPLE, NAMEDTUPLE, DICT, SCALAR, ARRAY, STATIC = "L", "T", "N", "D", "S", "A", "K"
+# Tokens of a flattened argument, in prefix order: containers first, then their items. The
+# containers' tokens are symgrad.structure's own, so that module rebuilds them.
+SCALAR, ARRAY, STATIC = "S", "A", "K"
+_CONTAINERS = (LIST, TUPLE, NAMEDTUPLE, DICT)
+_LEAF = (_structure.LEAF,)
 _STATIC_TYPES = (bool, str, bytes, type(None))
 
 
@@ -74,42 +79,19 @@ def flatten(arg: Any, label: str) -> tuple[list[tuple], list[Any], list[str]]:
 
 
 def unflatten(tokens: list[tuple], leaves: Any) -> Any:
-    """Rebuild the structure ``tokens`` describe, taking leaf values from ``leaves`` in order."""
+    """Rebuild the structure ``tokens`` describe, taking leaf values from ``leaves`` in order.
+
+    The containers' tokens are ``symgrad.structure``'s; a number or array is a leaf there, and a
+    static value is a leaf that brings its own value."""
     it = iter(leaves)
-    stack: list[list] = []  # frames: [token, remaining, items]
-    result = None
+    treedef, values = [], []
     for tok in tokens:
-        kind = tok[0]
-        if kind in (LIST, TUPLE, NAMEDTUPLE, DICT):
-            n = len(tok[1]) if kind == DICT else tok[-1]
-            stack.append([tok, n, []])
-            if n:
-                continue
-            value = _build(*stack.pop()[::2])
+        if tok[0] in _CONTAINERS:
+            treedef.append(tok)
         else:
-            value = tok[2] if kind == STATIC else next(it)
-        while True:  # hand the finished value to its parent, closing full parents
-            if not stack:
-                result = value
-                break
-            frame = stack[-1]
-            frame[2].append(value)
-            frame[1] -= 1
-            if frame[1]:
-                break
-            value = _build(*stack.pop()[::2])
-    return result
-
-
-def _build(tok: tuple, items: list) -> Any:
-    kind = tok[0]
-    if kind == LIST:
-        return items
-    if kind == TUPLE:
-        return tuple(items)
-    if kind == NAMEDTUPLE:
-        return tok[1](*items)
-    return dict(zip(tok[1], items))
+            treedef.append(_LEAF)
+            values.append(tok[2] if tok[0] == STATIC else next(it))
+    return _structure.unflatten(treedef, values)
 
 
 def labels_of(label: str, shape: tuple[int, ...]) -> list[str]:

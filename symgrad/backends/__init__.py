@@ -47,38 +47,25 @@ def _batched_lower(roots: list, reduce: str | None) -> dict:
     return {"reduce": reduce}
 
 
+# One row a backend: its module gives generate, load and (if it has one) save.
+#   name      batched  needs at run time         module            lower                check_arg
+_ROWS = (
+    ("python", False, "the standard library", _python_backend, _python_backend.lower, scalar_arg),
+    ("numpy", True, "NumPy", _numpy_backend, _batched_lower, array_arg),
+    ("c", True, "NumPy", c, _batched_lower, array_arg),
+)
 BACKENDS: dict[str, Backend] = {
-    b.name: b
-    for b in (
-        Backend(
-            "python",
-            batched=False,
-            needs="the standard library",
-            generate=_python_backend.generate,
-            load=_python_backend.load,
-            lower=_python_backend.lower,
-            check_arg=scalar_arg,
-        ),
-        Backend(
-            "numpy",
-            batched=True,
-            needs="NumPy",
-            generate=_numpy_backend.generate,
-            load=_numpy_backend.load,
-            lower=_batched_lower,
-            check_arg=array_arg,
-        ),
-        Backend(
-            "c",
-            batched=True,
-            needs="NumPy",
-            generate=c.generate,
-            load=c.load,
-            lower=_batched_lower,
-            check_arg=array_arg,
-            save=c.save,
-        ),
+    name: Backend(
+        name,
+        batched=batched,
+        needs=needs,
+        generate=module.generate,
+        load=module.load,
+        lower=lower,
+        check_arg=check_arg,
+        save=getattr(module, "save", None),
     )
+    for name, batched, needs, module, lower, check_arg in _ROWS
 }
 
 

@@ -15,6 +15,15 @@ from ..ir import Expr, topo_order
 from ..ops import ATOM, INFO, Op, Template, template
 from .naming import NameScope
 
+# The types of every backend's ``generate(params, roots, structure, names, new_scope, doc,
+# **lowered)``, spelled once.
+Params = list[tuple[str, object]]
+"""(parameter name, ``None`` for a scalar or the nested list of element names to unpack)."""
+Names = dict[int, str]
+"""A symbol's serial -> its name in the generated code."""
+NewScope = Callable[[], NameScope]
+"""Makes a name scope that already holds the parameter and element names."""
+
 MAX_INLINE_LEN = 72
 MAX_INLINE_DEPTH = 4
 

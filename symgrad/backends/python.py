@@ -8,21 +8,19 @@ Programs without a raising op get no rerun code at all.
 
 from __future__ import annotations
 
-import gc
 import inspect
 import math
 import re
 from collections.abc import Callable
 
 from .. import scalar
-from ..ir import Expr, leaves
+from ..ir import Expr, gc_paused, leaves
 from ..ops import ATOM, INFO, Op, Template
 from ..printing import const_text
 from . import ieee_rerun
-from .base import Program, linearize, structure_text
+from .base import Names, NewScope, Params, Program, linearize, structure_text
 from .load import keep_while_alive, register
 from .load import load as load_module
-from .naming import NameScope
 from .schedule import schedule
 
 NAME = "python"
@@ -174,14 +172,9 @@ def lower(roots: list[Expr], reduce: None = None) -> dict:
 
 
 def generate(
-    params: list[tuple[str, object]],
-    roots: list[Expr],
-    structure,
-    names: dict[int, str],
-    new_scope: Callable[[], NameScope],
-    doc: str,
+    params: Params, roots: list[Expr], structure, names: Names, new_scope: NewScope, doc: str,
     order: list[Expr] | None = None,
-) -> tuple[str, Program]:
+) -> tuple[str, Program]:  # fmt: skip
     """The module for ``roots``, and its fast program (printed in ``order``, if given).
 
     ``params`` are (parameter name, ``None`` for a scalar or the nested list of element names to
@@ -189,13 +182,8 @@ def generate(
     already holds the parameter and element names. Math functions are module globals: CPython
     3.11 specialises those loads, and binding them as locals measured no faster.
     """
-    was = gc.isenabled()
-    gc.disable()  # printing makes no cycles; on huge graphs the collector costs as much
-    try:
+    with gc_paused():  # printing makes no cycles; on huge graphs the collector costs as much
         return _generate(params, roots, structure, names, new_scope, doc, order)
-    finally:
-        if was:
-            gc.enable()
 
 
 def _generate(params, roots, structure, names, new_scope, doc, order) -> tuple[str, Program]:

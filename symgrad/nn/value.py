@@ -13,11 +13,28 @@ Neither ``backward`` nor the IR build recurses: a graph of any depth works.
 from __future__ import annotations
 
 import numbers
+import operator
 from typing import Any
 
 from .. import scalar
 from ..ir import Expr, const, make, symbol
 from ..ops import INFO, Op
+
+
+def _arithmetic(op: Op, sym: str, on_data: Any) -> Any:
+    """``Value.__add__`` and its kin: the eager result, remembering ``op`` for the IR."""
+
+    def method(self: Value, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _wrap(other)
+            if other is None:
+                return NotImplemented
+        out = Value(on_data(self.data, other.data), (self, other), sym)
+        out._kind = op
+        return out
+
+    method.__name__ = method.__qualname__ = f"__{on_data.__name__}__"
+    return method
 
 
 class Value:
@@ -67,41 +84,11 @@ class Value:
         return self._kind is None
 
     # -- arithmetic ---------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _wrap(other)
-            if other is None:
-                return NotImplemented
-        out = Value(self.data + other.data, (self, other), "+")
-        out._kind = Op.ADD
-        return out
-
-    def __mul__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _wrap(other)
-            if other is None:
-                return NotImplemented
-        out = Value(self.data * other.data, (self, other), "*")
-        out._kind = Op.MUL
-        return out
-
-    def __sub__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _wrap(other)
-            if other is None:
-                return NotImplemented
-        out = Value(self.data - other.data, (self, other), "-")
-        out._kind = Op.SUB
-        return out
-
-    def __truediv__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _wrap(other)
-            if other is None:
-                return NotImplemented
-        out = Value(self.data / other.data, (self, other), "/")
-        out._kind = Op.DIV
-        return out
+    # + * - / by one factory (_arithmetic, below the class): micrograd's four dunders
+    __add__ = _arithmetic(Op.ADD, "+", operator.add)
+    __mul__ = _arithmetic(Op.MUL, "*", operator.mul)
+    __sub__ = _arithmetic(Op.SUB, "-", operator.sub)
+    __truediv__ = _arithmetic(Op.DIV, "/", operator.truediv)
 
     def __pow__(self, other: Any) -> Value:
         if type(other) is not float and type(other) is not int:

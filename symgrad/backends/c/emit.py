@@ -15,11 +15,9 @@ not even in a comment.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from ...ir import Expr, leaves, topo_order
-from ..base import Program, linearize, spec_ndim, structure_text
-from ..naming import NameScope
+from ..base import Names, NewScope, Params, Program, linearize, spec_ndim, structure_text
 from . import abi, tape
 from .abi import FUNC, SIMD_LIBM, make_meta, meta_comment, signature
 from .spell import COND_VALUE, HELPER_LIBM, HELPERS, NAME, literal, simd_declarations
@@ -28,14 +26,9 @@ _CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\(")
 
 
 def generate(
-    params: list[tuple[str, object]],
-    roots: list[Expr],
-    structure,
-    names: dict[int, str],
-    new_scope: Callable[[], NameScope],
-    doc: str,
+    params: Params, roots: list[Expr], structure, names: Names, new_scope: NewScope, doc: str,
     reduce: str | None = None,
-) -> tuple[str, Program]:
+) -> tuple[str, Program]:  # fmt: skip
     """The C translation unit for ``roots``; ``params`` and ``names`` as for the Python backend.
 
     ``doc`` is not used: it carries users' labels, which never enter C source.

@@ -21,7 +21,7 @@ for _i, _op in enumerate(Op):
     _op.arity = INFO[_op].arity if _op in INFO else 0
     _op.commutes = INFO[_op].commutative if _op in INFO else False
     _op.logic = _op.name in ("AND", "OR", "NOT")  # operands are conditions (see `make`)
-_CONST, _NEG, _MUL = Op.CONST, Op.NEG, Op.MUL
+_CONST, _NEG, _MUL, _DIV, _ADD, _SUB = Op.CONST, Op.NEG, Op.MUL, Op.DIV, Op.ADD, Op.SUB
 
 
 def _is(v: float) -> Callable[[Expr], bool]:
@@ -36,6 +36,34 @@ def _num(e: Expr) -> bool:
     return e.op is Op.CONST
 
 
+def _lead(e: Expr) -> bool:
+    """Whether ``e`` is a negative constant, or a product or quotient led by one (``-2.0*x/y``)
+    at most two levels down its first arguments: its text starts with a minus sign. (Deeper,
+    the flipped chain duplicates shared nodes more often than it saves: Rosenbrock's Hessian
+    grows by a sixth at four levels, measured.)"""
+    op = e.op  # unrolled: make asks this of every sum of products
+    if op is _MUL or op is _DIV:
+        e = e.args[0]
+        op = e.op
+        if op is _MUL or op is _DIV:
+            e = e.args[0]
+            op = e.op
+    return op is _CONST and e.payload < 0
+
+
+def _flip(e: Expr) -> Expr:
+    """``-e`` for ``_lead(e)``: the leading constant negated (exact: IEEE products and
+    quotients are sign-symmetric, signed zeros and infinities included)."""
+    spine = []
+    while e.op is not _CONST:
+        spine.append(e)
+        e = e.args[0]
+    out = const(-e.payload)
+    for node in reversed(spine):
+        out = make(node.op, (out, node.args[1]))
+    return out
+
+
 _ZERO, _ONE, _MINUS_ONE = _is(0.0), _is(1.0), _is(-1.0)
 _Rule = tuple[Callable[[Expr, Any], bool], Callable[[Expr, Any], Expr]]
 
@@ -45,6 +73,7 @@ _Rule = tuple[Callable[[Expr, Any], bool], Callable[[Expr, Any], Expr]]
 SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
     Op.NEG: (
         (lambda a, _: _neg(a), lambda a, _: a.args[0]),  # --x -> x
+        (lambda a, _: _lead(a), lambda a, _: _flip(a)),  # -(-c*x/y) -> c*x/y
         (
             lambda a, _: a.op is Op.MUL and _num(a.args[0]),  # -(c*x) -> (-c)*x
             lambda a, _: make(Op.MUL, (const(-a.args[0].payload), a.args[1])),
@@ -59,11 +88,14 @@ SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
         (lambda a, b: _ZERO(a), lambda a, b: b),  # 0+x -> x
         (lambda a, b: _neg(b), lambda a, b: make(Op.SUB, (a, b.args[0]))),  # a+(-b) -> a-b
         (lambda a, b: _neg(a), lambda a, b: make(Op.SUB, (b, a.args[0]))),  # (-a)+b -> b-a
+        (lambda a, b: _lead(b), lambda a, b: make(Op.SUB, (a, _flip(b)))),  # a+(-c*x) -> a-c*x
+        (lambda a, b: _lead(a), lambda a, b: make(Op.SUB, (b, _flip(a)))),  # (-c*x)+b -> b-c*x
     ),
     Op.SUB: (
         (lambda a, b: _ZERO(b), lambda a, b: a),  # x-0 -> x
         (lambda a, b: _ZERO(a), lambda a, b: make(Op.NEG, (b,))),  # 0-x -> -x
         (lambda a, b: _neg(b), lambda a, b: make(Op.ADD, (a, b.args[0]))),  # a-(-b) -> a+b
+        (lambda a, b: _lead(b), lambda a, b: make(Op.ADD, (a, _flip(b)))),  # a-(-c*x) -> a+c*x
     ),
     Op.MUL: (
         (lambda a, b: _ONE(a), lambda a, b: b),  # 1*x -> x
@@ -82,6 +114,12 @@ SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
             lambda a, b: _neg(a) and _neg(b),
             lambda a, b: make(Op.MUL, (a.args[0], b.args[0])),
         ),
+        # A negation moves out of a product, where a sum, a difference or another negation
+        # absorbs it (x - (-a)*b prints x + a*b, not x - -a*b; -((-a)*b) prints a*b).
+        (lambda a, b: _neg(a), lambda a, b: make(Op.NEG, (make(Op.MUL, (a.args[0], b)),))),
+        # (-a)*b -> -(a*b)
+        (lambda a, b: _neg(b), lambda a, b: make(Op.NEG, (make(Op.MUL, (a, b.args[0])),))),
+        # a*(-b) -> -(a*b)
     ),
     Op.DIV: (
         (lambda a, b: _ONE(b), lambda a, b: a),  # x/1 -> x
@@ -90,6 +128,10 @@ SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
             lambda a, b: _neg(a) and _neg(b),
             lambda a, b: make(Op.DIV, (a.args[0], b.args[0])),
         ),
+        (lambda a, b: _neg(a), lambda a, b: make(Op.NEG, (make(Op.DIV, (a.args[0], b)),))),
+        # (-a)/b -> -(a/b)
+        (lambda a, b: _neg(b), lambda a, b: make(Op.NEG, (make(Op.DIV, (a, b.args[0])),))),
+        # a/(-b) -> -(a/b)
     ),
     Op.POW: (
         (lambda a, b: _ONE(b), lambda a, b: a),  # x**1 -> x
@@ -132,6 +174,14 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
             s = _simplify(op, a, b)
             if s is not None:
                 return s
+        elif (op is _ADD or op is _SUB) and (
+            (bo is _MUL or bo is _DIV)
+            and _lead(b)
+            or op is _ADD
+            and (ao is _MUL or ao is _DIV)
+            and _lead(a)
+        ):
+            return _simplify(op, a, b)  # a sum or difference of -c*x: its _lead row fires
         if op.commutes and b.serial < a.serial:
             key = (op.code, b.serial, a.serial)  # one node for a+b and b+a, args as first built
         else:
@@ -140,7 +190,7 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
         a = args[0]
         if a.op is _CONST:
             return const(INFO[op].on_floats(a.payload))
-        if op is _NEG and (a.op is _NEG or a.op is _MUL):
+        if op is _NEG and (a.op is _NEG or a.op is _MUL or a.op is _DIV):
             s = _simplify(op, a, None)
             if s is not None:
                 return s

@@ -19,6 +19,7 @@ from ..autodiff.reverse import _symbols, gradient
 from ..errors import VerificationError
 from ..ir import Expr, as_expr, evaluate, free_symbols
 from .oracle import OutOfBudget, context, evaluate_jets, values
+from .report import Checks
 from .symbolic import prove
 
 DIGITS = 50
@@ -53,7 +54,7 @@ class VariableCheck:
 
 
 @dataclass
-class VerifyReport:
+class VerifyReport(Checks):
     """The verdict of ``sg.verify``: one ``VariableCheck`` per variable, in order."""
 
     checks: list[VariableCheck]
@@ -72,12 +73,6 @@ class VerifyReport:
             if c.symbol is getattr(key, "_expr", key) or c.name == key:
                 return c
         raise KeyError(key)
-
-    def __iter__(self):
-        return iter(self.checks)
-
-    def __len__(self) -> int:
-        return len(self.checks)
 
     def __str__(self) -> str:
         head = "verified" if self.ok else "could not decide all of"

@@ -54,8 +54,20 @@ class OutputCheck:
         )
 
 
+class Checks:
+    """A report's sequence face: iterating and ``len`` go over its ``checks``."""
+
+    checks: list
+
+    def __iter__(self):
+        return iter(self.checks)
+
+    def __len__(self) -> int:
+        return len(self.checks)
+
+
 @dataclass
-class ProgramReport:
+class ProgramReport(Checks):
     """The verdict of ``sg.verify(fn)``. A mismatch raises instead; running out of the time
     budget is said here (``complete`` is False and ``out_of_budget`` says where)."""
 
@@ -93,12 +105,6 @@ class ProgramReport:
 
     def __getitem__(self, i: int) -> OutputCheck:
         return self.checks[i]
-
-    def __iter__(self):
-        return iter(self.checks)
-
-    def __len__(self) -> int:
-        return len(self.checks)
 
     def summary(self) -> str:
         state = "verified" if self.complete else "NOT fully verified"

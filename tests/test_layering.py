@@ -200,3 +200,14 @@ def test_core_needs_neither_numpy_nor_sympy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) > 0
+
+
+def test_the_ir_package_reads_bottom_up():
+    # docs/design.md's order of the IR's modules: each imports only modules before it.
+    order = ["traverse", "node", "intern", "build", "methods", "walk"]
+    graph = _graph()
+    assert {m for m in graph if m.startswith("symgrad.ir.")} == {f"symgrad.ir.{m}" for m in order}
+    for i, m in enumerate(order):
+        inside = [d.rsplit(".", 1)[1] for d in graph[f"symgrad.ir.{m}"] if d.startswith("symgrad.ir.")]
+        assert all(order.index(d) < i for d in inside), (m, inside)
+    assert "symgrad.ir.node" in graph["symgrad.ir.build"]  # the graph sees the package's modules

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -90,22 +91,56 @@ def expr_svg(e: Expr) -> str | None:
 
 
 def compiled_html(source: str, backend: str, stats: dict, signature: str) -> str:
-    """A compiled function as HTML: its signature and op counts, then its source (escaped)."""
+    """A compiled function as HTML: its signature and op counts, the function itself, then the
+    rest of the module (imports, runtime helpers) folded away; every text escaped.
+
+    The entry function comes first because it is what the user's expressions became: in a
+    program that may raise, the Python backend's runtime (the IEEE rerun) runs to a hundred
+    lines, which a notebook would otherwise show before it. Both parts together are at most
+    ``HTML_LINES`` lines; ``fn.source`` has them all."""
     ops, first = stats.get("ops"), stats.get("forward_ops")
     counts = f"{ops} ops"
     if first is not None and ops is not None:
         counts += (
-            f": the first output (forward) {first}, "
-            f"the other outputs (backward, for [f, gradient]) {ops - first}"
+            f", {first} for the first output (the forward value) and {ops - first} for the rest"
+            " (the backward pass, for outputs [f, gradient])"
         )
     lines = source.splitlines()
-    shown = "\n".join(lines[:HTML_LINES])
-    more = len(lines) - HTML_LINES
-    tail = f"\n… {more} more lines (fn.source has them all)" if more > 0 else ""
-    return (
-        '<div class="symgrad-compiled">'
+    start = _entry_line(lines)
+    entry, budget = _bounded(lines[start:], HTML_LINES)
+    out = [
+        '<div class="symgrad-compiled">',
         f"<p><b>symgrad.CompiledFunction</b> <code>f({html.escape(signature)})</code>, "
-        f"backend <code>{html.escape(backend)}</code>, {html.escape(counts)}; "
-        f"{len(lines)} lines of generated code:</p>"
-        f"<pre><code>{html.escape(shown + tail)}</code></pre></div>"
-    )
+        f"backend <code>{html.escape(backend)}</code>: {html.escape(counts)}; "
+        f"{len(lines)} lines of generated code.</p>",
+        f'<pre style="max-height:40em;overflow:auto"><code>{html.escape(entry)}</code></pre>',
+    ]
+    if start:
+        rest, _ = _bounded(lines[:start], budget)
+        out.append(
+            f"<details><summary>the rest of the module: {start} lines (header, imports, "
+            f"runtime helpers)</summary><pre><code>{html.escape(rest)}</code></pre></details>"
+        )
+    out.append("</div>")
+    return "".join(out)
+
+
+_ENTRY = re.compile(r"(?:def f|int sg_f)\(")  # each backend's entry point (api's FUNC names)
+
+
+def _entry_line(lines: list[str]) -> int:
+    """The index of the entry function's first line (the last top-level match), else 0."""
+    for i in range(len(lines) - 1, -1, -1):
+        if _ENTRY.match(lines[i]):
+            return i
+    return 0
+
+
+def _bounded(lines: list[str], budget: int) -> tuple[str, int]:
+    """(text of at most ``budget`` of ``lines``, with a note of how many are left out; the
+    budget left over)."""
+    budget = max(budget, 0)
+    shown = lines[:budget]
+    if len(lines) > budget:
+        shown.append(f"… {len(lines) - budget} more lines (fn.source has them all)")
+    return "\n".join(shown), max(budget - len(lines), 0)

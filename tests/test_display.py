@@ -8,6 +8,7 @@ import shutil
 import sys
 
 import pytest
+from helpers import HAVE_CC
 
 import symgrad as sg
 from symgrad import display
@@ -34,6 +35,27 @@ def test_latex_is_sympys_latex_between_dollars():
     text = (sg.tanh(x * y) + x**2)._repr_latex_()
     assert text.startswith("$") and text.endswith("$") and text.count("$") == 2
     assert r"\tanh" in text and "x^{2}" in text
+
+
+@pytest.mark.parametrize(
+    "label, shown",
+    [
+        ("w0", "w_{0}"),
+        ("alpha", r"\alpha"),
+        ("a b", r"\text{a b}"),
+        ("x[0]", r"\text{x[0]}"),
+        ("a{b", r"\text{a}\{\text{b}"),
+        (r"\frac{1}{2}", r"\backslash \text{frac}\{"),
+    ],
+)
+def test_latex_shows_a_label_as_its_characters(label, shown):
+    """A label is text, never LaTeX: ``a b`` is not a times b, ``\\frac{1}{2}`` is no fraction
+    and ``a{b`` leaves the braces balanced."""
+    text = (sg.exp(sg.Symbol(label)) + 1)._repr_latex_()
+    assert shown in text
+    bare = re.sub(r"\\[{}]", "", text)  # escaped braces are characters, not groups
+    assert bare.count("{") == bare.count("}")
+    assert r"\frac{1}" not in text
 
 
 def test_latex_is_none_where_the_tree_would_explode():
@@ -120,13 +142,27 @@ def test_compiled_html_shows_escaped_source_and_op_counts():
     f = sg.where(x < y, sg.tanh(x * y), x**2)
     fn = sg.compile([x, y], [f, sg.gradient(f, [x, y])])
     page = fn._repr_html_()
-    code = re.search(r"<pre><code>(.*)</code></pre>", page, re.S).group(1)
-    assert html.unescape(code) == fn.source.rstrip("\n")
-    assert "<" in fn.source and "<" not in code  # escaped, so the source cannot inject markup
+    entry, rest = re.findall(r"<pre[^>]*><code>(.*?)</code></pre>", page, re.S)
+    assert html.unescape(entry).startswith("def f(x, y):")  # the function first
+    assert html.unescape(rest) + "\n" + html.unescape(entry) == fn.source.rstrip("\n")
+    assert page.index(entry) < page.index("<details>") < page.index(rest)  # helpers folded
+    assert "<" in fn.source and "<" not in entry + rest  # escaped: the source injects no markup
     first, total = fn.stats["forward_ops"], fn.stats["ops"]
-    assert f"{total} ops" in page and f"forward) {first}" in page
-    assert f"backward, for [f, gradient]) {total - first}" in page
+    assert f"{total} ops, {first} for the first output (the forward value)" in page
+    assert f"{total - first} for the rest (the backward pass" in page
     assert "backend <code>python</code>" in page and "f(x, y)" in page
+
+
+@pytest.mark.parametrize("backend", ["numpy", "c"])
+def test_compiled_html_shows_each_backends_entry_function_first(backend, c_cache):
+    if backend == "c" and not HAVE_CC:
+        pytest.skip("no C compiler")
+    x, y = sg.symbols("x y")
+    fn = sg.compile([x, y], [sg.exp(x) * y], backend=backend)
+    entry = html.unescape(
+        re.search(r"<pre[^>]*><code>(.*?)</code></pre>", fn._repr_html_(), re.S).group(1)
+    )
+    assert entry.startswith({"numpy": "def f(x, y):", "c": "int sg_f("}[backend])
 
 
 def test_compiled_html_is_bounded():

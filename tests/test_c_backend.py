@@ -247,8 +247,9 @@ def test_concurrent_compiles_from_two_processes(tmp_path):
     assert [f.rsplit(".", 1)[1] for f in left] == ["sha256", "so", "json"]
 
 
-def test_missing_compiler_is_explained(monkeypatch):
+def test_missing_compiler_is_explained(monkeypatch, tmp_path):
     monkeypatch.setenv("CC", "/nonexistent/bin/cc")
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path / "cache"))  # nothing cached to load
     x = sg.Symbol("x")
     with pytest.raises(FileNotFoundError) as info:
         sg.compile([x], [x + 1], backend="c")

@@ -234,7 +234,9 @@ def test_demo_backend_c_matches_the_eager_curve(capsys, c_cache):
     assert "compiled (c)" in out and "agree to 1e-09" in out
 
 
-def test_demo_backend_c_without_a_compiler_is_one_clear_line(capsys, monkeypatch):
+def test_demo_backend_c_without_a_compiler_is_one_clear_line(capsys, monkeypatch, tmp_path):
+    # An empty library cache: a library cached by an earlier demo would need no compiler.
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("PATH", "")
     monkeypatch.delenv("CC", raising=False)
     status, out, err = run(["demo", "--epochs", "1", "--samples", "3", "--backend", "c"], capsys)

@@ -8,9 +8,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from . import structure
+from . import sparse_outputs, structure
 from ._version import __version__
 from .autodiff import provenance
+from .autodiff.sparse import Sparse
 from .backends import BACKENDS, Backend
 from .backends import get as get_backend
 from .backends.base import ArrayOut
@@ -173,6 +174,29 @@ class CompiledFunction:
         return compiled_html(self.source, self.backend, self.stats, sig)
 
 
+class _SparseOutputs(CompiledFunction):
+    """A compiled function whose ``sg.Sparse`` outputs come back as ``scipy.sparse.csr_array``
+    (a subclass, so plain functions keep their call path untouched)."""
+
+    _layout: list
+
+    @classmethod
+    def wrap(cls, fn: CompiledFunction, layout: list) -> CompiledFunction:
+        fn.__class__ = cls
+        fn._layout = layout
+        return fn
+
+    def __call__(self, *args: Any) -> Any:
+        return sparse_outputs.rebuild(CompiledFunction.__call__(self, *args), self._layout)
+
+    def __reduce__(self):
+        return (_restore_sparse, (CompiledFunction.__reduce__(self)[1], self._layout))
+
+
+def _restore_sparse(args: tuple, layout: list) -> CompiledFunction:
+    return _SparseOutputs.wrap(CompiledFunction(*args), layout)
+
+
 def _all_floats(a: Any, shape: tuple[int, ...]) -> bool:
     """Whether ``a`` is nested lists of ``shape`` whose numbers sum to a float: the Python
     backend's fast path. ``sum`` is one C loop, and it fails (or gives a non-float) for any
@@ -227,6 +251,7 @@ def compile(  # noqa: A001 - the contract's name
     scope = NameScope()
     names: dict[int, str] = {}
     params, arg_info = _params([_as_nested(raw) for raw in inputs], scope, names)
+    layout = sparse_outputs.slots(outputs)  # where sg.Sparse outputs sit (usually none)
     structure_, leaves = _split_outputs(outputs)
     roots = flatten(leaves)
     claims = provenance.snapshot(roots)  # what each output is the derivative of
@@ -250,7 +275,10 @@ def compile(  # noqa: A001 - the contract's name
     fn.inputs = [_as_nested(raw) for raw in inputs]
     fn.output_exprs = roots
     fn.output_claims = claims
-    return fn
+    if not layout:
+        return fn
+    fn.stats.update(sparse_outputs.stats(outputs))
+    return _SparseOutputs.wrap(fn, layout)
 
 
 def _params(
@@ -340,6 +368,9 @@ def _split_outputs(outputs: Any) -> tuple[Any, list]:
     leaves: list = []
 
     def leaf(item: Any) -> Any:
+        if isinstance(item, Sparse):  # its nonzeros, as one flat vector (see sparse_outputs)
+            leaves.extend(item.values)
+            return ArrayOut((item.nnz,))
         if not _is_array(item):
             leaves.append(item)
             return item

@@ -28,6 +28,7 @@ LAYERS = {
     "passes": 3,
     "backends": 3,
     "api": 4,
+    "sparse_outputs": 4,
     "tracing": 5,
     "transforms": 6,
     "dask": 4,

@@ -58,8 +58,13 @@ class Sparse:
         return f"<symgrad.Sparse {self.shape[0]}x{self.shape[1]}, {self.nnz} nonzeros>"
 
 
-def _row_major(entries: dict[tuple[int, int], Expr], shape, colors: int) -> Sparse:
+def _row_major(
+    entries: dict[tuple[int, int], Expr], shape, colors: int, outs: list[Expr], syms: list[Expr]
+) -> Sparse:
+    """The Sparse of ``entries``, each recorded as ``d outs[i] / d syms[j]`` (for sg.verify)."""
     keys = sorted(entries)
+    for i, j in keys:
+        provenance.record(outs[i], [syms[j]], [entries[i, j]])
     return Sparse(
         shape,
         tuple(i for i, _ in keys),
@@ -93,7 +98,7 @@ def sparse_jacobian(outs: list[Expr], syms: list[Expr]) -> Sparse:
             for b in line:
                 if colour[b] == c:
                     entries[(a, b) if by_cols else (b, a)] = prod[a]
-    return _row_major(entries, (m, n), ncolours)
+    return _row_major(entries, (m, n), ncolours, outs, syms)
 
 
 def sparse_hessian(f: Expr, syms: list[Expr]) -> Sparse:
@@ -122,7 +127,7 @@ def sparse_hessian(f: Expr, syms: list[Expr]) -> Sparse:
             entries[i, i] = products[colour[i]][i]
     for (i, j), (row, c) in sources.items():
         entries[i, j] = entries[j, i] = products[c][row]
-    return _row_major(entries, (n, n), ncolours)
+    return _row_major(entries, (n, n), ncolours, grads, syms)
 
 
 def jacobian(fs: Sequence[Any], wrt: Any, *, sparse: bool = False) -> list[list[Expr]] | Sparse:

@@ -156,6 +156,8 @@ def _call(fn: Any, point: dict[int, float]) -> list[float]:
         item = stack.pop()
         if isinstance(item, list | tuple):
             stack.extend(reversed(item))
+        elif hasattr(item, "tocsr") and hasattr(item, "data"):  # an sg.Sparse output (SciPy)
+            flat.extend(float(v) for v in item.data.tolist())  # its values, as compiled
         elif hasattr(item, "ravel") and getattr(item, "shape", ()) != ():
             flat.extend(float(v) for v in item.ravel().tolist())
         else:

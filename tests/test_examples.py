@@ -21,7 +21,8 @@ def test_there_are_examples():
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, tmp_path):
     # In a scratch directory, so that any plot an example writes lands there.
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    # SYMGRAD_EXAMPLE_SMALL: examples that take a size (trust_region.py) run a smaller one.
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0", SYMGRAD_EXAMPLE_SMALL="1")
     proc = subprocess.run(
         [sys.executable, str(path)],
         cwd=tmp_path,

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from . import compile_scaling, report, verification
+from . import compile_scaling, report, sparse_hessian, verification
 from .suite import WORKLOADS, run_suite
 from .timing import machine_info
 
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="run only these workloads")
     ap.add_argument("--no-scaling", action="store_true", help="skip the compile-scaling study")
     ap.add_argument("--no-verification", action="store_true", help="skip the sg.verify workloads")
+    ap.add_argument("--no-sparse", action="store_true", help="skip sparse Hessians and hvp")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs"))
     a = ap.parse_args(argv)
     budget = a.budget or (5.0 if a.quick else 30.0)
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     path = os.path.join(a.out, "performance.md")
     report.write(path, results, scaling, ratios, machine_info(), settings, pngs)
+    if not a.no_sparse:  # its own section, appended to the file just written
+        print("\nsparse Hessians and Hessian-vector products:", flush=True)
+        load = sparse_hessian.load_average()
+        found = sparse_hessian.run(a.quick, log=lambda s: print(s, flush=True))
+        load = f"{load} at the start, {sparse_hessian.load_average()} at the end"
+        sparse_hessian.write(path, sparse_hessian.markdown(found, machine_info(), load))
     print("\ntargets:")
     for name, met, what in report.targets(results, scaling):
         status = "not measured" if met is None else ("met" if met else "MISSED")

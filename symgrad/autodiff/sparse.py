@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ir import Expr, const, gc_paused
+from ..ir import Expr, const, gc_paused, orders_shared
 from . import provenance, sparsity
-from .forward import _outputs, jvp, vjp
+from .forward import _outputs, jvp, tangents, vjp
 from .reverse import _symbols, adjoints, gradient
 from .reverse import jacobian as _dense_jacobian
 
@@ -101,26 +101,41 @@ def sparse_jacobian(outs: list[Expr], syms: list[Expr]) -> Sparse:
     return _row_major(entries, (m, n), ncolours, outs, syms)
 
 
+def _colour_products(roots: list[Expr], syms: list[Expr], colour: list[int], k: int) -> list:
+    """One jvp of ``roots`` per colour ``c`` (the tangent is the sum of colour ``c``'s unit
+    vectors), seeded directly: no vector of n constants per colour."""
+    one, zero = const(1.0), const(0.0)
+    seeds: list[dict[int, Expr]] = [{} for _ in range(k)]
+    for s, c in zip(syms, colour):
+        seeds[c][s.serial] = one
+    out = []
+    for c in range(k):
+        tan = tangents(roots, seeds[c])
+        out.append([tan.get(r.serial, zero) for r in roots])
+    return out
+
+
 def sparse_hessian(f: Expr, syms: list[Expr]) -> Sparse:
     """The Hessian's nonzero entries (both triangles, each built once) from one ``hvp`` per
     colour of a star colouring; the pattern is the dependence of the gradient's entries."""
     grads = gradient(f, syms)
-    rows = sparsity.pattern(grads, syms)
     n = len(syms)
-    adj: list[set[int]] = [set() for _ in range(n)]
-    diag = [False] * n
-    for i, r in enumerate(rows):
-        for j in r:
-            if i == j:
-                diag[i] = True
-            else:  # symmetric by construction; the union guards the structure anyway
-                adj[i].add(j)
-                adj[j].add(i)
-    nbrs = [sorted(a) for a in adj]
-    colour = sparsity.star_colouring(nbrs)
-    ncolours = max(colour, default=-1) + 1
-    sources = sparsity.star_sources(nbrs, colour)
-    products = [jvp(grads, syms, _unit_sum(colour, c)) for c in range(ncolours)]
+    with orders_shared():  # the pattern and every colour's sweep walk the same graph
+        rows = sparsity.pattern(grads, syms)
+        adj: list[set[int]] = [set() for _ in range(n)]
+        diag = [False] * n
+        for i, r in enumerate(rows):
+            for j in r:
+                if i == j:
+                    diag[i] = True
+                else:  # symmetric by construction; the union guards the structure anyway
+                    adj[i].add(j)
+                    adj[j].add(i)
+        nbrs = [sorted(a) for a in adj]
+        colour = sparsity.star_colouring(nbrs)
+        ncolours = max(colour, default=-1) + 1
+        sources = sparsity.star_sources(nbrs, colour)
+        products = _colour_products(grads, syms, colour, ncolours)
     entries: dict[tuple[int, int], Expr] = {}
     for i in range(n):
         if diag[i]:

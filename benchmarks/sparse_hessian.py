@@ -149,8 +149,9 @@ def run(quick: bool, repeats: int = 2, log=print) -> dict:
 def _row_text(r: dict) -> str:
     if "status" in r:
         return f"n = {r['n']:>6,} {r['system']:22s} {r['status']}"
-    extra = f" (build {r['build']:.2f}, hessian {r['hess']:.2f}, compile {r['compile']:.2f} s)"
-    extra = extra if "build" in r else ""
+    extra = ""
+    if "build" in r:
+        extra = f" (build {r['build']:.2f}, hessian {r['hess']:.2f}, compile {r['compile']:.2f} s)"
     return (
         f"n = {r['n']:>6,} {r['system']:22s} setup {fmt_time(r['setup']):>9s} "
         f"eval {fmt_time(r['eval']):>9s}{extra}"

@@ -18,6 +18,7 @@ given Markdown file (between its markers).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -191,6 +192,8 @@ def markdown(res: dict, info: dict, load: str) -> str:
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines += [_table_row(r) for r in res["rows"]]
+    lines += ["", "Targets (issue 13) and where a peer wins, read off the rows above:", ""]
+    lines += [f"- {t}" for t in targets(res)]
     lines += ["", *hvp_markdown(res["hvp"]), "", *cart_markdown(res["cart"]), ""]
     lines.append(
         "Op counts, hvp over gradient, as n grows (a constant: forward over reverse, never n "
@@ -198,6 +201,68 @@ def markdown(res: dict, info: dict, load: str) -> str:
     )
     lines.append(END)
     return "\n".join(lines) + "\n"
+
+
+def _find(res: dict, n: int, system: str) -> dict | None:
+    for r in res["rows"]:
+        if r["n"] == n and r["system"] == system and "status" not in r:
+            return r
+    return None
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**missed**"
+
+
+def targets(res: dict) -> list[str]:
+    """Each target as met or missed with its figures, then every peer win: computed from the
+    measured rows, never typed in."""
+    out = []
+    big = max(r["n"] for r in res["rows"])
+    c, cas = _find(res, big, "symgrad c"), _find(res, big, "CasADi SX hessian")
+    if c and big >= 10_000:
+        out.append(
+            f"n = {big:,} setup under 5 s (symgrad c): {fmt_time(c['setup'])}, "
+            f"{_verdict(c['setup'] < 5.0)} on this loaded machine."
+        )
+    if c and cas:
+        out.append(
+            f"n = {big:,} evaluation no slower than CasADi's: symgrad c {fmt_time(c['eval'])} "
+            f"(csr_array; the values alone {fmt_time(c['flat'])}) against {fmt_time(cas['eval'])}"
+            f": {_verdict(c['eval'] <= cas['eval'])}."
+        )
+    c1, jax1 = _find(res, 1_000, "symgrad c"), _find(res, 1_000, "jax.jit(jax.hessian)")
+    if c1 and jax1:
+        out.append(
+            f"n = 1,000 at least 10x faster than jax.jit(jax.hessian): "
+            f"{jax1['eval'] / c1['eval']:.0f}x ({fmt_time(c1['eval'])} against "
+            f"{fmt_time(jax1['eval'])}): {_verdict(jax1['eval'] >= 10 * c1['eval'])}."
+        )
+    s, j = res["hvp"]["symgrad"], res["hvp"]["jax"]
+    out.append(
+        f"hvp at n = {res['hvp']['n']:,} under 4x the gradient: "
+        f"{s['hvp_eval'] / s['grad_eval']:.2f}x: {_verdict(s['hvp_eval'] < 4 * s['grad_eval'])}."
+    )
+    if "eval" in j:
+        out.append(
+            f"hvp within 2x of JAX jvp(grad): {s['hvp_eval'] / j['eval']:.2f}x JAX's time: "
+            f"{_verdict(s['hvp_eval'] <= 2 * j['eval'])}."
+        )
+    for r in res["rows"]:
+        if "status" in r or r["system"].startswith("symgrad"):
+            continue
+        for name in ("symgrad python", "symgrad numpy", "symgrad c"):
+            ours = _find(res, r["n"], name)
+            if ours is None:
+                continue
+            wins = [k for k in ("setup", "eval") if r[k] < ours[k]]
+            if wins:
+                out.append(
+                    f"{r['system']} beats {name} at n = {r['n']:,} in "
+                    + " and ".join(f"{k} ({fmt_time(r[k])} vs {fmt_time(ours[k])})" for k in wins)
+                    + "."
+                )
+    return out
 
 
 def write(path: str, text: str) -> None:
@@ -224,10 +289,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=2, help="setups timed per row (best taken)")
     ap.add_argument("--write", metavar="MARKDOWN", help="replace this section of the file")
+    ap.add_argument("--json", metavar="PATH", help="also keep the raw figures here")
+    ap.add_argument("--from-json", metavar="PATH", help="render figures kept by --json")
     a = ap.parse_args(argv)
-    before = load_average()
-    res = run(a.quick, a.repeats, log=lambda s: print(s, flush=True))
-    text = markdown(res, machine_info(), f"{before} at the start, {load_average()} at the end")
+    if a.from_json:
+        with open(a.from_json, encoding="utf-8") as fh:
+            res, load = json.load(fh)
+    else:
+        before = load_average()
+        res = run(a.quick, a.repeats, log=lambda s: print(s, flush=True))
+        load = f"{before} at the start, {load_average()} at the end"
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as fh:
+            json.dump([res, load], fh)
+    text = markdown(res, machine_info(), load)
     if a.write:
         write(a.write, text)
         print(f"wrote the section into {a.write}")

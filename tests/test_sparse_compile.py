@@ -154,3 +154,20 @@ def test_missing_scipy_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r"symgrad\[examples\]"):
         sg.compile([xs], H)
     sg.compile([xs], H.values)  # the values alone need no SciPy
+
+
+def test_a_result_is_a_sound_csr_array():
+    """The fast copy of the compile-time template behaves as SciPy's constructor's result."""
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    f, xs = chain(6)
+    fn = sg.compile([xs], hessian(f, xs, sparse=True))
+    x = point(6, 9)
+    h = fn(x.tolist())
+    ref = scipy_sparse.csr_array((h.data.copy(), h.indices.copy(), h.indptr.copy()), shape=(6, 6))
+    h.check_format(full_check=True)
+    assert h.dtype == np.float64 and h.has_sorted_indices
+    np.testing.assert_array_equal((h @ np.ones(6)), ref @ np.ones(6))
+    np.testing.assert_array_equal((h + h).toarray(), 2 * ref.toarray())
+    np.testing.assert_array_equal(h.T.toarray(), ref.toarray().T)
+    h.data[:] = 0.0  # changing one result in place leaves the next alone
+    np.testing.assert_allclose(fn(x.tolist()).toarray(), chain_hessian(x), rtol=1e-13)

@@ -5,7 +5,10 @@ it does not take still meet the general path's checks and clear errors."""
 from __future__ import annotations
 
 import math
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -175,3 +178,50 @@ def test_no_entry_means_ctypes(monkeypatch):
     x = sg.Symbol("x")
     fn = sg.compile([x], [x * 2.5], backend="c")
     assert fn._c_fast is None and fn(2.0) == [5.0]
+
+
+_COLD = """
+import threading
+import numpy as np
+import symgrad as sg
+from symgrad.backends.c import cache, call
+
+gate = threading.Event()  # holds the call entry's build until the function has been called
+real = cache._run_compiler
+
+def gated(argv, cwd):
+    if call.SUBDIR in cwd:
+        gate.wait()
+    return real(argv, cwd)
+
+cache._run_compiler = gated
+x, w = sg.Symbol("x"), list(sg.symbols("w0:2"))
+fn = sg.compile([x, w], [sg.tanh(w[0] * x + w[1]), x * w[0]], backend="c", reduce=REDUCE)
+assert fn._fn._ext is None and fn._fn._pending and not call.ready()  # not waited for
+args = (np.linspace(-1.0, 1.0, 7), np.array([0.3, -0.1]))
+before = [fn(*args), fn(0.5, [0.25, 2.0])]  # through ctypes
+gate.set()
+if JOIN:
+    call._builder.join()
+    after = [fn(*args), fn(0.5, [0.25, 2.0])]  # the first of these takes the entry up
+    assert fn._fn._ext is not None and fn._c_fast(args) is not None
+    for b, a in zip(before, after):
+        assert repr(b) == repr(a), (b, a)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("join", [True, False])
+def test_a_cold_cache_never_waits_for_the_call_entry(tmp_path, join):
+    """The first function on a cold cache is not held up by the call entry's compile: it calls
+    through ctypes, takes the entry up once it is loaded (same values), and a process that
+    exits meanwhile lets the build finish (a complete, recorded library; no debris)."""
+    script = _COLD.replace("REDUCE", repr(None if join else "sum")).replace("JOIN", str(join))
+    env = {**os.environ, "SYMGRAD_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    ext = tmp_path / "cache" / ccall.SUBDIR
+    names = sorted(os.listdir(ext))
+    assert [n.rsplit(".", 1)[1] for n in names] == ["sha256", "so", "json"], names

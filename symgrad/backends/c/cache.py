@@ -128,14 +128,19 @@ def _run_compiler(argv: list[str], cwd: str) -> subprocess.CompletedProcess:
 
 
 def build(
-    source: str, n_lines: int, extra_flags: Sequence[str] = (), subdir: str = CACHE_FORMAT
-) -> str:
+    source: str,
+    n_lines: int,
+    extra_flags: Sequence[str] = (),
+    subdir: str = CACHE_FORMAT,
+    compile_missing: bool = True,
+) -> str | None:
     """The path of a shared library built from ``source``: from the cache, or compiled now.
 
     ``extra_flags`` follow the usual ones (and are hashed with them); ``subdir`` is the cache
     subdirectory (another one for libraries that are not generated functions, e.g. call.py's).
     A cached library is returned only when it matches its record (``store.verified``); with no
-    compiler on this system, the library this source was last built into, if any.
+    compiler on this system, the library this source was last built into, if any. With
+    ``compile_missing=False``, None instead of running the compiler (a cache lookup).
     """
     root = store.private_dir(cache_dir() / subdir)
     store.check_private(cache_dir())
@@ -159,10 +164,14 @@ def build(
             if store.verified(final):
                 store.remember(root, source_key, final)
                 return str(final)
+            if not compile_missing:
+                break
             failure = _compile(cc, flags, use_simd, source, root, final)
             if failure is not None:
                 failures.append(failure)
                 break
+    if not compile_missing:
+        return None
     argv, error = failures[-1] if failures else ([*cc], "the library kept failing its check")
     raise CCompileError(
         f"the C compiler failed on symgrad's generated source:\n  $ {shlex.join(argv)}\n"

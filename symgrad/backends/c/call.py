@@ -17,8 +17,11 @@ that name the argument), so behaviour and errors are those of the general path b
 construction.
 
 The extension is compiled once per machine, compiler and Python ABI, through ``cache``'s
-content-hashed cache (its own subdirectory), and loaded once per process. Where it cannot be
-built (no Python headers, an exotic compiler) the C backend calls through ctypes, unchanged.
+content-hashed cache (its own subdirectory), and loaded once per process. On a cold cache it
+is compiled in a thread beside the first function's own compile, and no call waits for it: the
+functions made meanwhile call through ctypes until it is loaded (``start``, ``ready``). Where
+it cannot be built (no Python headers, an exotic compiler) the C backend calls through ctypes,
+unchanged.
 """
 
 from __future__ import annotations
@@ -69,32 +72,63 @@ _SOURCE = (
 
 _module: object = None  # the loaded extension; False once it could not be had
 _error: str = ""  # why not (for the curious and for tests)
+_builder: threading.Thread | None = None  # compiling it beside the first function (cold cache)
+_load_lock = threading.Lock()
+_start_lock = threading.Lock()
 
 
 def module():
-    """The loaded extension, building it into the cache on first use; None where it cannot be
-    built or loaded (then the C backend calls through ctypes)."""
+    """The loaded extension, building it into the cache on first use (waiting for a build
+    under way in another thread); None where it cannot be built or loaded (then the C backend
+    calls through ctypes)."""
     global _module, _error
     if _module is None:
-        try:
-            _module = _load()
-        except Exception as exc:  # no headers, no compiler, a cache problem: use ctypes
-            _module, _error = False, f"{type(exc).__name__}: {exc}"
+        with _load_lock:
+            if _module is None:
+                try:
+                    _module = _load(compile_missing=True)
+                except Exception as exc:  # no headers, no compiler, a cache problem: ctypes
+                    _module, _error = False, f"{type(exc).__name__}: {exc}"
     return _module or None
 
 
-def prefetch() -> threading.Thread | None:
-    """Start building the extension in a thread, if it is not loaded yet: the compiler is a
-    subprocess, so on a cold cache it runs beside the first function's own compile instead of
-    after it. Join the thread before calling ``module``."""
-    if _module is not None:
-        return None
-    thread = threading.Thread(target=module, name="symgrad-ccall-build", daemon=True)
-    thread.start()
-    return thread
+def ready() -> bool:
+    """Whether ``module()`` answers without waiting: the extension is loaded, or known to be
+    unavailable."""
+    return _module is not None
 
 
-def _load():
+def start() -> None:
+    """Have the extension soon without making anyone wait for a compiler: loaded now when it
+    is in the disk cache; on a cold cache, compiled in a thread (the compiler is a subprocess,
+    so it runs beside the first function's own compile), and functions made meanwhile call
+    through ctypes until ``ready()``. The thread is not a daemon: the interpreter lets the
+    build finish at exit (a killed build would leave its temporary directory behind)."""
+    global _module, _builder, _error
+    if _module is not None or _building():
+        return
+    with _start_lock:
+        if _module is not None or _building():
+            return
+        with _load_lock:
+            try:
+                found = _load(compile_missing=False)
+            except Exception as exc:
+                _module, _error = False, f"{type(exc).__name__}: {exc}"
+                return
+            if found is not None:
+                _module = found
+                return
+        _builder = threading.Thread(target=module, name="symgrad-ccall-build")
+        _builder.start()
+
+
+def _building() -> bool:
+    return _builder is not None and _builder.is_alive()
+
+
+def _load(compile_missing: bool):
+    """The extension loaded from the cache (compiled first if ``compile_missing``), or None."""
     if os.environ.get("SYMGRAD_C_CALL", "").lower() == "ctypes":
         raise RuntimeError("disabled by SYMGRAD_C_CALL=ctypes")
     include = sysconfig.get_paths().get("include") or ""
@@ -104,7 +138,11 @@ def _load():
     extra = ["-std=gnu11", f"-I{include}"]
     if sys.platform == "darwin":
         extra.append("-Wl,-undefined,dynamic_lookup")
-    path = cache.build(source(), 0, extra_flags=extra, subdir=SUBDIR)
+    path = cache.build(
+        source(), 0, extra_flags=extra, subdir=SUBDIR, compile_missing=compile_missing
+    )
+    if path is None:
+        return None
     loader = importlib.machinery.ExtensionFileLoader(MODULE, path)
     spec = importlib.util.spec_from_file_location(MODULE, path, loader=loader)
     mod = importlib.util.module_from_spec(spec)

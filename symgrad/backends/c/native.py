@@ -43,10 +43,9 @@ class NativeFunction:
         if self.on_vm:  # the cached interpreter runs this source's tape (tape.py)
             self._fn = tape.make_runner(source, meta)
         else:
-            early = entry.prefetch() if nargs <= entry.MAX_ARGS and meta["m"] else None
             self.library_path = cache.build(source, meta["lines"])
-            if early is not None:
-                early.join()
+            if nargs <= entry.MAX_ARGS and meta["m"]:
+                entry.start()  # after this build, not beside it: 2 cores are often both busy
             self._lib = ctypes.CDLL(self.library_path)
             # unmapped when this function is freed (dlopen counts references: another
             # function loaded from the same library keeps it)
@@ -63,12 +62,24 @@ class NativeFunction:
         self._has_arrays = "{" in meta["structure"]
         self._plans: dict[tuple, tuple] = {}  # argument shapes -> (n, strides, output shape)
         # The call entry (call.py): sg_f called from a small CPython extension, no ctypes.
+        # While it is still being compiled (a cold cache), calls go through ctypes and the
+        # first call after it is loaded takes it up (_attach), so no call waits for it.
         self._ext = None
-        if not self.on_vm and nargs <= entry.MAX_ARGS and self._m:
-            self._ext = entry.module()
-            self._lines = meta["lines"]
+        self._lines = meta["lines"]
+        self._pending = not self.on_vm and nargs <= entry.MAX_ARGS and bool(self._m)
+        self._attach()
+
+    def _attach(self) -> bool:
+        """Take up the call entry once it is loaded (or known to be unavailable); whether
+        this function no longer waits for it."""
+        if not self._pending or not entry.ready():
+            return not self._pending
+        self._ext = entry.module()
+        if self._ext is not None:
             shapes = [(-1,) * nd for _, nd in self._args]  # sizes checked, extents not
-            self._raw_plan = self._ext_plan(shapes, floats=False) if self._ext else None
+            self._raw_plan = self._ext_plan(shapes, floats=False)
+        self._pending = False
+        return True
 
     def _ext_plan(self, shapes: list[tuple], floats: bool) -> bytes:
         address = ctypes.cast(self._fn, ctypes.c_void_p).value
@@ -81,7 +92,7 @@ class NativeFunction:
         need the general path (conversion, partial broadcasting, errors); None where there is
         no call entry."""
         if self._ext is None:
-            return None
+            return self._late_caller(shapes) if self._pending else None
         call, pack = self._ext.call, self._pack
         if self._has_arrays:
             plan = self._ext_plan(shapes, floats=False)
@@ -101,9 +112,25 @@ class NativeFunction:
 
         return fast_floats
 
+    def _late_caller(self, shapes: list[tuple]) -> Callable[[tuple], object]:
+        """``caller`` for a function made while the call entry was being compiled: None (the
+        general path) until it is loaded, then the call entry's fast path."""
+        got: list = []
+
+        def late(args: tuple):
+            if not got:
+                if not self._attach():
+                    return None
+                got.append(self.caller(shapes))
+            return None if got[0] is None else got[0](args)
+
+        return late
+
     def __call__(self, *arrays, raw: bool = False):
         """The outputs for float64 arrays ``arrays`` (one per argument, trailing sizes as
         compiled); anything else is a TypeError or ValueError, never a read out of bounds."""
+        if self._pending:
+            self._attach()
         if self._ext is not None:  # checks count, dtype and sizes in C; None: not its case
             out = self._ext.call(self._raw_plan, arrays)
             if out is not None:

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from . import compile_scaling, report, sparse_hessian, verification
+from . import compile_scaling, report, sparse_hessian, tracing, verification
 from .suite import WORKLOADS, run_suite
 from .timing import machine_info
 
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-scaling", action="store_true", help="skip the compile-scaling study")
     ap.add_argument("--no-verification", action="store_true", help="skip the sg.verify workloads")
     ap.add_argument("--no-sparse", action="store_true", help="skip sparse Hessians and hvp")
+    ap.add_argument("--no-tracing", action="store_true", help="skip the tracing measurements")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs"))
     a = ap.parse_args(argv)
     budget = a.budget or (5.0 if a.quick else 30.0)
@@ -49,8 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         found = sparse_hessian.run(a.quick, log=lambda s: print(s, flush=True))
         load = f"{load} at the start, {sparse_hessian.load_average()} at the end"
         sparse_hessian.write(path, sparse_hessian.markdown(found, machine_info(), load))
+    targets = report.targets(results, scaling)
+    if not a.no_tracing:
+        print("\ntracing NumPy code (benchmarks/tracing.py):", flush=True)
+        sections = tracing.run(a.quick, log=lambda s: print(s, flush=True))
+        targets += tracing.targets(sections)
     print("\ntargets:")
-    for name, met, what in report.targets(results, scaling):
+    for name, met, what in targets:
         status = "not measured" if met is None else ("met" if met else "MISSED")
         print(f"  [{status}] {name}: {what}")
     if not a.no_verification:

@@ -20,7 +20,7 @@ import numpy as np
 from ..ir import Expr, as_expr, const, make
 from ..ops import Op
 from . import kernels, ufuncs
-from .context import current
+from .context import ESCAPED, current
 from .methods import ArrayMethods
 
 HANDLERS: dict[Callable, Callable] = {}  # NumPy function -> handler (filled by functions.py)
@@ -28,8 +28,8 @@ UFUNC_CALL: list[Callable] = []  # the ufunc dispatcher (set by dispatch.py)
 _F64 = np.dtype(np.float64)
 
 BUFFER_HINT = (
-    "to collect traced values, create the buffer with np.zeros(n, dtype=object) (or "
-    "np.zeros_like(x) of a traced x), or build the result with np.stack / np.array([...])"
+    "to collect traced values, create the buffer with np.zeros_like(x, shape=...) of a traced "
+    "x (it takes traced values), or build the result with np.stack([...])"
 )
 
 
@@ -48,6 +48,10 @@ class Traced(ArrayMethods):
 
     def __init__(self, a: Any) -> None:
         self.a = a
+        if ESCAPED[0] and type(a) is Expr:  # a scalar made after values went to object arrays
+            ctx = current()
+            if ctx is not None and ctx.escaped:
+                ctx.escapes.append(a)
 
     # -- what it looks like -------------------------------------------------------------
     @property
@@ -120,11 +124,18 @@ class Traced(ArrayMethods):
                 f"(its numbers are known only when the compiled code runs); {BUFFER_HINT}"
             )
         # An object array of traced scalars: NumPy's object loops then call Traced's methods.
+        # Their values must stay finite from now on (TraceContext.escape says why).
+        ctx = current()
         if type(self.a) is Expr:
+            if ctx is not None:
+                ctx.escape([self.a])
             out = np.empty((), dtype=object)
             out[()] = self
             return out
-        return kernels.obj_array([Traced(e) for e in self.a.ravel().tolist()], self.shape)
+        items = self.a.ravel().tolist()
+        if ctx is not None:
+            ctx.escape(items)
+        return kernels.obj_array([Traced(e) for e in items], self.shape)
 
     @staticmethod
     def __sg_elementwise__(fn: Callable, args: tuple) -> Traced:

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 from ..ir import Expr, const, make
 from ..ops import INFO, Op
 from . import ufuncs
@@ -38,6 +40,10 @@ class TraceContext:
         self.diff: set[int] = set(parent.diff) if parent else set()
         self.batched: set[int] = set(parent.batched) if parent else set()
         self.guards: list[tuple[Expr, bool]] = []
+        # Set once traced values went into a plain NumPy object array (Traced.__array__);
+        # from then on the trace keeps its scalar values, to hold them finite (check_escapes).
+        self.escaped = False
+        self.escapes: list[Expr] = []
 
     # -- what the trace is told ---------------------------------------------------------
     def bind(self, syms: list[Expr], values: list[float]) -> None:
@@ -152,8 +158,8 @@ class TraceContext:
                 f"{label!r} in {self.name} would cut its derivative (JAX raises a "
                 "ConcretizationError here). Keep it a traced value: for math.exp(x) and the "
                 "like (they call float()) write np.exp(x); to write values into a buffer, "
-                "create it with np.zeros(n, dtype=object) or build the result with np.stack "
-                "/ np.array([...]); for a branch use sg.where / np.where"
+                "create it with np.zeros_like(x, shape=...) of a traced x or build the result "
+                "with np.stack([...]); for a branch use sg.where / np.where"
             )
         v = self.value(e, "float()")
         if math.isnan(v):
@@ -161,6 +167,94 @@ class TraceContext:
         else:
             self._between(e, v, v, True, True)
         return v
+
+    def escape(self, exprs: list[Expr]) -> None:
+        """Traced values handed to NumPy as a plain object array (``np.asarray(x)``,
+        ``np.array([a, b])``, a list into a NumPy function): NumPy computes on such an array
+        element by element, which agrees with a float array only while every value is finite
+        (``np.nan_to_num`` hands it back unchanged, ``np.max`` and ``np.sort`` compare NaN
+        as Python does). Those values and every scalar made afterwards must stay finite."""
+        if not self.escaped:
+            with _escaped_lock:
+                ESCAPED[0] += 1
+            self.escaped = True
+        self.escapes.extend(exprs)
+
+    def close(self) -> None:
+        """The trace is over (however it ended)."""
+        if self.escaped:
+            with _escaped_lock:
+                ESCAPED[0] -= 1
+            self.escaped = False
+
+    def check_escapes(self, out: Any = None) -> None:
+        """At the end of a trace that escaped: raise if a kept value (or a plain number in
+        the result ``out``) is not finite at this call, else guard that they all stay finite
+        (one guard: the sum of e*0 is 0 exactly when every e is finite), so a later call
+        where one is not retraces, and raises."""
+        if not self.escaped:
+            return
+        self.close()
+        bad = _plain_nonfinite(out)
+        if bad is not None:
+            raise TypeError(_escape_message(self.name, f"its result holds {bad!r}"))
+        seen: set[int] = set()
+        terms = []
+        for e in self.escapes:
+            if e.serial in seen:
+                continue
+            seen.add(e.serial)
+            try:
+                v = e.payload if e.op is Op.CONST else self.value(e, "np.asarray")
+            except TypeError:  # a per-sample value (batch_argnums): no call-by-call check
+                raise TypeError(_escape_message(self.name, _PER_SAMPLE)) from None
+            if not math.isfinite(v):
+                raise TypeError(_escape_message(self.name, f"one of them is {v!r} at this call"))
+            if e.op is not Op.CONST:
+                terms.append(make(Op.MUL, (e, const(0.0))))
+        self.escapes.clear()
+        if terms:
+            total = terms[0]
+            for t in terms[1:]:
+                total = make(Op.ADD, (total, t))
+            self.record(ufuncs.eq(total, const(0.0)), True)
+
+
+_PER_SAMPLE = "they depend on per-sample values (batch_argnums), which no guard can check"
+ESCAPED = [0]  # traces running that escaped (Traced asks for the context only then)
+_escaped_lock = threading.Lock()
+
+
+def _plain_nonfinite(out: Any) -> float | None:
+    """A NaN or infinity held as a plain number in ``out`` (nested lists, tuples, dicts and
+    object arrays), or None."""
+    stack = [out]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, np.ndarray):
+            if v.dtype == object:
+                stack.extend(v.ravel().tolist())
+            elif v.dtype.kind == "f" and not np.isfinite(v).all():
+                return float(v[~np.isfinite(v)].ravel()[0])
+        elif isinstance(v, (float, np.floating)) and not math.isfinite(v):
+            return float(v)
+    return None
+
+
+def _escape_message(name: str, why: str) -> str:
+    return (
+        f"{name} hands traced values to NumPy as a plain object array (np.asarray(x) or "
+        "np.array(x) of a traced array, np.array([a, b]) or a list of traced values into a "
+        "NumPy function). NumPy computes on such an array element by element, which agrees "
+        "with a float array only while every value is finite (np.nan_to_num would hand it back "
+        f"unchanged, np.max and np.sort compare NaN as Python does), and {why}. "
+        "Keep them traced arrays: drop np.asarray(x) (inside a trace x already is an array; "
+        "x.copy() copies it) and build arrays from traced values with np.stack([a, b])"
+    )
 
 
 def current() -> TraceContext | None:

@@ -268,10 +268,13 @@ class TracedFunction:
         with tracing(ctx):
             try:
                 out = self.fn(*args, **kwargs)
+                ctx.check_escapes(out)
             except TypeError as e:
                 if hasattr(e, "add_note"):
                     e.add_note(f"(raised while tracing {self.__name__} with symbolic arguments)")
                 raise
+            finally:
+                ctx.close()
         aux = None
         if self.has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):

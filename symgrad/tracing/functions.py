@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import Expr, make
+from ..ir import Expr, const, make
 from ..ops import BY_NUMPY, Op
 from . import kernels, ufuncs
 from .array import HANDLERS, Traced, apply, to_exprs, wrap
@@ -214,10 +214,31 @@ def _filled(a: Any, value: Any) -> Traced:
     return apply(lambda _, v: v, (Traced(_obj(a)) if np.ndim(a) else wrap(_obj(a)), value))
 
 
-HANDLERS[np.zeros_like] = lambda a, *args, **kw: _filled(a, 0.0)
-HANDLERS[np.empty_like] = lambda a, *args, **kw: _filled(a, 0.0)
-HANDLERS[np.ones_like] = lambda a, *args, **kw: _filled(a, 1.0)
-HANDLERS[np.full_like] = lambda a, fill_value, *args, **kw: _filled(a, fill_value)
+def _like(value_of):
+    """zeros_like / ones_like / full_like / empty_like: ``shape=`` is honoured (NumPy's fifth
+    parameter); dtype, order and subok do not change a traced buffer."""
+
+    def handler(a, *args, **kw):
+        value = value_of(args, kw)
+        rest = args[1:] if value_of is _fill and args else args
+        shape = kw.get("shape", rest[3] if len(rest) > 3 else None)
+        if shape is None:
+            return _filled(a, value)
+        shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
+        n = int(np.prod(shape, dtype=np.int64))
+        return _filled(kernels.obj_array([const(0.0)] * n, shape), value)
+
+    return handler
+
+
+def _fill(args, kw):
+    return args[0] if args else kw["fill_value"]
+
+
+HANDLERS[np.zeros_like] = _like(lambda args, kw: 0.0)
+HANDLERS[np.empty_like] = _like(lambda args, kw: 0.0)
+HANDLERS[np.ones_like] = _like(lambda args, kw: 1.0)
+HANDLERS[np.full_like] = _like(_fill)
 
 
 @implements(np.linalg.norm)

@@ -3,6 +3,8 @@ on floats, every gradient against central differences (never symgrad against its
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 import pytest
 
@@ -161,6 +163,23 @@ def test_writing_into_a_float_buffer_says_what_to_write_instead():
 def test_expr_minus_list_and_scalar_broadcasting():
     value, g = sg.value_and_grad(lambda x: np.sum((x - [1.0, 2.0]) ** 2))(3.0)
     assert value == 5.0 and g == 6.0
+
+
+OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+             "**": operator.pow, "%": operator.mod}  # fmt: skip
+
+
+@pytest.mark.parametrize("op", sorted(OPERATORS))
+@pytest.mark.parametrize("seq", [[1.0, 2.0], (1.0, 2.0)])
+def test_outside_a_trace_expr_with_a_list_says_what_to_write(op, seq):
+    """An expression is a scalar: with a list or tuple (either side) it is a TypeError naming
+    the operand and the elementwise spellings, which then work."""
+    x, fn, kind = sg.Symbol("x"), OPERATORS[op], type(seq).__name__
+    for left, right in ((x, seq), (seq, x)):
+        with pytest.raises(TypeError, match=rf"for \{op[0]}.*a {kind} \(.*np\.array\({kind}\)"):
+            fn(left, right)
+    ours = fn(x, np.array(seq))
+    assert sg.evaluate(list(ours), {x: 1.5}) == pytest.approx(list(fn(1.5, np.array(seq))))
 
 
 def test_np_asarray_of_a_traced_array_keeps_tracing():

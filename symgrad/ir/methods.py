@@ -41,15 +41,32 @@ def as_expr(x: Any, argname: str | None = "argument") -> Expr | None:
 
 
 def _binary(op: Op, a: Any, b: Any) -> Expr:
-    if type(a) is not Expr:
-        a = as_expr(a, None)
-        if a is None:
-            return NotImplemented
-    if type(b) is not Expr:
-        b = as_expr(b, None)
-        if b is None:
-            return NotImplemented
-    return make(op, (a, b))
+    x = a if type(a) is Expr else as_expr(a, None)
+    y = b if type(b) is Expr else as_expr(b, None)
+    if x is None or y is None:
+        return _not_numbers(op, a, b)
+    return make(op, (x, y))
+
+
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "pow": "**", "mod": "%"}
+
+
+def _not_numbers(op: Op, a: Any, b: Any) -> Any:
+    """NotImplemented (Python then tries the other operand, e.g. a NumPy array's), except for
+    a list or tuple: an expression is a scalar, so ``x - [1, 2]`` has no meaning of its own
+    (as in SymPy and JAX) and the error says what to write instead."""
+    seq = a if isinstance(a, list | tuple) else b if isinstance(b, list | tuple) else None
+    if seq is None:
+        return NotImplemented
+    sym, kind = _SYMBOL.get(INFO[op].dunder, op.name.lower()), type(seq).__name__
+    arr, each = (f"np.array({kind}) {sym} x", f"v {sym} x") if seq is a else (
+        f"x {sym} np.array({kind})", f"x {sym} v")  # fmt: skip
+    raise TypeError(
+        f"unsupported operand for {sym}: a symgrad expression and a {kind} ({seq!r:.60}); an "
+        f"expression is one scalar. Elementwise, write {arr} (an object array of "
+        f"expressions) or [{each} for v in {kind}]; inside sg.grad / sg.value_and_grad, "
+        "traced arrays broadcast with lists as NumPy does"
+    )
 
 
 def _is_bool(x: Any) -> bool:

@@ -4,6 +4,7 @@ that drifted from the workload would make every ratio in docs/performance.md mea
 import math
 
 import numpy as np
+import pytest
 
 from benchmarks import workloads as W
 from benchmarks.suite import Result, cross_check, run_one
@@ -76,3 +77,26 @@ def test_dense_flops_count_the_layer_products():
     assert limits.dense_shape("mnist", 1) == ((784, 128, 10), 1)
     assert limits.dense_shape("rosen", 10) is None
     assert limits.gemm_gflops(64, 2) > 0.0
+
+
+def test_random_dag_is_the_same_graph_for_every_number_type():
+    """benchmarks/random_dag.py feeds symgrad and CasADi the same DAG: built over floats it gives
+    the value symgrad's compiled function gives, and its gradient matches central differences."""
+    import math as m
+
+    import symgrad as sg
+    from benchmarks.random_dag import N_INPUTS, random_dag
+
+    x0 = [0.01 * k - 0.4 for k in range(N_INPUTS)]
+    xs = list(sg.symbols(f"x0:{N_INPUTS}"))
+    f = random_dag(xs, 300, sg.tanh, sg.sin)
+    fn = sg.compile([xs], [f, sg.gradient(f, xs)])
+    v, g = fn(x0)
+    assert v == pytest.approx(random_dag(x0, 300, m.tanh, m.sin), rel=1e-12)
+    for i in (0, 17, 99):
+        h = 1e-6
+        up, dn = list(x0), list(x0)
+        up[i] += h
+        dn[i] -= h
+        fd = (random_dag(up, 300, m.tanh, m.sin) - random_dag(dn, 300, m.tanh, m.sin)) / (2 * h)
+        assert g[i] == pytest.approx(fd, rel=1e-6, abs=1e-8)

@@ -475,3 +475,29 @@ def test_a_100000_deep_chain(form, monkeypatch):
         y = y - h * t
     v, g = fc(0.7)
     assert abs(v - y) <= 1e-12 and abs(g - d) <= 1e-10
+
+
+def test_irregular_programs_past_the_threshold_run_on_the_tape():
+    """A random DAG that rerolling cannot loop (irregular) and of more than VM_MIN_OPS
+    operations is not handed to GCC (minutes of -O1 on such code) but run on the tape; its
+    value and gradient equal the Python backend's and central differences."""
+    import math as m
+
+    from benchmarks.random_dag import N_INPUTS, random_dag
+
+    xs = list(sg.symbols(f"x0:{N_INPUTS}"))
+    f = random_dag(xs, 5_000, sg.tanh, sg.sin)
+    outs = [f, sg.gradient(f, xs)]
+    fc = sg.compile([xs], outs, backend="c")
+    assert fc.stats["ops"] >= abi.VM_MIN_OPS
+    assert fc._fn.on_vm and "tape interpreter" in fc.source.splitlines()[0]
+    x0 = [0.013 * k - 0.6 for k in range(N_INPUTS)]
+    v, g = fc(np.array(x0))
+    pv, pg = sg.compile([xs], outs, backend="python")(x0)
+    assert v == pytest.approx(pv, rel=1e-12) and np.allclose(g, pg, rtol=1e-10, atol=1e-12)
+    for i in (3, 50):
+        up, dn = list(x0), list(x0)
+        up[i] += 1e-6
+        dn[i] -= 1e-6
+        fd = (random_dag(up, 5_000, m.tanh, m.sin) - random_dag(dn, 5_000, m.tanh, m.sin)) / 2e-6
+        assert g[i] == pytest.approx(fd, rel=1e-5, abs=1e-7)

@@ -3,6 +3,7 @@ an install that does not pull PyTorch's CUDA build, and the version the CLI prin
 
 from __future__ import annotations
 
+import fnmatch
 import pathlib
 
 import pytest
@@ -33,6 +34,27 @@ def test_changelog_has_an_unreleased_section_and_the_release():
 def test_py_typed_ships_with_the_package():
     assert (ROOT / "symgrad" / "py.typed").exists()
     assert "py.typed" in project()["tool"]["setuptools"]["package-data"]["symgrad"]
+
+
+def test_every_data_file_of_the_package_is_package_data():
+    """A file in symgrad/ that is not Python (the C runtime's .c/.h, a template, py.typed) ships
+    in the wheel only if a package-data glob of its package names it: a new runtime file type
+    fails here, not in a user's install."""
+    globs = project()["tool"]["setuptools"]["package-data"]
+    data = [
+        f
+        for f in (ROOT / "symgrad").rglob("*")
+        if f.is_file() and f.suffix not in (".py", ".pyc") and "__pycache__" not in f.parts
+    ]
+    assert any(f.suffix == ".h" for f in data) and any(f.suffix == ".c" for f in data)
+    for f in data:
+        pkg = f.parent
+        while not (pkg / "__init__.py").exists():
+            pkg = pkg.parent
+        name = ".".join(pkg.relative_to(ROOT).parts)
+        rel = f.relative_to(pkg).as_posix()
+        patterns = globs.get(name, [])
+        assert any(fnmatch.fnmatch(rel, g) for g in patterns), (rel, name, patterns)
 
 
 def test_metadata_classifiers_and_extras():

@@ -1,0 +1,369 @@
+"""Matrix structure recovered from the scalar graph: the batched backends' lowering pass.
+
+A dense layer written per sample is, in the scalar graph, a group of sums
+``b_j + sum_k W[j, k] * v_k`` over the same vectors ``v_k``, every weight an element of one
+list parameter; its gradient holds the transposed sums ``sum_j W[j, k] * g_j`` (the same shape)
+and, under a reduction over the batch, the weight gradients ``sum_batch g_j * v_k``: outer
+products summed over the batch. ``lower`` finds both and returns a ``Lowered`` program: the
+scalar roots with each found sum's product part replaced by a fresh symbol (a row of a
+``MatMul``), the products in dependency order, and the reduced outputs as ``Total``, ``Dot`` and
+``OuterSum`` items. Printers read it; nothing here knows a backend's spelling. A sum that
+fits no group (an irregular graph) is left as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ir import Expr, leaves, make, symbol, topo_order
+from ..ops import Op
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """The operands of a product, in column order. ``param`` is set when they are the flat
+    elements ``start, start + step, ...`` of one parameter: a backend may then read them as a
+    slice of that argument instead of stacking them."""
+
+    nodes: tuple[Expr, ...]
+    param: int | None = None
+    start: int = 0
+    step: int = 1
+
+
+@dataclass(frozen=True)
+class MatMul:
+    """``rows[j] = sum_k P[index[j][k]] * vectors[k]`` (``+ P[index[j][K]]`` when ``bias``),
+    ``P`` the flat elements of parameter ``param``. ``rows`` are fresh symbols through which
+    the lowered roots read the results."""
+
+    param: int
+    index: tuple[tuple[int, ...], ...]
+    vectors: Vectors
+    bias: bool
+    rows: tuple[Expr, ...]
+
+    @property
+    def op_counts(self) -> dict[str, int]:
+        """The scalar operations the product stands for (what the graph counted)."""
+        n, k = len(self.rows), len(self.vectors.nodes)
+        return {"mul": n * k, "add": n * (k - 1 + self.bias)}
+
+
+@dataclass(frozen=True)
+class Total:
+    """A reduced output: the sum of ``node`` over the batch."""
+
+    node: Expr
+
+
+@dataclass(frozen=True)
+class Dot:
+    """A reduced output ``a * b`` used nowhere else: the sum over the batch of ``a * b``."""
+
+    a: Expr
+    b: Expr
+
+
+@dataclass(frozen=True)
+class OuterSum:
+    """Reduced outputs sharing their columns: entry ``(i, k)`` is the sum over the batch of
+    ``rows[i] * cols[k]``, entry ``(i, K)`` the sum of ``rows[i]`` alone when ``ones``."""
+
+    rows: tuple[Expr, ...]
+    cols: Vectors
+    ones: bool
+
+
+@dataclass
+class Lowered:
+    """The program a batched printer prints.
+
+    ``roots``: one scalar root per output (without a reduction). ``items``: under a reduction,
+    what is summed over the batch; ``picks[i]`` says where output ``i`` is found, as
+    ``(item,)`` or ``(item, row, column)``. ``dots`` counts the outputs folded into ``Dot``
+    items (their multiplication is not in the scalar code).
+    """
+
+    roots: list[Expr]
+    products: list[MatMul] = field(default_factory=list)
+    items: list[Total | Dot | OuterSum] | None = None
+    picks: list[tuple[int, ...]] = field(default_factory=list)
+    dots: int = 0
+
+    def output_nodes(self) -> list[Expr]:
+        """The nodes whose values the function returns: the outputs, or the reduced items'
+        operands (a sliced column block excepted)."""
+        if self.items is None:
+            return list(self.roots)
+        out: list[Expr] = []
+        for it in self.items:
+            if isinstance(it, Total):
+                out.append(it.node)
+            elif isinstance(it, Dot):
+                out += [it.a, it.b]
+            else:
+                out += [*it.rows, *_stacked(it.cols)]
+        return out
+
+    def operand_nodes(self) -> list[Expr]:
+        """The products' vectors that are stacked from scalar code."""
+        return [n for m in self.products for n in _stacked(m.vectors)]
+
+    @property
+    def op_counts(self) -> dict[str, int]:
+        counts = {"mul": self.dots} if self.dots else {}
+        for m in self.products:
+            for k, v in m.op_counts.items():
+                counts[k] = counts.get(k, 0) + v
+        return counts
+
+
+def _stacked(v: Vectors) -> tuple[Expr, ...]:
+    return () if v.param is not None else v.nodes
+
+
+def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool = False) -> Lowered:
+    """The lowered program of ``roots``. ``elements`` maps the serial of each element symbol of
+    a list parameter to (parameter number, flat index); ``reduce``: outputs are summed over the
+    batch. Values are those of the scalar graph up to the order of additions."""
+    if reduce:
+        items, picks, dots = _reduced(roots)
+        scalar = Lowered(roots, [], items, picks, dots).output_nodes()
+    else:
+        items, picks, dots, scalar = None, [], 0, list(roots)
+    products, replace = _products(scalar, elements)
+    if products:
+        new = _rebuild(topo_order(scalar), replace)
+        roots = [new.get(r.serial, r) for r in roots]
+        products = [_remap_product(m, new) for m in products]
+        if items is not None:
+            items = [_remap_item(it, new) for it in items]
+    if items is not None:
+        items = [_with_slices(it, elements) for it in items]
+    return Lowered(roots, products, items, picks, dots)
+
+
+# -- reduced outputs ------------------------------------------------------------------------
+
+
+def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int]:
+    """Every reduced output as a sum over the batch of ``row * col``: an output ``a*b`` used
+    nowhere else is (newer, older) operand, any other output ``r`` is (r, None). Rows pairing
+    with the same columns form one ``OuterSum`` (a layer's weight and bias gradients); a pair
+    alone stays one ``Dot`` or ``Total``."""
+    inner = set()
+    if any(r.op is Op.MUL for r in roots):
+        inner = {a.serial for n in topo_order(roots) for a in n.args}  # products used elsewhere
+    pairs: list[tuple[Expr, Expr | None]] = []
+    for r in roots:
+        if r.op is Op.MUL and r.serial not in inner:
+            a, b = r.args
+            pairs.append((a, b) if a.serial >= b.serial else (b, a))
+        else:
+            pairs.append((r, None))
+    cols_of: dict[int, tuple[Expr, dict[int, Expr | None]]] = {}
+    for row, col in pairs:
+        cs = cols_of.setdefault(row.serial, (row, {}))[1]
+        cs.setdefault(-1 if col is None else col.serial, col)
+    groups: dict[tuple[int, ...], list[Expr]] = {}  # column set -> rows, in first-seen order
+    for row, cs in cols_of.values():
+        key = tuple(sorted(cs, key=lambda s: (s < 0, s)))
+        groups.setdefault(key, []).append(row)
+    items: list = []
+    where: dict[tuple[int, int], tuple[int, ...]] = {}
+    for key, rows in groups.items():
+        if len(rows) * len(key) == 1:
+            row, s = rows[0], key[0]
+            where[(row.serial, s)] = (len(items),)
+            items.append(Total(row) if s < 0 else Dot(row, cols_of[row.serial][1][s]))
+            continue
+        cs = cols_of[rows[0].serial][1]
+        cols = tuple(cs[s] for s in key if s >= 0)
+        for i, row in enumerate(rows):
+            for j, s in enumerate(key):
+                where[(row.serial, s)] = (len(items), i, j)
+        items.append(OuterSum(tuple(rows), Vectors(cols), key[-1] < 0))
+    picks = [where[(row.serial, -1 if col is None else col.serial)] for row, col in pairs]
+    dots = len({(row.serial, col.serial) for row, col in pairs if col is not None})
+    return items, picks, dots
+
+
+def _with_slices(item, elements: dict[int, tuple[int, int]]):
+    if isinstance(item, OuterSum):
+        return OuterSum(item.rows, _as_slice(item.cols.nodes, elements), item.ones)
+    return item
+
+
+def _as_slice(nodes: tuple[Expr, ...], elements: dict[int, tuple[int, int]]) -> Vectors:
+    """``nodes`` as a slice of one parameter when they are its elements at evenly spaced flat
+    indices (in that order), else as they are."""
+    at = [elements.get(n.serial) for n in nodes]
+    if len(nodes) < 2 or any(a is None for a in at) or len({a[0] for a in at}) > 1:
+        return Vectors(nodes)
+    start, step = at[0][1], at[1][1] - at[0][1]
+    if step <= 0 or any(a[1] != start + k * step for k, a in enumerate(at)):
+        return Vectors(nodes)
+    return Vectors(nodes, at[0][0], start, step)
+
+
+# -- products -------------------------------------------------------------------------------
+
+
+def _sums(nodes: list[Expr], roots: list[Expr]) -> list[tuple[Expr, list[Expr]]]:
+    """Each maximal tree of single-use additions, as (its top node, its terms left to right)."""
+    uses: dict[int, int] = {}
+    for r in roots:
+        uses[r.serial] = uses.get(r.serial, 0) + 2  # an output is never absorbed into a sum
+    for n in nodes:
+        for a in n.args:
+            uses[a.serial] = uses.get(a.serial, 0) + 1
+    inner = {a.serial for n in nodes if n.op is Op.ADD for a in n.args if a.op is Op.ADD}
+    inner = {s for s in inner if uses[s] == 1}
+    sums = []
+    for n in nodes:
+        if n.op is not Op.ADD or n.serial in inner:  # inner: part of a larger sum
+            continue
+        terms, stack = [], [n]
+        while stack:
+            m = stack.pop()
+            if m is n or m.serial in inner:
+                stack.extend(reversed(m.args))
+            else:
+                terms.append(m)
+        sums.append((n, terms))
+    return sums
+
+
+def _split(terms, elements, count) -> tuple[list[tuple[Expr, Expr]], list[Expr]]:
+    """A sum's terms as (weight, vector) products, the weight an element of a parameter (if
+    both factors are, the one in fewer sums), and the rest."""
+    prods, rest = [], []
+    for t in terms:
+        pick = None
+        if t.op is Op.MUL:
+            u, v = t.args
+            for w, a in ((u, v), (v, u)):
+                if w.serial in elements and (
+                    a.serial not in elements or count[w.serial] < count[a.serial]
+                ):
+                    pick = (w, a)
+        if pick:
+            prods.append(pick)
+        else:
+            rest.append(t)
+    return prods, rest
+
+
+def _candidates(scalar: list[Expr], elements) -> dict[tuple, list]:
+    """Sums of at least two weight * vector products, with weights from one parameter and
+    distinct vectors, keyed by (parameter, vector set)."""
+    nodes = topo_order(scalar)
+    sums = _sums(nodes, scalar)
+    count: dict[int, int] = {}
+    for _, terms in sums:
+        for t in terms:
+            if t.op is Op.MUL:
+                for a in t.args:
+                    count[a.serial] = count.get(a.serial, 0) + 1
+    found: dict[tuple, list] = {}
+    for n, terms in sums:
+        prods, rest = _split(terms, elements, count)
+        if len(prods) < 2 or len({elements[w.serial][0] for w, _ in prods}) > 1:
+            continue
+        vec = {a.serial: (elements[w.serial][1], a) for w, a in prods}
+        if len(vec) < len(prods):
+            continue
+        key = (elements[prods[0][0].serial][0], tuple(sorted(vec)))
+        found.setdefault(key, []).append((n, rest, vec))
+    return found
+
+
+def _products(scalar: list[Expr], elements) -> tuple[list[MatMul], dict]:
+    """The groups of at least two sums over the same vectors become products; returns them
+    and, per replaced sum, (its remaining terms, its row symbol)."""
+    if not elements:
+        return [], {}
+    products: list[MatMul] = []
+    replace: dict[int, tuple[list[Expr], Expr]] = {}
+    for (param, vkey), members in _candidates(scalar, elements).items():
+        if len(members) < 2:
+            continue
+        g = len(products)
+        vec0 = members[0][2]
+        order = list(vkey)  # by serial, or by flat index when all are elements of one param
+        if all(s in elements for s in order) and len({elements[s][0] for s in order}) == 1:
+            order.sort(key=lambda s: elements[s][1])
+        vectors = _as_slice(tuple(vec0[s][1] for s in order), elements)
+        index = [[vec[s][0] for s in order] for _, _, vec in members]
+        # A bias: one more element of the same parameter in every sum joins the product as a
+        # column of W times a row of ones (one fewer whole-batch addition per sum).
+        bias = [
+            next((t for t in rest if _param_of(t, elements) == param), None)
+            for _, rest, _ in members
+        ]
+        ones = all(b is not None for b in bias)
+        if ones:
+            for row, b, (_, rest, _) in zip(index, bias, members):
+                row.append(elements[b.serial][1])
+                del rest[next(i for i, t in enumerate(rest) if t is b)]  # one occurrence
+        rows = tuple(symbol(f"mm{g}_{j}") for j in range(len(members)))
+        products.append(MatMul(param, tuple(map(tuple, index)), vectors, ones, rows))
+        for (n, rest, _), row in zip(members, rows):
+            replace[n.serial] = (rest, row)
+    return products, replace
+
+
+def _param_of(t: Expr, elements) -> int | None:
+    e = elements.get(t.serial)
+    return None if e is None else e[0]
+
+
+def _rebuild(nodes: list[Expr], replace: dict[int, tuple[list[Expr], Expr]]) -> dict[int, Expr]:
+    """Old serial -> new node, for every node that changes when each replaced sum becomes
+    (its remaining terms) + (its row); in serial order, so no recursion."""
+    new: dict[int, Expr] = {}
+    get = new.get
+    for n in nodes:
+        if n.serial in replace:
+            rest, row = replace[n.serial]
+            acc = None
+            for t in rest:
+                t = get(t.serial, t)
+                acc = t if acc is None else make(Op.ADD, (acc, t))
+            new[n.serial] = row if acc is None else make(Op.ADD, (acc, row))
+        elif n.args:
+            args = tuple(get(a.serial, a) for a in n.args)
+            if any(x is not y for x, y in zip(args, n.args)):
+                new[n.serial] = make(n.op, args)
+    return new
+
+
+def _remap(nodes: tuple[Expr, ...], new: dict[int, Expr]) -> tuple[Expr, ...]:
+    return tuple(new.get(n.serial, n) for n in nodes)
+
+
+def _remap_product(m: MatMul, new: dict[int, Expr]) -> MatMul:
+    v = m.vectors
+    vectors = Vectors(_remap(v.nodes, new), v.param, v.start, v.step)
+    return MatMul(m.param, m.index, vectors, m.bias, m.rows)
+
+
+def _remap_item(it, new: dict[int, Expr]):
+    if isinstance(it, Total):
+        return Total(new.get(it.node.serial, it.node))
+    if isinstance(it, Dot):
+        return Dot(*_remap((it.a, it.b), new))
+    return OuterSum(_remap(it.rows, new), Vectors(_remap(it.cols.nodes, new)), it.ones)
+
+
+def elements_of(params: list[tuple[str, object]], names: dict[int, str]) -> dict:
+    """Serial of each element symbol of a list parameter -> (parameter number, flat index);
+    ``params`` as the printers get them (name, nested element names or None)."""
+    by_name = {v: k for k, v in names.items()}
+    out: dict[int, tuple[int, int]] = {}
+    for q, (_, spec) in enumerate(params):
+        if spec is not None:
+            for i, nm in enumerate(leaves(spec)):
+                out[by_name[nm]] = (q, i)
+    return out

@@ -43,8 +43,8 @@ def _loop(p, x, y, outputs, P, X, Y):
 def test_layers_print_as_matrix_products():
     p, x, y, loss, grad = _mlp()
     src = sg.compile([p, x, y], [loss, grad], backend="numpy", reduce="sum").source
-    assert src.count("= _lin(p, 1, _W") == 3  # two layers forward, one adjoint layer
-    assert "_gram([" in src
+    assert src.count("= _matmul(p, 1, _W") == 3  # two layers forward, one adjoint layer
+    assert "_outer([" in src
     again = sg.compile([p, x, y], [loss, grad], backend="numpy", reduce="sum").source
     assert src == again
 
@@ -99,7 +99,7 @@ def test_mixed_batch_shapes_and_nested_weights():
     z = [W[0][0] * x + W[0][1] * y, W[1][0] * x + W[1][1] * y]
     out = [sg.tanh(z[0]) * z[1], z[0] - z[1]]
     fn = sg.compile([W, x, y], out, backend="numpy")
-    assert "_lin(" in fn.source
+    assert "_matmul(" in fn.source
     Wv, X, Yv = np.array([[0.5, -1.0], [2.0, 0.25]]), np.linspace(-1, 1, 4), 0.7
     got = fn(Wv, X, Yv)
     ref = sg.compile([W, x, y], out)

@@ -1,6 +1,6 @@
 """The NumPy backend's matrix products: a layer's sums of weight * activation become one
-``_lin`` product, reduced weight gradients one ``_gram`` product; results equal the Python
-backend for every batch layout (weights batched or not, mixed batch shapes, no batch)."""
+``_matmul`` product, reduced weight gradients one ``_outer``/``_gram`` product; results equal
+the Python backend for every batch layout (weights batched or not, mixed batch shapes, no batch)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The NumPy backend's faster paths: a layer's biases join its ``_lin`` product as a column of
-weights times a row of ones, and ``_gram`` takes the sums of its rows from the same product.
+"""The NumPy backend's faster paths: a layer's biases join its ``_matmul`` product as a last
+column of weights, and ``_outer`` takes the sums of its rows from the same product.
 Values must equal the Python backend sample by sample, for every bias pattern."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_bias_in_product_equals_python_backend(bias, batched_params):
 
 
 def test_gram_row_sums_equal_unreduced_sums():
-    """The bias gradients (row sums inside ``_gram``) equal summing the unreduced outputs."""
+    """The bias gradients (row sums inside ``_outer``) equal summing the unreduced outputs."""
     p, x, y, loss = _layer("all")
     outs = [loss, sg.gradient(loss, p)]
     fn = sg.compile([p, x, y], outs, backend="numpy", reduce="sum")

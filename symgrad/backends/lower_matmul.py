@@ -333,9 +333,10 @@ def _rebuild(nodes: list[Expr], replace: dict[int, tuple[list[Expr], Expr]]) -> 
                 acc = t if acc is None else make(Op.ADD, (acc, t))
             new[n.serial] = row if acc is None else make(Op.ADD, (acc, row))
         elif n.args:
-            args = tuple(get(a.serial, a) for a in n.args)
-            if any(x is not y for x, y in zip(args, n.args)):
-                new[n.serial] = make(n.op, args)
+            for a in n.args:
+                if a.serial in new:
+                    new[n.serial] = make(n.op, tuple(get(a.serial, a) for a in n.args))
+                    break
     return new
 
 

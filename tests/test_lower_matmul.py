@@ -10,11 +10,16 @@ import math
 
 import numpy as np
 import pytest
+from helpers import needs_cc
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_numpy_matmul import _mlp  # the tanh MLP loss, written per sample
 
 import symgrad as sg
-from symgrad.backends.lower_matmul import Dot, MatMul, OuterSum, Total, lower
+from symgrad.backends.lower_lanes import vectorize
+from symgrad.backends.lower_matmul import lower
+from symgrad.backends.lowered import Dot, Elementwise, Lanes, MatMul, OuterSum, Total, Vectors
+from symgrad.ops import INFO, Op
 
 
 def _elements(*params):
@@ -22,36 +27,33 @@ def _elements(*params):
     return {s.serial: (q, i) for q, p in enumerate(params) for i, s in enumerate(p)}
 
 
-def _mlp(sizes=(3, 4, 2)):
-    """A tanh MLP loss written per sample; params flat, per neuron: weights then bias."""
-    n = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
-    p = list(sg.symbols(f"p0:{n}"))
-    x = list(sg.symbols(f"x0:{sizes[0]}"))
-    y = sg.Symbol("y")
-    act, k = x, 0
-    for nin, nout in zip(sizes, sizes[1:]):
-        out = []
-        for _ in range(nout):
-            s = p[k + nin]
-            for i in range(nin):
-                s = s + p[k + i] * act[i]
-            k += nin + 1
-            out.append(sg.tanh(s))
-        act = out
-    loss = sum((a - y) ** 2 for a in act)
-    return p, x, y, loss, sg.gradient(loss, p)
-
-
 def _run(low, env: dict, flat: dict[int, list[float]]) -> list[float]:
-    """The lowered program for one sample: products as plain sums, the rest by sg.evaluate;
-    under a reduction (one sample) each item read at its pick."""
+    """The lowered program for one sample: products as plain sums, elementwise steps lane by
+    lane through the op table, the rest by sg.evaluate; under a reduction (one sample) each
+    item read at its pick."""
     env = dict(env)
-    for m in low.products:
-        vec = sg.evaluate(list(m.vectors.nodes), env)
-        P = flat[m.param]
-        for row, idx in zip(m.rows, m.index):
-            s = sum(P[i] * v for i, v in zip(idx, vec))
-            env[row] = s + P[idx[-1]] if m.bias else s
+    values: list[list[float]] = []  # per step, its rows
+
+    def lane(a: Lanes, j: int) -> float:
+        return values[a.step][j if a.perm is None else a.perm[j]]
+
+    def operand(v: Vectors) -> list[float]:
+        if v.lanes is not None:
+            return [lane(v.lanes, j) for j in range(len(v.nodes))]
+        return sg.evaluate(list(v.nodes), env)
+
+    for m in low.steps:
+        if isinstance(m, MatMul):
+            vec, P = operand(m.vectors), flat[m.param]
+            sums = [sum(P[i] * v for i, v in zip(idx, vec)) for idx in m.index]
+            vals = [s + P[idx[-1]] if m.bias else s for s, idx in zip(sums, m.index)]
+        else:
+            vals = []
+            for j in range(len(m.rows)):
+                args = [lane(a, j) if isinstance(a, Lanes) else sg.evaluate(a, env) for a in m.args]
+                vals.append(INFO[m.op].on_floats(*args))
+        values.append(vals)
+        env.update(zip(m.rows, vals))
     if low.items is None:
         return sg.evaluate(low.roots, env)
     vals = []
@@ -61,7 +63,7 @@ def _run(low, env: dict, flat: dict[int, list[float]]) -> list[float]:
         elif isinstance(it, Dot):
             vals.append(sg.evaluate(it.a, env) * sg.evaluate(it.b, env))
         else:
-            rs, cs = sg.evaluate(list(it.rows), env), sg.evaluate(list(it.cols.nodes), env)
+            rs, cs = operand(it.rows), operand(it.cols)
             vals.append([[r * c for c in cs] + [r] * it.ones for r in rs])
     return [vals[k[0]] if len(k) == 1 else vals[k[0]][k[1]][k[2]] for k in low.picks]
 
@@ -93,7 +95,7 @@ def test_mlp_gradient_has_forward_transposed_and_outer_products():
         16 + 5 * k + j for k in range(2) for j in range(4)
     ]
     outer = [it for it in low.items if isinstance(it, OuterSum)]
-    assert sorted((len(o.rows), len(o.cols.nodes), o.ones) for o in outer) == [
+    assert sorted((len(o.rows.nodes), len(o.cols.nodes), o.ones) for o in outer) == [
         (2, 4, True),
         (4, 3, True),
     ]
@@ -104,6 +106,39 @@ def test_mlp_gradient_has_forward_transposed_and_outer_products():
     flat = {0: [env[s] for s in p], 1: [env[s] for s in x]}
     want = sg.evaluate([loss, *grad], env)
     np.testing.assert_allclose(_run(low, env, flat), want, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(_run(vectorize(low), env, flat), want, rtol=1e-12, atol=1e-15)
+
+
+def test_rows_of_a_layer_become_whole_array_steps():
+    """tanh over a layer's rows is one step; the next layer and the weight gradients read
+    that array whole; the gradient's (1 - t*t) * g rows too, with the row order permuted."""
+    p, x, y, loss, grad = _mlp()
+    low = vectorize(lower([loss, *grad], _elements(p, x), reduce=True))
+    ew = [m for m in low.steps if isinstance(m, Elementwise)]
+    first = low.steps.index(low.products[0])
+    tanh1 = next(m for m in ew if m.op is Op.TANH and m.args == (Lanes(first),))
+    assert len(tanh1.rows) == 4
+    second = low.products[1]
+    assert second.vectors.lanes == Lanes(low.steps.index(tanh1))
+    assert low.steps.index(second) > low.steps.index(tanh1)  # dependency order
+    outer = [it for it in low.items if isinstance(it, OuterSum)]
+    assert all(o.rows.lanes is not None for o in outer)  # the adjoints, as arrays
+    assert any(o.cols.lanes == Lanes(low.steps.index(tanh1)) for o in outer)  # dW2 reads t
+    assert any(a.perm is not None for m in ew for a in m.args if isinstance(a, Lanes))
+
+
+def test_lanes_stay_scalar_when_incomplete_or_cyclic():
+    x = list(sg.symbols("x0:3"))
+    p = list(sg.symbols("p0:9"))
+    zs = [sum(p[3 * j + k] * x[k] for k in range(3)) for j in range(3)]
+    # only two of three rows get tanh, and a chain row -> next row is no lane-wise op
+    chain = sg.tanh(zs[0]) * zs[1] + zs[2]
+    roots = [sg.tanh(zs[0]), sg.tanh(zs[1]), chain]
+    low = vectorize(lower(roots, _elements(p, x)))
+    assert not [m for m in low.steps if isinstance(m, Elementwise)]
+    env = dict(zip(p + x, np.linspace(-1, 1, 12)))
+    flat = {0: [env[s] for s in p], 1: [env[s] for s in x]}
+    np.testing.assert_allclose(_run(low, env, flat), sg.evaluate(roots, env), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -153,15 +188,16 @@ def test_random_graphs_keep_their_values(steps):
     flat = {0: [env[s] for s in w], 1: [env[s] for s in x]}
     for reduce in (False, True):
         low = lower(roots, _elements(w, x), reduce=reduce)
-        got, want = _run(low, env, flat), sg.evaluate(roots, env)
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+        for prog in (low, vectorize(low)):
+            got, want = _run(prog, env, flat), sg.evaluate(roots, env)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
 
 def _samples(P, X, Y):
     return [(P.tolist(), X[i].tolist(), float(Y[i])) for i in range(len(Y))]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "c"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("c", marks=needs_cc)])
 def test_every_backend_equals_the_unlowered_program_with_inf_and_nan(backend):
     """The Python backend (no lowering) sample by sample is the reference; inf and NaN in the
     weights and the inputs must come out where it puts them."""

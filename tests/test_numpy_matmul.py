@@ -44,7 +44,7 @@ def test_layers_print_as_matrix_products():
     p, x, y, loss, grad = _mlp()
     src = sg.compile([p, x, y], [loss, grad], backend="numpy", reduce="sum").source
     assert src.count("= _matmul(p, 1, _W") == 3  # two layers forward, one adjoint layer
-    assert "_outer([" in src
+    assert "_outer(" in src
     again = sg.compile([p, x, y], [loss, grad], backend="numpy", reduce="sum").source
     assert src == again
 

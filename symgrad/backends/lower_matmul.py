@@ -13,114 +13,9 @@ fits no group (an irregular graph) is left as it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..ir import Expr, leaves, make, symbol, topo_order
 from ..ops import Op
-
-
-@dataclass(frozen=True)
-class Vectors:
-    """The operands of a product, in column order. ``param`` is set when they are the flat
-    elements ``start, start + step, ...`` of one parameter: a backend may then read them as a
-    slice of that argument instead of stacking them."""
-
-    nodes: tuple[Expr, ...]
-    param: int | None = None
-    start: int = 0
-    step: int = 1
-
-
-@dataclass(frozen=True)
-class MatMul:
-    """``rows[j] = sum_k P[index[j][k]] * vectors[k]`` (``+ P[index[j][K]]`` when ``bias``),
-    ``P`` the flat elements of parameter ``param``. ``rows`` are fresh symbols through which
-    the lowered roots read the results."""
-
-    param: int
-    index: tuple[tuple[int, ...], ...]
-    vectors: Vectors
-    bias: bool
-    rows: tuple[Expr, ...]
-
-    @property
-    def op_counts(self) -> dict[str, int]:
-        """The scalar operations the product stands for (what the graph counted)."""
-        n, k = len(self.rows), len(self.vectors.nodes)
-        return {"mul": n * k, "add": n * (k - 1 + self.bias)}
-
-
-@dataclass(frozen=True)
-class Total:
-    """A reduced output: the sum of ``node`` over the batch."""
-
-    node: Expr
-
-
-@dataclass(frozen=True)
-class Dot:
-    """A reduced output ``a * b`` used nowhere else: the sum over the batch of ``a * b``."""
-
-    a: Expr
-    b: Expr
-
-
-@dataclass(frozen=True)
-class OuterSum:
-    """Reduced outputs sharing their columns: entry ``(i, k)`` is the sum over the batch of
-    ``rows[i] * cols[k]``, entry ``(i, K)`` the sum of ``rows[i]`` alone when ``ones``."""
-
-    rows: tuple[Expr, ...]
-    cols: Vectors
-    ones: bool
-
-
-@dataclass
-class Lowered:
-    """The program a batched printer prints.
-
-    ``roots``: one scalar root per output (without a reduction). ``items``: under a reduction,
-    what is summed over the batch; ``picks[i]`` says where output ``i`` is found, as
-    ``(item,)`` or ``(item, row, column)``. ``dots`` counts the outputs folded into ``Dot``
-    items (their multiplication is not in the scalar code).
-    """
-
-    roots: list[Expr]
-    products: list[MatMul] = field(default_factory=list)
-    items: list[Total | Dot | OuterSum] | None = None
-    picks: list[tuple[int, ...]] = field(default_factory=list)
-    dots: int = 0
-
-    def output_nodes(self) -> list[Expr]:
-        """The nodes whose values the function returns: the outputs, or the reduced items'
-        operands (a sliced column block excepted)."""
-        if self.items is None:
-            return list(self.roots)
-        out: list[Expr] = []
-        for it in self.items:
-            if isinstance(it, Total):
-                out.append(it.node)
-            elif isinstance(it, Dot):
-                out += [it.a, it.b]
-            else:
-                out += [*it.rows, *_stacked(it.cols)]
-        return out
-
-    def operand_nodes(self) -> list[Expr]:
-        """The products' vectors that are stacked from scalar code."""
-        return [n for m in self.products for n in _stacked(m.vectors)]
-
-    @property
-    def op_counts(self) -> dict[str, int]:
-        counts = {"mul": self.dots} if self.dots else {}
-        for m in self.products:
-            for k, v in m.op_counts.items():
-                counts[k] = counts.get(k, 0) + v
-        return counts
-
-
-def _stacked(v: Vectors) -> tuple[Expr, ...]:
-    return () if v.param is not None else v.nodes
+from .lowered import Dot, Lowered, MatMul, OuterSum, Total, Vectors
 
 
 def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool = False) -> Lowered:
@@ -134,7 +29,7 @@ def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool 
         items, picks, dots, scalar = None, [], 0, list(roots)
     products, replace = _products(scalar, elements)
     if products:
-        new = _rebuild(topo_order(scalar), replace)
+        new = rebuild(topo_order(scalar), replace)
         roots = [new.get(r.serial, r) for r in roots]
         products = [_remap_product(m, new) for m in products]
         if items is not None:
@@ -183,7 +78,7 @@ def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int]:
         for i, row in enumerate(rows):
             for j, s in enumerate(key):
                 where[(row.serial, s)] = (len(items), i, j)
-        items.append(OuterSum(tuple(rows), Vectors(cols), key[-1] < 0))
+        items.append(OuterSum(Vectors(tuple(rows)), Vectors(cols), key[-1] < 0))
     picks = [where[(row.serial, -1 if col is None else col.serial)] for row, col in pairs]
     dots = len({(row.serial, col.serial) for row, col in pairs if col is not None})
     return items, picks, dots
@@ -319,7 +214,7 @@ def _param_of(t: Expr, elements) -> int | None:
     return None if e is None else e[0]
 
 
-def _rebuild(nodes: list[Expr], replace: dict[int, tuple[list[Expr], Expr]]) -> dict[int, Expr]:
+def rebuild(nodes: list[Expr], replace: dict[int, tuple[list[Expr], Expr]]) -> dict[int, Expr]:
     """Old serial -> new node, for every node that changes when each replaced sum becomes
     (its remaining terms) + (its row); in serial order, so no recursion."""
     new: dict[int, Expr] = {}
@@ -355,7 +250,9 @@ def _remap_item(it, new: dict[int, Expr]):
         return Total(new.get(it.node.serial, it.node))
     if isinstance(it, Dot):
         return Dot(*_remap((it.a, it.b), new))
-    return OuterSum(_remap(it.rows, new), Vectors(_remap(it.cols.nodes, new)), it.ones)
+    return OuterSum(
+        Vectors(_remap(it.rows.nodes, new)), Vectors(_remap(it.cols.nodes, new)), it.ones
+    )
 
 
 def elements_of(params: list[tuple[str, object]], names: dict[int, str]) -> dict:

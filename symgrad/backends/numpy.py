@@ -24,10 +24,21 @@ from ..ops import Template
 from ..printing import const_text
 from .base import ArrayOut, Program, linearize, spec_ndim, structure_text
 from .load import load as load_module
-from .lower_matmul import Dot, Lowered, OuterSum, Total, Vectors, elements_of, lower
+from .lower_lanes import vectorize
+from .lower_matmul import elements_of, lower
+from .lowered import Lowered, OuterSum
 from .naming import NameScope
+from .numpy_steps import (
+    NAME,
+    array_spans,
+    flat_pick,
+    item_text,
+    pick_text,
+    place,
+    runs,
+    step_text,
+)
 
-NAME = "numpy"
 FUNC = "f"
 COND_VALUE = Template("np.where({0}, 1.0, 0.0)")
 
@@ -84,115 +95,57 @@ def generate(
     array whose trailing axes (none for a scalar) hold its elements. The matrix products
     come from ``lower_matmul``; this prints its lowered program."""
     scope = new_scope()
-    low = lower(roots, elements_of(params, names), reduce is not None)
-    prog, texts, consts = _program(low, params, names, scope)
+    low = vectorize(lower(roots, elements_of(params, names), reduce is not None))
     batch = scope.temp("batch")
-    sliced = bool(low.products) or any(
+    prog, texts, consts, znames = _program(low, params, names, scope, batch)
+    sliced = bool(low.steps) or any(
         isinstance(it, OuterSum) and it.cols.param is not None for it in low.items or ()
     )
     convert, unpack, batch_line = _arguments(params, batch, _names_read(prog) if sliced else None)
-    compute = _with_frees(prog.lines, prog.outputs)
     sig = ", ".join(p for p, _ in params)
     if reduce is None:
         ret = _plain_return(low, structure, texts, batch)
+        compute = _with_frees(prog.lines, prog.outputs)
         funcs = [(FUNC, convert + unpack + compute + [f"return {ret}"])]
     else:
-        items = [_item_text(it, texts, params, batch) for it in low.items]
+        items = [item_text(it, texts, params, batch, znames, consts) for it in low.items]
         ret = "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        compute = _with_frees(prog.lines, [*prog.outputs, ret])
         driver = _driver(low, params, structure, batch, batch_line, reduce, consts)
         funcs = [("_block", unpack + compute + [f"return {ret}"]), (FUNC, convert + driver)]
     return _module(doc, funcs, consts, reduce is not None, sig), prog
 
 
-def _program(
-    low: Lowered, params: list[tuple[str, object]], names: dict[int, str], scope: NameScope
-) -> tuple[Program, dict[int, str], list[str]]:
-    """Straight-line code for the lowered program: the scalar code with each product's line
-    (and one line per row it hands out) before the first line that reads a row. Returns the
-    program (its outputs those of ``low.output_nodes()``), node serial -> text, and the
-    module constants (the products' weight indices)."""
+def _program(low: Lowered, params, names: dict[int, str], scope: NameScope, batch: str):
+    """Straight-line code for the lowered program: the scalar code with each step's line (and
+    a line for each of its rows the scalar code reads) before the first line that reads it.
+    Returns the program (its outputs those of ``low.output_nodes()``), node serial -> text,
+    the module constants (weight indices, lane permutations) and the steps' array names."""
     outs, operands = low.output_nodes(), low.operand_nodes()
     arg_names = dict(names)
     znames, rnames = [], []
-    for m in low.products:
+    for m in low.steps:
         znames.append(scope.temp("_z"))
         rnames.append([scope.temp("z") for _ in m.rows])
         arg_names.update((r.serial, nm) for r, nm in zip(m.rows, rnames[-1]))
     prog = linearize(outs + operands, arg_names, NAME, scope, literal, COND_VALUE)
     texts = {n.serial: t for n, t in zip(outs + operands, prog.outputs)}
     del prog.outputs[len(outs) :], prog.out_deps[len(outs) :]
-    consts, blocks = [], []
-    for g, m in enumerate(low.products):
-        w, wspec = params[m.param]
-        vtext, vnames = _vectors_text(m.vectors, params, texts)
-        n, k = len(m.index), len(m.index[0])
-        consts.append(f"_W{g} = _ranges({_runs(sum(m.index, ()))!r}, ({n}, {k}))  # into {w}")
-        text = f"_matmul({w}, {spec_ndim(wspec)}, _W{g}, {vtext}, {int(m.bias)})"
+    read = _names_read(prog)
+    consts: list[str] = []
+    blocks = []
+    for g, m in enumerate(low.steps):
+        text, reads = step_text(g, m, params, texts, znames, consts, batch, literal)
         z = znames[g]
-        block = [(z, text, (w, *vnames))]
-        block += [(r, f"{z}[{j}]", (z,)) for j, r in enumerate(rnames[g])]
+        block = [(z, text, reads)]
+        block += [(r, f"{z}[{j}]", (z,)) for j, r in enumerate(rnames[g]) if r in read]
         blocks.append(block)
         for key, v in m.op_counts.items():
             prog.op_counts[key] = prog.op_counts.get(key, 0) + v
     if low.dots:
         prog.op_counts["mul"] = prog.op_counts.get("mul", 0) + low.dots
-    _place(prog, blocks, rnames)
-    return prog, texts, consts
-
-
-def _vectors_text(v: Vectors, params, texts: dict[int, str]) -> tuple[str, tuple[str, ...]]:
-    """A product's vectors as text, and the names it reads."""
-    if v.param is None:
-        vs = [texts[n.serial] for n in v.nodes]
-        return f"_vectors([{', '.join(vs)}])", tuple(vs)
-    x, spec = params[v.param]
-    stop = v.start + v.step * (len(v.nodes) - 1) + 1
-    return f"_cols({x}, {spec_ndim(spec)}, {v.start}, {stop}, {v.step})", (x,)
-
-
-def _place(prog: Program, blocks: list[list[tuple]], rnames: list[list[str]]) -> None:
-    """Insert each product's block before the first line that reads one of its rows, or
-    before a later product reading them; a product reads only earlier ones."""
-    n = len(prog.lines)
-    first: dict[str, int] = {}
-    for i, d in enumerate(prog.deps):
-        for nm in d:
-            first.setdefault(nm, i)
-    at = [n] * len(blocks)
-    for g in range(len(blocks) - 1, -1, -1):
-        rows = set(rnames[g])
-        a = min((first.get(r, n) for r in rows), default=n)
-        for h in range(g + 1, len(blocks)):
-            if rows.intersection(blocks[h][0][2]):
-                a = min(a, at[h])
-        at[g] = a
-    defined = {name: i for i, (name, _) in enumerate(prog.lines)}
-    lines, deps = [], []
-    for i in range(n + 1):
-        for g in (g for g in range(len(blocks)) if at[g] == i):
-            for name, text, reads in blocks[g]:
-                assert all(defined.get(r, -1) < i for r in reads), (name, reads)
-                lines.append((name, text))
-                deps.append(reads)
-        if i < n:
-            lines.append(prog.lines[i])
-            deps.append(prog.deps[i])
-    prog.lines[:], prog.deps[:] = lines, deps
-
-
-def _runs(values) -> list[tuple[int, int, int]]:
-    """``values`` as arithmetic runs (start, count, step): short source for long indices."""
-    runs: list[list[int]] = []
-    for v in values:
-        if runs:
-            r = runs[-1]
-            if r[1] == 1 or v - (r[0] + r[2] * (r[1] - 1)) == r[2]:
-                if r[1] == 1:
-                    r[2] = v - r[0]
-                r[1] += 1
-                continue
-        runs.append([v, 1, 1])
-    return [tuple(r) for r in runs]
+    place(prog, blocks, [[*r, z] for r, z in zip(rnames, znames)])
+    return prog, texts, consts, znames
 
 
 def _names_read(prog: Program) -> set[str]:
@@ -255,20 +208,6 @@ def _plain_return(low: Lowered, structure, texts: dict[int, str], batch: str) ->
     return structure_text(structure, outs, array_text)
 
 
-def _item_text(it: Total | Dot | OuterSum, texts: dict[int, str], params, batch: str) -> str:
-    """One reduced item, summed over the block's samples."""
-    if isinstance(it, Total):
-        return f"_sum({texts[it.node.serial]}, {batch})"
-    if isinstance(it, Dot):
-        return f"_sum_mul({texts[it.a.serial]}, {texts[it.b.serial]}, {batch})"
-    rows = ", ".join(texts[r.serial] for r in it.rows)
-    if it.cols.param is None:
-        cols = ", ".join(texts[c.serial] for c in it.cols.nodes)
-        return f"_gram([{rows}], [{cols}], {int(it.ones)}, {batch})"
-    cols = _vectors_text(it.cols, params, texts)[0]
-    return f"_outer([{rows}], {cols}, {int(it.ones)}, {batch})"
-
-
 def _driver(low: Lowered, params, structure, batch, batch_line, reduce, consts) -> list[str]:
     """``f`` under a reduction: split a long batch into blocks, add up ``_block``'s sums,
     pick each output from them. An array output drawing on products is one gather."""
@@ -288,8 +227,8 @@ def _driver(low: Lowered, params, structure, batch, batch_line, reduce, consts) 
     mean = " / _n" if reduce == "mean" else ""
     if reduce == "mean":
         driver.append(f"_n = math.prod({batch})")
-    totals = [f"_tot{''.join(_pick_text(pk))}{mean}" for pk in low.picks]
-    spans = _array_spans(structure)
+    totals = [f"_tot{''.join(pick_text(pk))}{mean}" for pk in low.picks]
+    spans = array_spans(structure)
     if not spans or not any(isinstance(it, OuterSum) for it in low.items):
 
         def array_text(shape: tuple[int, ...], leaves: list[str]) -> str:
@@ -300,41 +239,22 @@ def _driver(low: Lowered, params, structure, batch, batch_line, reduce, consts) 
         starts, at = [], 0
         for it in low.items:
             starts.append(at)
-            at += len(it.rows) * (len(it.cols.nodes) + it.ones) if isinstance(it, OuterSum) else 1
-        flat = [_flat_pick(pk, starts, low.items) for pk in low.picks]
+            at += (
+                len(it.rows.nodes) * (len(it.cols.nodes) + it.ones)
+                if isinstance(it, OuterSum)
+                else 1
+            )
+        flat = [flat_pick(pk, starts, low.items) for pk in low.picks]
         next_span = iter(spans).__next__
 
         def array_text(shape: tuple[int, ...], leaves: list[str]) -> str:
             start, size = next_span()
             name = f"_O{len(consts)}"
-            consts.append(f"{name} = _ranges({_runs(flat[start : start + size])!r}, ({size},))")
+            consts.append(f"{name} = _ranges({runs(flat[start : start + size])!r}, ({size},))")
             return f"_flat[{name}].reshape({shape!r})"
 
     driver.append(f"return {structure_text(structure, totals, array_text)}")
     return driver
-
-
-def _pick_text(pk: tuple[int, ...]) -> str:
-    return f"[{pk[0]}]" if len(pk) == 1 else f"[{pk[0]}][{pk[1]}, {pk[2]}]"
-
-
-def _flat_pick(pk: tuple[int, ...], starts: list[int], items: list) -> int:
-    if len(pk) == 1:
-        return starts[pk[0]]
-    it = items[pk[0]]
-    return starts[pk[0]] + pk[1] * (len(it.cols.nodes) + it.ones) + pk[2]
-
-
-def _array_spans(structure) -> list[tuple[int, int]]:
-    """(first leaf, size) of each array output, in leaf order."""
-    spans, at = [], 0
-    for item in leaves(structure):
-        if isinstance(item, ArrayOut):
-            spans.append((at, item.size))
-            at += item.size
-        else:
-            at += 1
-    return spans
 
 
 def _module(doc: str, funcs: list[tuple[str, list[str]]], consts, reduced: bool, sig) -> str:

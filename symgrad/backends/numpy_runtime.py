@@ -98,35 +98,38 @@ def _ranges(runs, shape):
     return np.concatenate([np.arange(0), *parts]).reshape(shape)
 
 
-def _matmul(w, ndim, idx, v, ones):
+def _matmul(w, ndim, idx, v, ones, batch):
     # Row j is sum_k W[j, k] * v[k] (plus W[j, -1] if ones: a bias), W the elements idx of the
     # parameter w (ndim axes), v the vectors on a first axis: one matrix product for a layer's
-    # pre-activations or adjoints when w has no batch axes, else term by term.
+    # pre-activations or adjoints when w has no batch axes, else term by term. The rows come
+    # as one array with as many trailing axes as the batch, so it broadcasts with any value.
     k = len(v)
     if w.ndim == ndim:
         flat = w.reshape(-1)
         z = flat[idx[:, :k]] @ v.reshape(k, -1)  # a contiguous W: the fastest BLAS layout
         if ones:
             z += flat[idx[:, k:]]
-        return z.reshape(z.shape[:1] + v.shape[1:])
-    w = w.reshape(w.shape[: w.ndim - ndim] + (-1,))
-    rows = []
-    for row in idx.tolist():
-        z = sum(w[..., i] * a for i, a in zip(row, v))
-        rows.append(z + w[..., row[k]] if ones else z)
-    return rows
+        z = z.reshape(z.shape[:1] + v.shape[1:])
+    else:
+        w = w.reshape(w.shape[: w.ndim - ndim] + (-1,))
+        rows = []
+        for row in idx.tolist():
+            s = sum(w[..., i] * a for i, a in zip(row, v))
+            rows.append(s + w[..., row[k]] if ones else s)
+        z = np.stack(np.broadcast_arrays(*rows))
+    return z.reshape(z.shape[:1] + (1,) * (len(batch) + 1 - z.ndim) + z.shape[1:])
 
 
 def _outer(rows, cols, ones, batch):
-    # _gram with the columns given as one array (a slice of an argument, first axis the
-    # columns): the weight gradients of a layer over its inputs, without stacking them.
+    # _gram with the rows and the columns each given as one array (first axis: the rows, the
+    # columns): a layer's weight gradients from arrays as they are, without stacking them.
     n, k = len(rows), len(cols)
-    if cols.shape[1:] == batch and all(np.shape(a) == batch for a in rows):
+    if rows.shape[1:] == batch and cols.shape[1:] == batch:
         size = math.prod(batch)
-        r = np.array(rows).reshape(n, size)
+        r = rows.reshape(n, size)
         out = r @ cols.reshape(k, size).T
         return np.concatenate([out, r.sum(axis=1)[:, None]], axis=1) if ones else out
-    return _gram(rows, list(cols), ones, batch)
+    return _gram(list(rows), list(cols), ones, batch)
 
 
 def _chunk_rows(batch):

@@ -1,0 +1,150 @@
+"""How the NumPy backend spells the lowered program's whole-array parts: the steps
+(``_matmul`` products, elementwise operations on a step's array) placed among the scalar
+lines, their operands (a slice of an argument, a step's array, or stacked values), and the
+reduced items (``_sum``, ``_sum_mul``, ``_gram``, ``_outer``) with where each output is found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..ir import leaves
+from ..ops import ATOM, Op, template
+from .base import ArrayOut, Program, spec_ndim
+from .lowered import Dot, Lanes, MatMul, OuterSum, Total, Vectors
+
+NAME = "numpy"
+
+
+def step_text(
+    g: int, m, params, texts, znames, consts, batch, literal: Callable
+) -> tuple[str, tuple[str, ...]]:
+    """One step's expression, and the names it reads."""
+    if isinstance(m, MatMul):
+        w, wspec = params[m.param]
+        vtext, vnames = _vectors_text(m.vectors, params, texts, znames, consts)
+        n, k = len(m.index), len(m.index[0])
+        consts.append(f"_W{g} = _ranges({runs(sum(m.index, ()))!r}, ({n}, {k}))  # into {w}")
+        text = f"_matmul({w}, {spec_ndim(wspec)}, _W{g}, {vtext}, {int(m.bias)}, {batch})"
+        return text, (w, *vnames)
+    arg_texts, precs, reads = [], [], []
+    for a in m.args:
+        if isinstance(a, Lanes):
+            t = _lanes_text(a, znames, consts)
+            reads.append(znames[a.step])
+            precs.append(ATOM)
+        else:
+            t = texts[a.serial]
+            reads.append(t)
+            precs.append(literal(a.payload)[1] if a.op is Op.CONST else ATOM)
+        arg_texts.append(t)
+    return template(m.op, NAME).render(arg_texts, precs), tuple(reads)
+
+
+def _lanes_text(a: Lanes, znames: list[str], consts: list[str]) -> str:
+    if a.perm is None:
+        return znames[a.step]
+    name = f"_P{len(consts)}"
+    consts.append(f"{name} = _ranges({runs(a.perm)!r}, ({len(a.perm)},))")
+    return f"{znames[a.step]}[{name}]"
+
+
+def _vectors_text(v: Vectors, params, texts, znames, consts) -> tuple[str, tuple[str, ...]]:
+    """Operands on a first axis as text (a slice, a step's array, or stacked), and the
+    names it reads."""
+    if v.lanes is not None:
+        return _lanes_text(v.lanes, znames, consts), (znames[v.lanes.step],)
+    if v.param is None:
+        vs = [texts[n.serial] for n in v.nodes]
+        return f"_vectors([{', '.join(vs)}])", tuple(vs)
+    x, spec = params[v.param]
+    stop = v.start + v.step * (len(v.nodes) - 1) + 1
+    return f"_cols({x}, {spec_ndim(spec)}, {v.start}, {stop}, {v.step})", (x,)
+
+
+def place(prog: Program, blocks: list[list[tuple]], outputs: list[list[str]]) -> None:
+    """Insert each step's block before the first line that reads one of its ``outputs``
+    (its rows and array), or before a later step reading them; a step reads only earlier
+    ones."""
+    n = len(prog.lines)
+    first: dict[str, int] = {}
+    for i, d in enumerate(prog.deps):
+        for nm in d:
+            first.setdefault(nm, i)
+    at = [n] * len(blocks)
+    for g in range(len(blocks) - 1, -1, -1):
+        mine = set(outputs[g])
+        a = min((first.get(r, n) for r in mine), default=n)
+        for h in range(g + 1, len(blocks)):
+            if mine.intersection(blocks[h][0][2]):
+                a = min(a, at[h])
+        at[g] = a
+    defined = {name: i for i, (name, _) in enumerate(prog.lines)}
+    lines, deps = [], []
+    for i in range(n + 1):
+        for g in (g for g in range(len(blocks)) if at[g] == i):
+            for name, text, reads in blocks[g]:
+                assert all(defined.get(r, -1) < i for r in reads), (name, reads)
+                lines.append((name, text))
+                deps.append(reads)
+        if i < n:
+            lines.append(prog.lines[i])
+            deps.append(prog.deps[i])
+    prog.lines[:], prog.deps[:] = lines, deps
+
+
+def runs(values) -> list[tuple[int, int, int]]:
+    """``values`` as arithmetic runs (start, count, step): short source for long indices."""
+    runs: list[list[int]] = []
+    for v in values:
+        if runs:
+            r = runs[-1]
+            if r[1] == 1 or v - (r[0] + r[2] * (r[1] - 1)) == r[2]:
+                if r[1] == 1:
+                    r[2] = v - r[0]
+                r[1] += 1
+                continue
+        runs.append([v, 1, 1])
+    return [tuple(r) for r in runs]
+
+
+def item_text(it, texts: dict[int, str], params, batch: str, znames, consts) -> str:
+    """One reduced item, summed over the block's samples."""
+    if isinstance(it, Total):
+        return f"_sum({texts[it.node.serial]}, {batch})"
+    if isinstance(it, Dot):
+        return f"_sum_mul({texts[it.a.serial]}, {texts[it.b.serial]}, {batch})"
+    if it.rows.lanes or it.cols.lanes or it.cols.param is not None:  # arrays already
+        rows = _vectors_text(it.rows, params, texts, znames, consts)[0]
+        cols = _vectors_text(it.cols, params, texts, znames, consts)[0]
+        return f"_outer({rows}, {cols}, {int(it.ones)}, {batch})"
+    rows = ", ".join(texts[r.serial] for r in it.rows.nodes)
+    cols = ", ".join(texts[c.serial] for c in it.cols.nodes)
+    return f"_gram([{rows}], [{cols}], {int(it.ones)}, {batch})"
+
+
+def item_size(it) -> int:
+    return len(it.rows.nodes) * (len(it.cols.nodes) + it.ones) if isinstance(it, OuterSum) else 1
+
+
+def pick_text(pk: tuple[int, ...]) -> str:
+    return f"[{pk[0]}]" if len(pk) == 1 else f"[{pk[0]}][{pk[1]}, {pk[2]}]"
+
+
+def flat_pick(pk: tuple[int, ...], starts: list[int], items: list) -> int:
+    if len(pk) == 1:
+        return starts[pk[0]]
+    it = items[pk[0]]
+    return starts[pk[0]] + pk[1] * (len(it.cols.nodes) + it.ones) + pk[2]
+
+
+def array_spans(structure) -> list[tuple[int, int]]:
+    """(first leaf, size) of each array output, in leaf order."""
+    spans, at = [], 0
+    for item in leaves(structure):
+        if isinstance(item, ArrayOut):
+            spans.append((at, item.size))
+            at += item.size
+        else:
+            at += 1
+    return spans

@@ -257,3 +257,20 @@ def test_products_count_the_operations_they_stand_for():
     assert all(isinstance(m, MatMul) for m in low.products)
     assert sum(m.op_counts["mul"] for m in low.products) == 4 * 3 + 2 * 4 + 4 * 2
     assert math.isfinite(sum(low.op_counts.values()))
+
+
+def test_rows_read_only_by_another_product_are_defined():
+    """A product may stack some rows of another (here rows 2 and 0 of three; row 1 goes
+    elsewhere): those rows must be named before the product reads them. Values against the
+    Python backend."""
+    p = list(sg.symbols("p0:20"))
+    x = list(sg.symbols("x0:3"))
+    zs = [sum(p[3 * j + k] * x[k] for k in range(3)) for j in range(3)]
+    outs = [p[9 + 2 * j] * zs[2] + p[10 + 2 * j] * zs[0] for j in range(2)] + [sg.tanh(zs[1])]
+    fn = sg.compile([p, x], outs, backend="numpy")
+    assert "_vectors([" in fn.source  # stacked, not a step's array
+    ref = sg.compile([p, x], outs)
+    P = np.linspace(-1.0, 1.0, 20)
+    X = np.random.default_rng(8).normal(size=(5, 3))
+    want = np.array([ref(P.tolist(), X[i].tolist()) for i in range(5)]).T
+    np.testing.assert_allclose(np.array(fn(P, X)), want, rtol=1e-12, atol=1e-14)

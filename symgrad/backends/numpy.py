@@ -131,13 +131,16 @@ def _program(low: Lowered, params, names: dict[int, str], scope: NameScope, batc
     prog = linearize(outs + operands, arg_names, NAME, scope, literal, COND_VALUE)
     texts = {n.serial: t for n, t in zip(outs + operands, prog.outputs)}
     del prog.outputs[len(outs) :], prog.out_deps[len(outs) :]
-    read = _names_read(prog)
     consts: list[str] = []
+    lines = [
+        step_text(g, m, params, texts, znames, consts, batch, literal)
+        for g, m in enumerate(low.steps)
+    ]
+    read = _names_read(prog).union(*(reads for _, reads in lines))  # by scalar code or steps
     blocks = []
     for g, m in enumerate(low.steps):
-        text, reads = step_text(g, m, params, texts, znames, consts, batch, literal)
         z = znames[g]
-        block = [(z, text, reads)]
+        block = [(z, *lines[g])]
         block += [(r, f"{z}[{j}]", (z,)) for j, r in enumerate(rnames[g]) if r in read]
         blocks.append(block)
         for key, v in m.op_counts.items():

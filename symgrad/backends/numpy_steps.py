@@ -6,6 +6,7 @@ reduced items (``_sum``, ``_sum_mul``, ``_gram``, ``_outer``) with where each ou
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 
 from ..ir import leaves
@@ -63,33 +64,46 @@ def _vectors_text(v: Vectors, params, texts, znames, consts) -> tuple[str, tuple
 
 
 def place(prog: Program, blocks: list[list[tuple]], outputs: list[list[str]]) -> None:
-    """Insert each step's block before the first line that reads one of its ``outputs``
-    (its rows and array), or before a later step reading them; a step reads only earlier
-    ones."""
+    """Order the steps' blocks among the scalar lines: each block as early as just before the
+    first line that reads one of its ``outputs`` (its rows and array), and every line and
+    block after what it reads (a stable topological sort: a scalar line that reads a row may
+    have to wait for the product's vectors, which serial order alone does not promise)."""
+    if not blocks:
+        return
     n = len(prog.lines)
     first: dict[str, int] = {}
     for i, d in enumerate(prog.deps):
         for nm in d:
             first.setdefault(nm, i)
-    at = [n] * len(blocks)
-    for g in range(len(blocks) - 1, -1, -1):
-        mine = set(outputs[g])
-        a = min((first.get(r, n) for r in mine), default=n)
-        for h in range(g + 1, len(blocks)):
-            if mine.intersection(blocks[h][0][2]):
-                a = min(a, at[h])
-        at[g] = a
-    defined = {name: i for i, (name, _) in enumerate(prog.lines)}
+    defs = {name: i for i, (name, _) in enumerate(prog.lines)}
+    prio = [(2 * i + 1, 0) for i in range(n)]
+    reads = list(prog.deps)
+    for g, block in enumerate(blocks):
+        defs.update((name, n + g) for name, _, _ in block)
+        prio.append((2 * min((first.get(r, n) for r in outputs[g]), default=n), g))
+        reads.append(tuple(r for _, _, rs in block for r in rs))
+    users: list[list[int]] = [[] for _ in prio]
+    indeg = [0] * len(prio)
+    for u, rs in enumerate(reads):
+        for d in {defs[r] for r in rs if r in defs} - {u}:
+            users[d].append(u)
+            indeg[u] += 1
+    ready = [(prio[u], u) for u in range(len(prio)) if not indeg[u]]
+    heapq.heapify(ready)
     lines, deps = [], []
-    for i in range(n + 1):
-        for g in (g for g in range(len(blocks)) if at[g] == i):
-            for name, text, reads in blocks[g]:
-                assert all(defined.get(r, -1) < i for r in reads), (name, reads)
-                lines.append((name, text))
-                deps.append(reads)
-        if i < n:
-            lines.append(prog.lines[i])
-            deps.append(prog.deps[i])
+    while ready:
+        _, u = heapq.heappop(ready)
+        if u < n:
+            lines.append(prog.lines[u])
+            deps.append(prog.deps[u])
+        else:
+            lines += [(name, text) for name, text, _ in blocks[u - n]]
+            deps += [rs for _, _, rs in blocks[u - n]]
+        for v in users[u]:
+            indeg[v] -= 1
+            if not indeg[v]:
+                heapq.heappush(ready, (prio[v], v))
+    assert len(lines) == n + sum(map(len, blocks)), "a cycle among steps and lines"
     prog.lines[:], prog.deps[:] = lines, deps
 
 

@@ -2,7 +2,8 @@
 
 No pass deletes anything: every printer walks ``topo_order(roots)`` (the nodes the outputs
 reach, which ``live`` names here) and nothing else, so a node that no output reaches (a
-gradient nobody asked for, an intermediate built and dropped) is never printed. ``dead_count`` measures what this drops.
+gradient nobody asked for, an intermediate built and dropped) is never printed.
+``dead_count`` measures what this drops.
 """
 
 from __future__ import annotations

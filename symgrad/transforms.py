@@ -45,17 +45,8 @@ def value_and_grad(
     tuple). ``batch_argnums`` names data arguments with a leading batch axis: ``fn`` is
     written for one sample, traced once, and value and gradients are folded with ``reduce``.
     """
-    TracedFunction, builders = _tracing()
-    return TracedFunction(
-        fn,
-        argnums,
-        builders.value_and_grad,
-        kind="value_and_grad",
-        has_aux=has_aux,
-        static_argnums=static_argnums,
-        batch_argnums=batch_argnums,
-        reduce=reduce,
-        backend=backend,
+    return _function_form(
+        "value_and_grad", fn, argnums, has_aux, static_argnums, batch_argnums, reduce, backend
     )
 
 
@@ -71,19 +62,10 @@ def grad(
 ) -> Any:
     """``fn``'s gradient as a function (as ``jax.grad``); ``sg.grad(f, wrt)`` with an
     expression ``f`` is ``sg.gradient(f, wrt)``."""
-    TracedFunction, builders = _tracing()
     if not callable(fn):
         return autodiff.gradient(fn, argnums)
-    return TracedFunction(
-        fn,
-        argnums,
-        builders.grad,
-        kind="grad",
-        has_aux=has_aux,
-        static_argnums=static_argnums,
-        batch_argnums=batch_argnums,
-        reduce=reduce,
-        backend=backend,
+    return _function_form(
+        "grad", fn, argnums, has_aux, static_argnums, batch_argnums, reduce, backend
     )
 
 
@@ -99,16 +81,32 @@ def jacobian(
     """A function returning ``fn``'s Jacobian in the structure of the output and the argument
     (each block a NumPy array of shape output.shape + argument.shape); ``sg.jacobian(fs, wrt)``
     with expressions is the symbolic Jacobian."""
-    TracedFunction, builders = _tracing()
     if not callable(fn):
         return autodiff.jacobian(fn, argnums, **symbolic)
+    return _function_form("jacobian", fn, argnums, has_aux, static_argnums, None, "sum", backend)
+
+
+def _function_form(
+    kind: str,
+    fn: Callable,
+    argnums: Any,
+    has_aux: bool,
+    static_argnums: Any,
+    batch_argnums: Any,
+    reduce: str,
+    backend: str | None,
+) -> TracedFunction:
+    """The traced function of one transform (its builder is the one named ``kind``)."""
+    TracedFunction, builders = _tracing()
     return TracedFunction(
         fn,
         argnums,
-        builders.jacobian,
-        kind="jacobian",
+        getattr(builders, kind),
+        kind=kind,
         has_aux=has_aux,
         static_argnums=static_argnums,
+        batch_argnums=batch_argnums,
+        reduce=reduce,
         backend=backend,
     )
 

@@ -101,18 +101,9 @@ def _var(
 
 
 @implements(np.std)
-def _std(
-    a,
-    axis=None,
-    dtype=None,
-    out=None,
-    ddof=0,
-    keepdims=False,
-    where=np._NoValue,
-    mean=np._NoValue,
-    correction=np._NoValue,
-):
-    return np.sqrt(_var(a, axis, dtype, out, ddof, keepdims, where, mean, correction))
+def _std(*args: Any, **kwargs: Any) -> Any:
+    """np.std: the square root of np.var, with np.var's parameters."""
+    return np.sqrt(_var(*args, **kwargs))
 
 
 @implements(np.average)

@@ -38,9 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     ratios = compile_scaling.op_ratios()
     os.makedirs(a.out, exist_ok=True)
     pngs = report.plots(results, scaling, a.out)
+    scope = f"workloads {' '.join(a.only)}" if a.only else "every workload"
+    study = "no compile-scaling study" if a.no_scaling else f"scaling up to {max_nodes:,} nodes"
     settings = (
-        f"{'--quick' if a.quick else 'full'} run, budget {budget:.0f} s, "
-        f"scaling up to {max_nodes:,} nodes, {time.perf_counter() - t0:.0f} s in all"
+        f"{'--quick' if a.quick else 'full'} run of {scope}, budget {budget:.0f} s, "
+        f"{study}, {time.perf_counter() - t0:.0f} s in all"
     )
     path = os.path.join(a.out, "performance.md")
     report.write(path, results, scaling, ratios, machine_info(), settings, pngs)

@@ -95,3 +95,16 @@ def smooth_at(f, wrt: list, point: dict) -> bool:
     return all(
         math.isfinite(x) and math.isfinite(y) and close(x, y, 1e-3, 1e-4) for x, y in zip(fwd, bwd)
     )
+
+
+def counted(fn):
+    """``fn`` wrapped to count how many times it is called (= traced): ``wrapper.calls``."""
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        return fn(*args, **kwargs)
+
+    wrapper.calls = calls
+    wrapper.__name__ = fn.__name__
+    return wrapper

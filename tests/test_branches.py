@@ -9,23 +9,11 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import HAVE_CC
+from helpers import HAVE_CC, counted
 
 import symgrad as sg
 
 H = 1e-6
-
-
-def counted(fn):
-    calls = []
-
-    def wrapper(*args, **kwargs):
-        calls.append(1)
-        return fn(*args, **kwargs)
-
-    wrapper.calls = calls
-    wrapper.__name__ = fn.__name__
-    return wrapper
 
 
 def fd(f, x: float) -> float:

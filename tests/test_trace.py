@@ -7,6 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 import pytest
+from helpers import counted
 
 import symgrad as sg
 
@@ -16,18 +17,6 @@ H = 1e-6
 def fd(f, x: float) -> float:
     """Central difference of a one-argument float function."""
     return (f(x + H) - f(x - H)) / (2 * H)
-
-
-def counted(fn):
-    """``fn`` wrapped to count how many times it is called (= traced)."""
-    calls = []
-
-    def wrapper(*args, **kwargs):
-        calls.append(1)
-        return fn(*args, **kwargs)
-
-    wrapper.calls = calls
-    return wrapper
 
 
 def loss_np(p, X, y):

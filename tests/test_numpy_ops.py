@@ -21,6 +21,15 @@ VALUES += [7.25, -7.25, 1e308, -1e-310, 4503599627370497.0, 0.999999, -1.000001]
 NEW = [Op.FLOOR, Op.CEIL, Op.ROUND, Op.MOD, Op.FMAX, Op.FMIN, Op.LOGADDEXP, Op.LOG2, Op.LOG10]
 NEW += [Op.EXP2, Op.ASINH, Op.ACOSH, Op.ATANH, Op.ISNAN, Op.ISFINITE, Op.NAN_TO_NUM]
 BACKENDS = ["python", "numpy"] + (["c"] if HAVE_CC else [])
+# Not correctly rounded anywhere: libm and NumPy's own (SIMD) loops may differ by one ulp
+# (NumPy 2.4's arcsinh(1.5) is one ulp below glibc's asinh). Special values stay exact.
+ONE_ULP = {Op.EXP2, Op.ASINH, Op.ACOSH, Op.ATANH, Op.LOG2, Op.LOG10, Op.LOGADDEXP}
+
+
+def within_one_ulp(op: Op, got: float, want: float) -> bool:
+    if op in ONE_ULP and math.isfinite(want) and want != 0.0:
+        return close(got, want, 4.5e-16, 0.0)
+    return same_bits(got, want)
 
 
 def same_bits(a: float, b: float) -> bool:
@@ -44,10 +53,7 @@ def test_evaluate_equals_numpy_bit_for_bit(op):
     for args in itertools.product(VALUES, repeat=INFO[op].arity):
         want = numpy_value(op, args)
         got = sg.evaluate(f, dict(zip(syms, args)))
-        if op is Op.EXP2 and math.isfinite(want) and want != 0.0:
-            assert close(got, want, 4e-16, 0.0), (op, args, got, want)  # pow(2, x): <= 1 ulp
-        else:
-            assert same_bits(got, want), (op, args, got, want)
+        assert within_one_ulp(op, got, want), (op, args, got, want)
 
 
 @pytest.mark.usefixtures("c_cache")
@@ -61,12 +67,10 @@ def test_every_backend_equals_numpy(backend):
         got = fn(a, b) if backend == "python" else [float(v) for v in fn(a, b)]
         for op, g in zip(NEW, got):
             want = numpy_value(op, (a, b)[: INFO[op].arity])
-            if op is Op.EXP2 and math.isfinite(want) and want != 0.0:
-                assert close(g, want, 4e-16, 0.0), (backend, op, a, b, g, want)
-            elif op in (Op.FMAX, Op.FMIN) and a == b == 0.0:
+            if op in (Op.FMAX, Op.FMIN) and a == b == 0.0:
                 assert g == 0.0  # which zero a tie of zeros returns is not fixed
             else:
-                assert same_bits(g, want), (backend, op, a, b, g, want)
+                assert within_one_ulp(op, g, want), (backend, op, a, b, g, want)
 
 
 def test_python_operators_build_the_ops():

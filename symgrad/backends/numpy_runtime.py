@@ -88,7 +88,8 @@ def _vectors(vs):
 def _cols(x, ndim, start, stop, step):
     # Flat elements start:stop:step of the parameter x (ndim trailing axes) on a first axis:
     # a view of the argument, no copy.
-    flat = x.reshape(x.shape[: x.ndim - ndim] + (-1,))[..., start:stop:step]
+    flat = x.reshape(x.shape[: x.ndim - ndim] + (int(np.prod(x.shape[x.ndim - ndim :])),))
+    flat = flat[..., start:stop:step]
     return np.moveaxis(flat, -1, 0)
 
 
@@ -111,7 +112,7 @@ def _matmul(w, ndim, idx, v, ones, batch):
             z += flat[idx[:, k:]]
         z = z.reshape(z.shape[:1] + v.shape[1:])
     else:
-        w = w.reshape(w.shape[: w.ndim - ndim] + (-1,))
+        w = w.reshape(w.shape[: w.ndim - ndim] + (int(np.prod(w.shape[w.ndim - ndim :])),))
         rows = []
         for row in idx.tolist():
             s = sum(w[..., i] * a for i, a in zip(row, v))

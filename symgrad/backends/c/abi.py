@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import platform
 
 from ...ops import INFO, Op
@@ -138,3 +139,27 @@ def libs(simd: bool) -> list[str]:
 
 PORTABLE_FLAGS = "-O2 -std=c99 -fPIC -shared -ffp-contract=off " + " ".join(IEEE_FLAGS)
 """The flags a saved loader compiles with: no CPU-specific code, no libmvec."""
+
+
+def check_arrays(arrays: tuple, args: list) -> None:
+    """What ``sg_f`` relies on: one float64 array per argument with the compiled trailing
+    size, ``args`` holding (size, trailing ndim) per argument (the call entry checks the same
+    in C); a TypeError or ValueError naming the argument otherwise."""
+    import numpy as np
+
+    ndarray, f64 = np.ndarray, np.float64
+    if len(arrays) != len(args):
+        raise TypeError(
+            f"this compiled C function takes {len(args)} argument(s), got {len(arrays)}"
+        )
+    for i, (a, (k, nd)) in enumerate(zip(arrays, args)):
+        if not isinstance(a, ndarray) or a.dtype != f64:
+            got = f"dtype {a.dtype}" if isinstance(a, ndarray) else type(a).__name__
+            raise TypeError(
+                f"argument {i + 1} must be a float64 NumPy array, got {got}; "
+                "convert it with np.asarray(a, dtype=np.float64)"
+            )
+        if a.ndim < nd or math.prod(a.shape[a.ndim - nd :]) != k:
+            raise ValueError(
+                f"argument {i + 1} must end in {nd} axes holding {k} value(s), got shape {a.shape}"
+            )

@@ -11,6 +11,7 @@ build leaves nothing under the final name. What is on disk is checked before it 
 
 from __future__ import annotations
 
+import _ctypes
 import hashlib
 import os
 import platform
@@ -204,3 +205,10 @@ def _compile(cc, flags, use_simd, source, root: Path, final: Path):
         return argv, "\n".join(lines[:_STDERR_LINES])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def release(handle: int) -> None:
+    """Unmap a library loaded by ``ctypes.CDLL`` (which never unloads)."""
+    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+    if close is not None:
+        close(handle)

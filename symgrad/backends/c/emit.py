@@ -15,13 +15,16 @@ not even in a comment.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ...ir import Expr, leaves, topo_order
 from ..base import Names, NewScope, Params, Program, linearize, spec_ndim, structure_text
-from . import abi, tape
+from . import abi, mixed, tape
 from .abi import FUNC, SIMD_LIBM, make_meta, meta_comment, signature
 from .spell import COND_VALUE, HELPER_LIBM, HELPERS, NAME, literal, simd_declarations
 
+# Reduced programs of this many operations or more are tried in the phased form (mixed.py).
+MIXED_MIN_OPS = 1_000
 _CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\(")
 
 
@@ -37,6 +40,10 @@ def generate(
     n_in = sum(len(e) for e, _ in layout)
     nodes = topo_order(roots)
     n_ops = sum(1 for n in nodes if n.args)
+    if reduce is not None and n_ops >= MIXED_MIN_OPS:
+        phased = _phased(params, roots, structure, names, reduce, layout)
+        if phased is not None:  # dense layers: C kernels between BLAS products
+            return phased
     looped = None
     if n_ops >= abi.LOOP_MIN_OPS:
         from .loops import looped as reroll_loops  # NumPy: only for programs this large
@@ -57,6 +64,26 @@ def generate(
     out += chunks
     out += [f"int {FUNC}({signature(len(layout))})", "{", *body, "}", meta_comment(meta), ""]
     return "\n".join(out), prog
+
+
+def _phased(params, roots, structure, names, reduce, layout) -> tuple[str, Program] | None:
+    """The phased form (``mixed``) when the lowering finds products worth it, else None."""
+    from ..lower_matmul import elements_of, lower  # only for large programs
+    from ..lower_phases import phases
+
+    low = lower(roots, elements_of(params, names), reduce=True)
+    if not low.products or not mixed.worth_it(low):
+        return None
+    arg_pos = dict(elements_of(params, names))
+    by_name = {v: k for k, v in names.items()}
+    arg_pos.update((by_name[p], (q, 0)) for q, (p, spec) in enumerate(params) if spec is None)
+    shape = _structure_meta(structure, len(roots))
+    source, lines = mixed.generate(
+        low, phases(low), params, arg_pos, layout, reduce, shape,
+        lambda kernels: _runtime([line for k in kernels for line in k]),
+    )  # fmt: skip
+    counts = Counter(n.op.value for n in topo_order(roots) if n.args)
+    return source, Program(lines, [], dict(counts))
 
 
 def _header(layout: list, m: int) -> list[str]:

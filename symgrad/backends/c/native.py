@@ -7,7 +7,6 @@ tape to the cached interpreter (``tape``), and calls ``sg_f`` through the call e
 
 from __future__ import annotations
 
-import _ctypes
 import ast
 import ctypes
 import math
@@ -17,15 +16,9 @@ from ctypes import addressof, c_char
 
 from . import cache, tape
 from . import call as entry
-from .abi import FUNC, ctypes_argtypes, read_meta
+from .abi import FUNC, check_arrays, ctypes_argtypes, read_meta
+from .cache import release as _release
 from .pack import _packer
-
-
-def _release(handle: int) -> None:
-    """Unmap a library loaded by ``ctypes.CDLL`` (which never unloads)."""
-    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
-    if close is not None:
-        close(handle)
 
 
 class NativeFunction:
@@ -150,25 +143,7 @@ class NativeFunction:
         return self._call_general(arrays, raw)
 
     def _check(self, arrays: tuple) -> None:
-        """What ``sg_f`` relies on: one float64 array per argument with the compiled trailing
-        size (the call entry checks the same in C)."""
-        ndarray, f64 = self._np.ndarray, self._np.float64
-        if len(arrays) != len(self._args):
-            raise TypeError(
-                f"this compiled C function takes {len(self._args)} argument(s), got {len(arrays)}"
-            )
-        for i, (a, (k, nd)) in enumerate(zip(arrays, self._args)):
-            if not isinstance(a, ndarray) or a.dtype != f64:
-                got = f"dtype {a.dtype}" if isinstance(a, ndarray) else type(a).__name__
-                raise TypeError(
-                    f"argument {i + 1} must be a float64 NumPy array, got {got}; "
-                    "convert it with np.asarray(a, dtype=np.float64)"
-                )
-            if a.ndim < nd or math.prod(a.shape[a.ndim - nd :]) != k:
-                raise ValueError(
-                    f"argument {i + 1} must end in {nd} axes holding {k} value(s), "
-                    f"got shape {a.shape}"
-                )
+        check_arrays(arrays, self._args)
 
     def _call_general(self, arrays, raw: bool):
         np = self._np
@@ -237,6 +212,13 @@ class NativeFunction:
         return self.__call__(*arrays, raw=True)
 
 
-def load(source: str) -> NativeFunction:
-    """Build (or fetch from the cache) and load generated C ``source``."""
+def load(source: str) -> Callable:
+    """Build (or fetch from the cache) and load generated C ``source``: a ``NativeFunction``,
+    or for the phased form a ``mixed_run.MixedFunction``."""
+    meta = read_meta(source)
+    if meta.get("mixed"):
+        from .mixed_run import MixedFunction  # needs NumPy, which the core does not
+
+        structure = ast.literal_eval(meta["structure"])
+        return MixedFunction(source, meta, _packer(structure), "{" in meta["structure"])
     return NativeFunction(source)

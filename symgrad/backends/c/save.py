@@ -20,6 +20,12 @@ def save(source: str, path: str) -> list[str]:
     ``path`` is a directory (files ``f.c`` and ``f.py`` in it) or a file name ending in ``.c``.
     Returns the paths written.
     """
+    if read_meta(source).get("mixed"):
+        raise NotImplementedError(
+            "fn.save is not available for the C backend's phased form (a program with matrix "
+            "products, which it runs through NumPy's BLAS): save the NumPy backend's module "
+            "instead (sg.compile(..., backend='numpy')), which needs only NumPy"
+        )
     if path.endswith(".c"):
         directory, c_name = os.path.split(os.path.abspath(path))
     else:

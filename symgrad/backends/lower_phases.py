@@ -1,0 +1,188 @@
+"""A lowered program cut into phases: scalar kernels between matrix products.
+
+A backend that runs the products of a ``Lowered`` program through BLAS and its scalar code as
+compiled loops over the samples must run them in turns: the scalar code a product reads, then
+the product, then the scalar code that reads the product's rows. ``phases`` assigns each scalar
+node the first turn it can run in (phase 0 reads only arguments; phase ``k + 1`` also reads the
+rows of the products run after phase ``k``) and lays out what each phase's kernel writes: one
+*slot* (a row of the phase's output block, one value per sample) per value that a product, a
+reduced output or a later phase reads. A product's stacked vectors, and the rows or columns of
+an outer sum, occupy consecutive slots, so each is one contiguous block of rows.
+
+Nothing here knows a backend: the result says which node goes where, as plain indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ir import Expr
+from ..ops import Op
+from .lowered import Dot, Lowered, MatMul, OuterSum, Total, Vectors
+
+
+@dataclass
+class Phase:
+    """One kernel: ``slots`` are the nodes it writes (row ``r`` of its block is ``slots[r]``,
+    a node may fill several rows), ``steps`` the products run after it."""
+
+    slots: list[Expr] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    where: dict[int, int] = field(default_factory=dict)  # node serial -> its first slot
+
+    def add(self, nodes: tuple[Expr, ...] | list[Expr]) -> int:
+        """Append ``nodes`` as consecutive slots; the first one's row."""
+        start = len(self.slots)
+        for n in nodes:
+            self.where.setdefault(n.serial, len(self.slots))
+            self.slots.append(n)
+        return start
+
+
+@dataclass
+class Phased:
+    """``phase_of``: serial -> phase of every scalar node the program computes (constants: -1,
+    computed wherever read). ``step_phase[s]``: the phase product ``s`` runs after.
+    ``vector_at[s]``: (phase, first slot) of product ``s``'s stacked vectors, None when they
+    are a parameter slice. ``item_at[i]``: per reduced item, where its operands are: for
+    ``Total``/``Dot`` a (phase, slot) per operand; for ``OuterSum`` (rows, cols), each a
+    (phase, first slot) or None for a parameter slice. ``root_at``: per root (no reduction)."""
+
+    phases: list[Phase]
+    phase_of: dict[int, int]
+    step_phase: list[int]
+    vector_at: list[tuple[int, int] | None]
+    item_at: list[tuple]
+    root_at: list[tuple[int, int]]
+    step_rows: dict[int, tuple[int, int]]  # a product's row symbol -> (product, row)
+
+
+def phases(low: Lowered) -> Phased:
+    """Phases for ``low`` (made by ``lower_matmul.lower``, without ``lower_lanes``: every
+    product's vectors are a parameter slice or stacked scalar nodes)."""
+    step_rows = {r.serial: (s, j) for s, m in enumerate(low.steps) for j, r in enumerate(m.rows)}
+    row_step = {serial: s for serial, (s, _) in step_rows.items()}
+    phase_of: dict[int, int] = {}
+    step_phase: list[int] = []
+    for m in low.steps:
+        if not isinstance(m, MatMul) or m.vectors.lanes is not None:
+            raise ValueError("phases needs products over stacked vectors or parameter slices")
+        nodes = m.vectors.stacked
+        _settle(nodes, phase_of, row_step, step_phase)
+        step_phase.append(max((phase_of[n.serial] for n in nodes), default=0))
+    result = _outputs(low)
+    _settle(result, phase_of, row_step, step_phase)
+    top = max([0, *step_phase, *phase_of.values()])
+    ph = [Phase() for _ in range(top + 1)]
+    for s, k in enumerate(step_phase):
+        ph[k].steps.append(s)
+    vector_at = [_place(ph, m.vectors, phase_of) for m in low.steps]
+    item_at: list[tuple] = []
+    for it in low.items or ():
+        if isinstance(it, Total):
+            item_at.append((_place_one(ph, it.node, phase_of),))
+        elif isinstance(it, Dot):
+            item_at.append((_place_one(ph, it.a, phase_of), _place_one(ph, it.b, phase_of)))
+        else:
+            item_at.append((_place(ph, it.rows, phase_of), _place(ph, it.cols, phase_of)))
+    root_at = [] if low.items is not None else [_place_one(ph, r, phase_of) for r in low.roots]
+    _carry(ph, phase_of)
+    return Phased(ph, phase_of, step_phase, vector_at, item_at, root_at, step_rows)
+
+
+def _outputs(low: Lowered) -> list[Expr]:
+    if low.items is None:
+        return list(low.roots)
+    out: list[Expr] = []
+    for it in low.items:
+        if isinstance(it, Total):
+            out.append(it.node)
+        elif isinstance(it, Dot):
+            out += [it.a, it.b]
+        else:
+            assert isinstance(it, OuterSum)
+            out += [*it.rows.stacked, *it.cols.stacked]
+    return out
+
+
+def _settle(targets, phase_of: dict, row_step: dict, step_phase: list) -> None:
+    """The phase of every node ``targets`` reach that has none yet (iterative post-order)."""
+    stack = [(t, False) for t in targets if t.serial not in phase_of]
+    while stack:
+        node, done = stack.pop()
+        s = node.serial
+        if s in phase_of:
+            continue
+        if done or not node.args:
+            if node.op is Op.CONST:
+                phase_of[s] = -1
+            elif node.op is Op.SYMBOL:
+                phase_of[s] = step_phase[row_step[s]] + 1 if s in row_step else 0
+            else:
+                phase_of[s] = max(0, *(phase_of[a.serial] for a in node.args))
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in node.args if a.serial not in phase_of)
+
+
+def _home(nodes, phase_of: dict) -> int:
+    return max([0, *(phase_of[n.serial] for n in nodes)])
+
+
+def _place(ph: list[Phase], v: Vectors, phase_of: dict) -> tuple[int, int] | None:
+    """Consecutive slots for ``v``'s stacked nodes in the last phase any of them needs."""
+    if v.param is not None:
+        return None
+    k = _home(v.nodes, phase_of)
+    return k, ph[k].add(v.nodes)
+
+
+def _place_one(ph: list[Phase], node: Expr, phase_of: dict) -> tuple[int, int]:
+    k = _home([node], phase_of)
+    if node.serial in ph[k].where:
+        return k, ph[k].where[node.serial]
+    return k, ph[k].add([node])
+
+
+def _carry(ph: list[Phase], phase_of: dict) -> None:
+    """A slot for every value a phase reads from an earlier phase (in that phase's block).
+    Walks each phase's own nodes once, later phases first, so the slots a carry adds to an
+    earlier phase are themselves walked (they may read a still earlier phase)."""
+    for k in range(len(ph) - 1, -1, -1):
+        seen: set[int] = set()
+        stack = list(ph[k].slots)
+        while stack:
+            node = stack.pop()
+            if node.serial in seen:
+                continue
+            seen.add(node.serial)
+            j = phase_of[node.serial]
+            if j < k and j >= 0 and not _is_row_or_input(node):
+                if node.serial not in ph[j].where:
+                    ph[j].add([node])
+                continue
+            if j == k:
+                stack.extend(node.args)
+
+
+def _is_row_or_input(node: Expr) -> bool:
+    return node.op is Op.SYMBOL
+
+
+def kernel_inputs(phase: Phase, k: int, phase_of: dict) -> list[Expr]:
+    """The nodes phase ``k``'s kernel reads rather than computes: symbols (arguments' elements,
+    products' rows) and values of earlier phases, in the order first met."""
+    out: list[Expr] = []
+    seen: set[int] = set()
+    stack = list(reversed(phase.slots))
+    while stack:
+        node = stack.pop()
+        if node.serial in seen:
+            continue
+        seen.add(node.serial)
+        j = phase_of[node.serial]
+        if node.op is Op.SYMBOL or 0 <= j < k:
+            out.append(node)
+        elif j == k:
+            stack.extend(reversed(node.args))
+    return out

@@ -1,0 +1,232 @@
+"""The C backend's phased form: dense layers of a reduced program run as BLAS products between
+C kernels. Checked against a plain NumPy formula of the same loss (value) and its central
+differences (gradient), against the Python backend sample by sample, and against the NumPy
+backend for every batch layout, inf/NaN, threads and pickling."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+from symgrad.backends.lower_matmul import elements_of, lower
+from symgrad.backends.lower_phases import kernel_inputs, phases
+
+pytestmark = pytest.mark.skipif(
+    __import__("shutil").which("cc") is None and __import__("shutil").which("gcc") is None,
+    reason="needs a C compiler",
+)
+
+SIZES = (8, 24, 24, 4)
+
+
+def _n_params(sizes=SIZES) -> int:
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
+def _forward(p, x, tanh, sizes=SIZES):
+    act, k = list(x), 0
+    last = len(sizes) - 2
+    for li, (nin, nout) in enumerate(zip(sizes, sizes[1:])):
+        out = []
+        for _ in range(nout):
+            s = p[k + nin]
+            for i in range(nin):
+                s = s + p[k + i] * act[i]
+            k += nin + 1
+            out.append(tanh(s) if li < last else s)
+        act = out
+    return act
+
+
+def _loss(p, x, y, lib):
+    """Softmax cross-entropy through log-sum-exp, per sample."""
+    z = _forward(p, x, lib.tanh)
+    m = z[0]
+    for v in z[1:]:
+        m = lib.maximum(m, v)
+    s = sum(lib.exp(v - m) for v in z)
+    return m + lib.log(s) - sum(o * v for o, v in zip(y, z))
+
+
+@pytest.fixture(scope="module")
+def model():
+    p = list(sg.symbols(f"p0:{_n_params()}"))
+    x = list(sg.symbols(f"x0:{SIZES[0]}"))
+    y = list(sg.symbols(f"y0:{SIZES[-1]}"))
+    f = _loss(p, x, y, sg)
+    g = np.array(sg.gradient(f, p), dtype=object)
+    fn = sg.compile([p, x, y], [f, g], backend="c", reduce="sum")
+    ref = sg.compile([p, x, y], [f, g], backend="numpy", reduce="sum")
+    return p, x, y, f, g, fn, ref
+
+
+def _data(n=37, seed=0):
+    rng = np.random.default_rng(seed)
+    P = rng.uniform(-0.5, 0.5, _n_params())
+    X = rng.uniform(-1, 1, (n, SIZES[0]))
+    Y = np.eye(SIZES[-1])[rng.integers(0, SIZES[-1], n)]
+    return P, X, Y
+
+
+def _numpy_loss(P, X, Y) -> float:
+    """The same loss written with NumPy arrays by hand (an independent formula)."""
+    act, k = X, 0
+    for li, (nin, nout) in enumerate(zip(SIZES, SIZES[1:])):
+        W = P[k : k + nout * (nin + 1)].reshape(nout, nin + 1)
+        k += nout * (nin + 1)
+        z = act @ W[:, :nin].T + W[:, nin]
+        act = np.tanh(z) if li < len(SIZES) - 2 else z
+    m = act.max(axis=1)
+    lse = m + np.log(np.exp(act - m[:, None]).sum(axis=1))
+    return float(np.sum(lse - (Y * act).sum(axis=1)))
+
+
+def test_dense_layers_take_the_phased_form(model):
+    fn = model[5]
+    assert "symgrad-plan" in fn.source and "int sg_k" in fn.source
+    assert "sg_f(" not in fn.source.split("symgrad-plan")[0]
+    assert fn.stats["lines"] > 0
+
+
+def test_value_and_gradient_against_numpy_formula_and_central_differences(model):
+    fn = model[5]
+    P, X, Y = _data()
+    v, g = fn(P, X, Y)
+    assert isinstance(v, float) and g.shape == (_n_params(),)
+    assert v == pytest.approx(_numpy_loss(P, X, Y), rel=1e-12)
+    h = 1e-6
+    for i in np.random.default_rng(1).choice(_n_params(), 25, replace=False):
+        e = np.zeros_like(P)
+        e[i] = h
+        cd = (_numpy_loss(P + e, X, Y) - _numpy_loss(P - e, X, Y)) / (2 * h)
+        assert g[i] == pytest.approx(cd, rel=1e-5, abs=1e-7)
+
+
+def test_equals_python_backend_sample_by_sample(model):
+    p, x, y, f, g, fn, _ = model
+    P, X, Y = _data(n=5, seed=2)
+    one = sg.compile([p, x, y], [f, g])
+    vs, gs = zip(*(one(P.tolist(), X[i].tolist(), Y[i].tolist()) for i in range(5)))
+    v, grad = fn(P, X, Y)
+    assert v == pytest.approx(sum(vs), rel=1e-13)
+    np.testing.assert_allclose(grad, np.sum(gs, axis=0), rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["plain", "no batch", "two batch axes", "batched params", "broadcast y", "empty", "long"],
+)
+def test_every_batch_layout_equals_numpy_backend(model, layout):
+    fn, ref = model[5], model[6]
+    P, X, Y = _data(n=6 if layout != "long" else 5000, seed=3)
+    if layout == "no batch":
+        X, Y = X[0], Y[0]
+    elif layout == "two batch axes":
+        X, Y = X.reshape(2, 3, -1), Y.reshape(2, 3, -1)
+    elif layout == "batched params":
+        P = P + 0.01 * np.random.default_rng(4).standard_normal((6, P.size))
+    elif layout == "broadcast y":
+        Y = Y[:1]
+    elif layout == "empty":
+        X, Y = X[:0], Y[:0]
+    a, b = fn(P, X, Y), ref(P, X, Y)
+    assert a[0] == pytest.approx(b[0], rel=1e-12, abs=1e-300)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-10, atol=1e-13)
+
+
+def test_mean_reduction(model):
+    p, x, y, f, g, _, _ = model
+    fn = sg.compile([p, x, y], [f, g], backend="c", reduce="mean")
+    assert "symgrad-plan" in fn.source
+    P, X, Y = _data(n=9)
+    v, grad = fn(P, X, Y)
+    assert v == pytest.approx(_numpy_loss(P, X, Y) / 9, rel=1e-12)
+    assert np.isnan(fn(P, X[:0], Y[:0])[0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_inputs_give_the_numpy_backends_values(model, bad):
+    fn, ref = model[5], model[6]
+    P, X, Y = _data(n=8)
+    X[3, 2] = bad
+    P2 = P.copy()
+    P2[5] = bad
+    for args in [(P, X, Y), (P2, X[:2], Y[:2])]:
+        a, b = fn(*args), ref(*args)
+        np.testing.assert_array_equal(np.isnan(a[1]), np.isnan(b[1]))
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-10, atol=1e-13, equal_nan=True)
+        assert (np.isnan(a[0]) and np.isnan(b[0])) or a[0] == pytest.approx(b[0], rel=1e-12)
+
+
+def test_threads_and_pickling(model):
+    fn = model[5]
+    datas = [_data(n=300, seed=s) for s in range(4)]
+    want = [fn(*d) for d in datas]
+    got: dict[int, tuple] = {}
+
+    def work(i):
+        for _ in range(5):
+            got[i] = fn(*datas[i])
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for i in range(4):
+        assert got[i][0] == want[i][0]
+        np.testing.assert_array_equal(got[i][1], want[i][1])
+    back = pickle.loads(pickle.dumps(fn))
+    np.testing.assert_array_equal(back(*datas[0])[1], want[0][1])
+
+
+def test_save_says_what_to_do_instead(model, tmp_path):
+    with pytest.raises(NotImplementedError, match="backend='numpy'"):
+        model[5].save(str(tmp_path))
+
+
+def test_wrong_arguments_are_named(model):
+    fn = model[5]
+    P, X, Y = _data()
+    with pytest.raises(ValueError, match="argument 'x'"):
+        fn(P, X[:, :3], Y)
+
+
+def test_irregular_programs_keep_the_plain_form():
+    x = list(sg.symbols("x0:400"))
+    f = sum(100 * (b - a**2) ** 2 + (1 - a) ** 2 for a, b in zip(x, x[1:]))
+    w = sg.Symbol("w")
+    fn = sg.compile([x, w], [f * w, sg.gradient(f * w, x)], backend="c", reduce="sum")
+    assert "symgrad-plan" not in fn.source
+
+
+# -- the phase partition, without a backend --------------------------------------------------
+
+
+def test_phases_lay_out_each_product_operand_contiguously(model):
+    p, x, y, f, g, _, _ = model
+    roots = [f, *g]
+    names = {s.serial: f"n{s.serial}" for s in [*p, *x, *y]}
+    params = [("p", [names[s.serial] for s in p]), ("x", [names[s.serial] for s in x])]
+    params.append(("y", [names[s.serial] for s in y]))
+    low = lower(roots, elements_of(params, names), reduce=True)
+    assert len(low.products) >= 4  # forward layers and the transposed products
+    ph = phases(low)
+    for s, (m, at) in enumerate(zip(low.steps, ph.vector_at)):
+        for r in m.rows:
+            assert ph.phase_of.get(r.serial, ph.step_phase[s] + 1) == ph.step_phase[s] + 1
+        if at is not None:
+            k, row = at
+            assert k == ph.step_phase[s]
+            slots = ph.phases[k].slots[row : row + len(m.vectors.nodes)]
+            assert [n.serial for n in slots] == [n.serial for n in m.vectors.nodes]
+    assert ph.step_phase == sorted(ph.step_phase)
+    for k, phase in enumerate(ph.phases):
+        for node in kernel_inputs(phase, k, ph.phase_of):
+            assert node.op.value == "symbol" or 0 <= ph.phase_of[node.serial] < k
+            if node.op.value != "symbol":
+                assert node.serial in ph.phases[ph.phase_of[node.serial]].where

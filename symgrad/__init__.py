@@ -8,7 +8,7 @@ from .api import CompiledFunction, compile  # noqa: E402
 from .autodiff import Sparse, gradient, hvp  # noqa: E402
 from .display import expr_svg as _expr_svg  # noqa: E402
 from .display import to_dot  # noqa: E402  (DOT text with .render(path))
-from .errors import RetraceWarning, VerificationError  # noqa: E402
+from .errors import RetraceWarning, TraceMismatchError, VerificationError  # noqa: E402
 from .expr import *  # noqa: E402, F403  (Symbol, symbols, one function per op-table row)
 from .ir import VIEWS as _VIEWS  # noqa: E402
 from .ir import Expr, evaluate  # noqa: E402
@@ -42,6 +42,7 @@ __all__ = [
     "vjp",
     "linearize",
     "RetraceWarning",
+    "TraceMismatchError",
     "dask",
     *expr.__all__,
 ]

@@ -36,6 +36,7 @@ def value_and_grad(
     batch_argnums: Any = None,
     reduce: str = "sum",
     backend: str | None = None,
+    check_trace: bool = True,
 ) -> TracedFunction:
     """``fn`` compiled to return ``(value, grads)`` (``((value, aux), grads)`` with has_aux).
 
@@ -44,9 +45,19 @@ def value_and_grad(
     guarded). ``grads`` mirrors argument ``argnums`` (a tuple in the order given when it is a
     tuple). ``batch_argnums`` names data arguments with a leading batch axis: ``fn`` is
     written for one sample, traced once, and value and gradients are folded with ``reduce``.
+    Each new trace is checked against ``fn`` run in plain NumPy at the same call
+    (``TraceMismatchError`` if they disagree; ``check_trace=False`` skips it).
     """
     return _function_form(
-        "value_and_grad", fn, argnums, has_aux, static_argnums, batch_argnums, reduce, backend
+        "value_and_grad",
+        fn,
+        argnums,
+        has_aux,
+        static_argnums,
+        batch_argnums,
+        reduce,
+        backend,
+        check_trace,
     )
 
 
@@ -59,13 +70,14 @@ def grad(
     batch_argnums: Any = None,
     reduce: str = "sum",
     backend: str | None = None,
+    check_trace: bool = True,
 ) -> Any:
     """``fn``'s gradient as a function (as ``jax.grad``); ``sg.grad(f, wrt)`` with an
     expression ``f`` is ``sg.gradient(f, wrt)``."""
     if not callable(fn):
         return autodiff.gradient(fn, argnums)
     return _function_form(
-        "grad", fn, argnums, has_aux, static_argnums, batch_argnums, reduce, backend
+        "grad", fn, argnums, has_aux, static_argnums, batch_argnums, reduce, backend, check_trace
     )
 
 
@@ -76,6 +88,7 @@ def jacobian(
     has_aux: bool = False,
     static_argnums: Any = (),
     backend: str | None = None,
+    check_trace: bool = True,
     **symbolic: Any,
 ) -> Any:
     """A function returning ``fn``'s Jacobian in the structure of the output and the argument
@@ -83,7 +96,9 @@ def jacobian(
     with expressions is the symbolic Jacobian."""
     if not callable(fn):
         return autodiff.jacobian(fn, argnums, **symbolic)
-    return _function_form("jacobian", fn, argnums, has_aux, static_argnums, None, "sum", backend)
+    return _function_form(
+        "jacobian", fn, argnums, has_aux, static_argnums, None, "sum", backend, check_trace
+    )
 
 
 def _function_form(
@@ -95,6 +110,7 @@ def _function_form(
     batch_argnums: Any,
     reduce: str,
     backend: str | None,
+    check_trace: bool = True,
 ) -> TracedFunction:
     """The traced function of one transform (its builder is the one named ``kind``)."""
     TracedFunction, builders = _tracing()
@@ -108,6 +124,7 @@ def _function_form(
         batch_argnums=batch_argnums,
         reduce=reduce,
         backend=backend,
+        check_trace=check_trace,
     )
 
 
@@ -118,18 +135,20 @@ def hessian(
     has_aux: bool = False,
     static_argnums: Any = (),
     backend: str | None = None,
+    check_trace: bool = True,
     **symbolic: Any,
 ) -> Any:
     """The Jacobian of the gradient: ``jacobian(jacobian(fn))`` as JAX defines it; with an
     expression, ``sg.hessian(f, wrt)`` is the symbolic Hessian."""
     if not callable(fn):
         return autodiff.hessian(fn, argnums, **symbolic)
-    inner = jacobian(fn, argnums, has_aux=has_aux, static_argnums=static_argnums, backend=backend)
-    return jacobian(inner, argnums, has_aux=has_aux, static_argnums=static_argnums, backend=backend)
+    kw = dict(has_aux=has_aux, static_argnums=static_argnums, backend=backend)
+    inner = jacobian(fn, argnums, check_trace=check_trace, **kw)
+    return jacobian(inner, argnums, check_trace=check_trace, **kw)
 
 
 def _transform(
-    fn: Callable, kind: str, n: int, make: Callable[[], TracedFunction]
+    fn: Callable, kind: Any, n: int, make: Callable[[], TracedFunction]
 ) -> TracedFunction:
     """One cached transform per (fn, kind, arity), so repeated calls reuse compiled code."""
     try:
@@ -142,9 +161,10 @@ def _transform(
     return per_fn[key]
 
 
-def jvp(fn: Any, primals: Any, tangents: Any) -> Any:
+def jvp(fn: Any, primals: Any, tangents: Any, *, check_trace: bool = True) -> Any:
     """``(fn(*primals), J·tangents)`` (as ``jax.jvp``); with expressions ``sg.jvp(fs, wrt,
-    tangents)`` is each output's derivative along ``tangents``."""
+    tangents)`` is each output's derivative along ``tangents``. ``check_trace`` as in
+    ``value_and_grad``."""
     TracedFunction, builders = _tracing()
     if not callable(fn):
         return builders.jvp_exprs(
@@ -159,15 +179,21 @@ def jvp(fn: Any, primals: Any, tangents: Any) -> Any:
     n = len(primals)
     tf = _transform(
         fn,
-        "jvp",
+        ("jvp", check_trace),
         n,
-        lambda: TracedFunction(lambda *a: fn(*a[:n]), tuple(range(n)), builders.jvp(n), kind="jvp"),
+        lambda: TracedFunction(
+            lambda *a: fn(*a[:n]),
+            tuple(range(n)),
+            builders.jvp(n),
+            kind="jvp",
+            check_trace=check_trace,
+        ),
     )
     tf.__name__ = getattr(fn, "__name__", "fn")
     return tf(*primals, *tangents)
 
 
-def vjp(fn: Any, *primals: Any) -> Any:
+def vjp(fn: Any, *primals: Any, check_trace: bool = True) -> Any:
     """``(fn(*primals), pullback)``; ``pullback(cotangent)`` is a tuple, one entry per primal
     (as ``jax.vjp``). With expressions ``sg.vjp(fs, wrt, cotangents)`` is ``cotangents · J``."""
     TracedFunction, builders = _tracing()
@@ -185,12 +211,18 @@ def vjp(fn: Any, *primals: Any) -> Any:
             total = total + c * f
         return list(autodiff.gradient(total, primals[0]))
     n = len(primals)
-    value = _transform(fn, "value", n, lambda: TracedFunction(fn, (), builders.value, kind="value"))
+    value = _value(fn, n, check_trace)
     back = _transform(
         fn,
-        "vjp",
+        ("vjp", check_trace),
         n,
-        lambda: TracedFunction(lambda *a: fn(*a[:n]), tuple(range(n)), builders.vjp(n), kind="vjp"),
+        lambda: TracedFunction(
+            lambda *a: fn(*a[:n]),
+            tuple(range(n)),
+            builders.vjp(n),
+            kind="vjp",
+            check_trace=check_trace,
+        ),
     )
     out = value(*primals)
 
@@ -200,17 +232,26 @@ def vjp(fn: Any, *primals: Any) -> Any:
     return out, pullback
 
 
-def linearize(fn: Callable, *primals: Any) -> tuple[Any, Callable]:
+def linearize(fn: Callable, *primals: Any, check_trace: bool = True) -> tuple[Any, Callable]:
     """``(fn(*primals), f_jvp)`` with ``f_jvp(*tangents)`` the directional derivative at the
     primals (as ``jax.linearize``); one compiled program serves every tangent."""
-    TracedFunction, builders = _tracing()
-    n = len(primals)
-    value = _transform(fn, "value", n, lambda: TracedFunction(fn, (), builders.value, kind="value"))
+    value = _value(fn, len(primals), check_trace)
 
     def f_jvp(*tangents: Any) -> Any:
-        return jvp(fn, primals, tangents)[1]
+        return jvp(fn, primals, tangents, check_trace=check_trace)[1]
 
     return value(*primals), f_jvp
+
+
+def _value(fn: Callable, n: int, check_trace: bool) -> TracedFunction:
+    """``fn``'s plain compiled value (vjp and linearize return it), cached as a transform."""
+    TracedFunction, builders = _tracing()
+    return _transform(
+        fn,
+        ("value", check_trace),
+        n,
+        lambda: TracedFunction(fn, (), builders.value, kind="value", check_trace=check_trace),
+    )
 
 
 def _list(x: Any, what: str = "argument") -> list:

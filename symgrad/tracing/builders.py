@@ -42,7 +42,17 @@ class Group:
         return unflatten(self.tokens, out)
 
 
+NONE_HINT = (
+    "a NumPy function that does not take part in NumPy's dispatch gives None for a traced "
+    "array: np.bmat does (np.bmat(x) of an array is np.asmatrix(x): use x itself; for "
+    "blocks write np.vstack([np.hstack([a, b]), np.hstack([c, d])])); otherwise a return "
+    "statement is missing"
+)
+
+
 def scalar_output(out: Any, name: str) -> Expr:
+    if out is None:
+        raise TypeError(f"{name} returned None on traced arguments: {NONE_HINT}")
     if isinstance(out, Traced):
         if out.ndim:
             raise TypeError(

@@ -44,6 +44,7 @@ class TraceContext:
         # from then on the trace keeps its scalar values, to hold them finite (check_escapes).
         self.escaped = False
         self.escapes: list[Expr] = []
+        self.nested = False  # a transform ran on traced values inside (it checks itself)
 
     # -- what the trace is told ---------------------------------------------------------
     def bind(self, syms: list[Expr], values: list[float]) -> None:

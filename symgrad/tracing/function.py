@@ -25,10 +25,11 @@ from typing import Any
 from .. import api
 from ..errors import RetraceWarning
 from ..ir import gc_paused
-from . import results
+from . import check, results
 from .args import STATIC, Leaf, as_input, flatten, is_traced, leaf_shape, leaf_values, unflatten
 from .builders import Group
 from .context import TraceContext, tracing
+from .methods import bytes_message
 from .paths import Path, compile_path
 
 MAX_PATHS = 64
@@ -63,6 +64,7 @@ class TracedFunction:
         reduce: str = "sum",
         backend: str | None = None,
         max_paths: int = MAX_PATHS,
+        check_trace: bool = True,
     ):
         if not callable(fn):
             raise TypeError(f"fn must be a callable, not {type(fn).__name__}")
@@ -82,6 +84,7 @@ class TracedFunction:
         self.backend = _backend(backend, self.batch is not None)
         self.fn, self.argnums, self.build, self.kind = fn, argnums, build, kind
         self.has_aux, self.reduce, self.max_paths = has_aux, reduce, max_paths
+        self.check_trace = bool(check_trace)
         self.single = not isinstance(argnums, tuple | list)
         self.traces = self.calls = 0
         self._warned = False
@@ -128,7 +131,7 @@ class TracedFunction:
         else:
             with gc_paused():  # stand-ins and traced nodes build no cycles (see ir.gc_paused)
                 path = self._trace(args, kwargs, flat, diff, inputs)
-            self._remember(key, path)
+            self._remember(key, path)  # only a path that passed the trace check
         self._last = path
         return path.run(inputs)
 
@@ -224,7 +227,7 @@ class TracedFunction:
     def _trace(self, args: tuple, kwargs: dict, flat: list, diff: tuple, inputs: list) -> Path:
         n = len(args)
         ctx = TraceContext(name=self.__name__)
-        values, groups, compile_inputs, guard_syms = [], [], [], []
+        values, groups, compile_inputs, guard_syms, samples = [], [], [], [], []
         for i, f in enumerate(flat):
             if f is None:
                 values.append(args[i])
@@ -248,6 +251,7 @@ class TracedFunction:
                     compile_inputs.append(item)
                     if batched:
                         ctx.batched.update(s.serial for s in leaf.syms)
+                        samples.append((leaf.syms, v))
                     else:
                         ctx.bind(leaf.syms, leaf_values(v))
                         guard_syms.append(item)
@@ -255,22 +259,49 @@ class TracedFunction:
                     ctx.diff.update(s.serial for s in leaf.syms)
             groups.append(Group(tokens, stand))
             values.append(unflatten(tokens, [leaf.traced for leaf in stand]))
+        plain = self._plain(ctx, args, kwargs, flat, samples)
         result = self.run_traced(
-            ctx, values[:n], dict(zip(sorted(kwargs), values[n:])), groups, diff
+            ctx, values[:n], dict(zip(sorted(kwargs), values[n:])), groups, diff, plain
         )
         self.traces += 1
         return compile_path(self, result, compile_inputs, guard_syms, ctx.guards)
 
+    def _plain(self, ctx: TraceContext, args: tuple, kwargs: dict, flat: list, samples: list):
+        """The trace check's plain arguments, made when it runs (None: no check); a batch
+        argument's symbols take its first sample's values, for the check only."""
+        if not self.check_trace:
+            return None
+
+        def make() -> tuple | None:
+            if any(not len(v) for _, v in samples):
+                return None  # an empty batch: no sample to check
+            ctx.batched.clear()  # the trace is over: per-sample symbols may take sample 0
+            for syms, v in samples:
+                ctx.bind(syms, leaf_values(v[0]))
+            return check.plain_arguments(self, args, kwargs, flat)
+
+        return make
+
     def run_traced(
-        self, ctx: TraceContext, args: list, kwargs: dict, groups: list, diff: tuple
+        self,
+        ctx: TraceContext,
+        args: list,
+        kwargs: dict,
+        groups: list,
+        diff: tuple,
+        plain: Callable[[], tuple | None] | None = None,
     ) -> Any:
-        """``fn`` on stand-ins inside ``ctx``, then the transform's answer (a structure)."""
+        """``fn`` on stand-ins inside ``ctx``, then the transform's answer (a structure),
+        after the trace check (``plain`` makes its arguments; see ``check.py``)."""
         with tracing(ctx):
             try:
                 out = self.fn(*args, **kwargs)
                 ctx.check_escapes(out)
             except TypeError as e:
-                if hasattr(e, "add_note"):
+                if "bytes-like object is required, not 'Traced" in str(e):
+                    what = "np.frombuffer (or memoryview, bytes)"
+                    raise TypeError(f"{self.__name__}: {bytes_message(what)}") from e
+                if hasattr(e, "add_note"):  # Python >= 3.11
                     e.add_note(f"(raised while tracing {self.__name__} with symbolic arguments)")
                 raise
             finally:
@@ -284,6 +315,8 @@ class TracedFunction:
                 )
             out, aux = out
         answer = self.build(out, groups, diff, self.single, self.__name__)
+        if plain is not None and not ctx.nested:
+            check.compare(self.__name__, ctx, (out, aux) if self.has_aux else out, plain(), self.fn)
         if not self.has_aux:
             return answer
         if self.kind == "value_and_grad":

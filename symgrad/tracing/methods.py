@@ -69,3 +69,24 @@ class ArrayMethods:
         return self
 
     conj = conjugate
+
+    # -- the bytes of an array: a traced value has none (its numbers exist only when the
+    # compiled code runs), so these refuse instead of handing out the pointers of expressions
+    def tobytes(self, *a: Any, **k: Any) -> Any:
+        raise TypeError(bytes_message("x.tobytes()"))
+
+    def tofile(self, *a: Any, **k: Any) -> Any:
+        raise TypeError(bytes_message("x.tofile()"))
+
+    def view(self, *a: Any, **k: Any) -> Any:
+        raise TypeError(bytes_message("x.view()"))
+
+
+def bytes_message(what: str) -> str:
+    return (
+        f"{what} of a traced array is not supported by symgrad: a traced value has no bytes "
+        "(its numbers exist only when the compiled code runs; np.frombuffer, memoryview and "
+        ".tobytes() would read the addresses of expressions). Compute on the array itself: "
+        "x.copy() copies it, x.reshape(...) and x.T rearrange it, and the result's numbers "
+        "are what the compiled function returns"
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import results
+from . import check, results
 from .args import Leaf, flatten, unflatten
 from .array import Traced, to_exprs
 from .builders import Group
@@ -69,7 +69,10 @@ def call_symbolic(tf: Any, args: tuple, kwargs: dict) -> Any:
         groups.append(Group(tokens, stand))
         values.append(unflatten(tokens, [leaf.traced for leaf in stand]))
     ctx.subst = mapping
-    answer = tf.run_traced(ctx, values[:n], dict(zip(names, values[n:])), groups, diff)
+    if parent is not None:
+        parent.nested = True  # this trace checks fn; the enclosing one need not
+    plain = _plain(ctx, args, kwargs, static) if tf.check_trace else None
+    answer = tf.run_traced(ctx, values[:n], dict(zip(names, values[n:])), groups, diff, plain)
     skeleton, exprs = results.split(answer)
     exprs = results.substitute(exprs, mapping)
     if parent is not None and ctx.guards:
@@ -78,6 +81,19 @@ def call_symbolic(tf: Any, args: tuple, kwargs: dict) -> Any:
             parent.record(c, outcome)
     leaf = results.traced_leaf if parent is not None or _any_traced(args) else results.expr_leaf
     return results.build(skeleton, exprs, leaf)
+
+
+def _plain(ctx: TraceContext, args: tuple, kwargs: dict, static: set):
+    """The trace check's plain arguments: the traced ones' numbers at the enclosing call
+    (None where it knows none, as for symbols passed by the user)."""
+
+    def make() -> tuple | None:
+        try:
+            return check.evaluated_arguments(ctx, args, kwargs, static)
+        except TypeError:
+            return None
+
+    return make
 
 
 def _any_traced(args: tuple) -> bool:

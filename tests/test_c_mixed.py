@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from symgrad.backends.lower_lanes import vectorize
 from symgrad.backends.lower_matmul import elements_of, lower
 from symgrad.backends.lower_phases import kernel_inputs, phases
+from symgrad.backends.lowered import Elementwise
 
 pytestmark = pytest.mark.skipif(
     __import__("shutil").which("cc") is None and __import__("shutil").which("gcc") is None,
@@ -207,7 +209,8 @@ def test_irregular_programs_keep_the_plain_form():
 # -- the phase partition, without a backend --------------------------------------------------
 
 
-def test_phases_lay_out_each_product_operand_contiguously(model):
+@pytest.mark.parametrize("lanes", [False, True], ids=["scalar rows", "elementwise steps"])
+def test_phases_lay_out_each_step_operand_in_place(model, lanes):
     p, x, y, f, g, _, _ = model
     roots = [f, *g]
     names = {s.serial: f"n{s.serial}" for s in [*p, *x, *y]}
@@ -215,16 +218,24 @@ def test_phases_lay_out_each_product_operand_contiguously(model):
     params.append(("y", [names[s.serial] for s in y]))
     low = lower(roots, elements_of(params, names), reduce=True)
     assert len(low.products) >= 4  # forward layers and the transposed products
+    if lanes:
+        low = vectorize(low)
+        assert any(isinstance(m, Elementwise) for m in low.steps)
     ph = phases(low)
     for s, (m, at) in enumerate(zip(low.steps, ph.vector_at)):
         for r in m.rows:
             assert ph.phase_of.get(r.serial, ph.step_phase[s] + 1) == ph.step_phase[s] + 1
-        if at is not None:
-            k, row = at
-            assert k == ph.step_phase[s]
-            slots = ph.phases[k].slots[row : row + len(m.vectors.nodes)]
-            assert [n.serial for n in slots] == [n.serial for n in m.vectors.nodes]
-    assert ph.step_phase == sorted(ph.step_phase)
+        places = at if isinstance(m, Elementwise) else [at]
+        operands = m.args if isinstance(m, Elementwise) else [m.vectors]
+        for where, v in zip(places, operands):
+            if where[0] == "slot":
+                k, row = where[1:]
+                assert k <= ph.step_phase[s]
+                nodes = v.nodes if hasattr(v, "nodes") else (v,)
+                slots = ph.phases[k].slots[row : row + len(nodes)]
+                assert [n.serial for n in slots] == [n.serial for n in nodes]
+            elif where[0] == "lanes":
+                assert where[1] < s and ph.step_phase[where[1]] <= ph.step_phase[s]
     for k, phase in enumerate(ph.phases):
         for node in kernel_inputs(phase, k, ph.phase_of):
             assert node.op.value == "symbol" or 0 <= ph.phase_of[node.serial] < k

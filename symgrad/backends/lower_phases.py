@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..ir import Expr
 from ..ops import Op
-from .lowered import Dot, Lowered, MatMul, OuterSum, Total, Vectors
+from .lowered import Dot, Elementwise, Lanes, Lowered, MatMul, OuterSum, Total, Vectors
 
 
 @dataclass
@@ -43,51 +43,64 @@ class Phase:
 class Phased:
     """``phase_of``: serial -> phase of every scalar node the program computes (constants: -1,
     computed wherever read). ``step_phase[s]``: the phase product ``s`` runs after.
-    ``vector_at[s]``: (phase, first slot) of product ``s``'s stacked vectors, None when they
-    are a parameter slice. ``item_at[i]``: per reduced item, where its operands are: for
-    ``Total``/``Dot`` a (phase, slot) per operand; for ``OuterSum`` (rows, cols), each a
-    (phase, first slot) or None for a parameter slice. ``root_at``: per root (no reduction)."""
+    ``vector_at[s]``: where product ``s``'s vectors are, and for an elementwise step, where
+    each argument is (a tuple of them). A place is ``("slot", phase, first slot)``,
+    ``("lanes", step, perm or None)`` (a step's rows, permuted) or ``("param",)`` (a parameter
+    slice, read from the argument). ``item_at[i]``: per reduced item, the places of its
+    operands: ``Total``/``Dot`` one slot each, ``OuterSum`` (rows, cols). ``root_at``: per
+    root (no reduction), its slot."""
 
     phases: list[Phase]
     phase_of: dict[int, int]
     step_phase: list[int]
-    vector_at: list[tuple[int, int] | None]
+    vector_at: list[tuple]
     item_at: list[tuple]
     root_at: list[tuple[int, int]]
     step_rows: dict[int, tuple[int, int]]  # a product's row symbol -> (product, row)
 
 
 def phases(low: Lowered) -> Phased:
-    """Phases for ``low`` (made by ``lower_matmul.lower``, without ``lower_lanes``: every
-    product's vectors are a parameter slice or stacked scalar nodes)."""
+    """Phases for ``low`` (made by ``lower_matmul.lower``, then perhaps ``lower_lanes``)."""
     step_rows = {r.serial: (s, j) for s, m in enumerate(low.steps) for j, r in enumerate(m.rows)}
     row_step = {serial: s for serial, (s, _) in step_rows.items()}
     phase_of: dict[int, int] = {}
     step_phase: list[int] = []
     for m in low.steps:
-        if not isinstance(m, MatMul) or m.vectors.lanes is not None:
-            raise ValueError("phases needs products over stacked vectors or parameter slices")
-        nodes = m.vectors.stacked
+        nodes = _scalar_operands(m)
         _settle(nodes, phase_of, row_step, step_phase)
-        step_phase.append(max((phase_of[n.serial] for n in nodes), default=0))
+        after = [step_phase[a.step] for a in _lanes_operands(m)]
+        step_phase.append(max([0, *after, *(phase_of[n.serial] for n in nodes)]))
     result = _outputs(low)
     _settle(result, phase_of, row_step, step_phase)
     top = max([0, *step_phase, *phase_of.values()])
     ph = [Phase() for _ in range(top + 1)]
     for s, k in enumerate(step_phase):
         ph[k].steps.append(s)
-    vector_at = [_place(ph, m.vectors, phase_of) for m in low.steps]
+    vector_at = [_place_step(ph, m, phase_of) for m in low.steps]
     item_at: list[tuple] = []
     for it in low.items or ():
         if isinstance(it, Total):
-            item_at.append((_place_one(ph, it.node, phase_of),))
+            item_at.append((_slot(ph, it.node, phase_of),))
         elif isinstance(it, Dot):
-            item_at.append((_place_one(ph, it.a, phase_of), _place_one(ph, it.b, phase_of)))
+            item_at.append((_slot(ph, it.a, phase_of), _slot(ph, it.b, phase_of)))
         else:
             item_at.append((_place(ph, it.rows, phase_of), _place(ph, it.cols, phase_of)))
-    root_at = [] if low.items is not None else [_place_one(ph, r, phase_of) for r in low.roots]
+    root_at = [] if low.items is not None else [_slot(ph, r, phase_of) for r in low.roots]
     _carry(ph, phase_of)
     return Phased(ph, phase_of, step_phase, vector_at, item_at, root_at, step_rows)
+
+
+def _scalar_operands(m: MatMul | Elementwise) -> list[Expr]:
+    """What a step reads from scalar code: stacked vectors, broadcast arguments."""
+    if isinstance(m, MatMul):
+        return list(m.vectors.stacked)
+    return [a for a in m.args if isinstance(a, Expr)]
+
+
+def _lanes_operands(m: MatMul | Elementwise) -> list[Lanes]:
+    if isinstance(m, MatMul):
+        return [] if m.vectors.lanes is None else [m.vectors.lanes]
+    return [a for a in m.args if isinstance(a, Lanes)]
 
 
 def _outputs(low: Lowered) -> list[Expr]:
@@ -129,19 +142,31 @@ def _home(nodes, phase_of: dict) -> int:
     return max([0, *(phase_of[n.serial] for n in nodes)])
 
 
-def _place(ph: list[Phase], v: Vectors, phase_of: dict) -> tuple[int, int] | None:
-    """Consecutive slots for ``v``'s stacked nodes in the last phase any of them needs."""
+def _place(ph: list[Phase], v: Vectors, phase_of: dict) -> tuple:
+    """Where ``v`` is read: its lanes, the parameter, or consecutive slots for its stacked
+    nodes in the last phase any of them needs."""
+    if v.lanes is not None:
+        return ("lanes", v.lanes.step, v.lanes.perm)
     if v.param is not None:
-        return None
+        return ("param",)
     k = _home(v.nodes, phase_of)
-    return k, ph[k].add(v.nodes)
+    return ("slot", k, ph[k].add(v.nodes))
 
 
-def _place_one(ph: list[Phase], node: Expr, phase_of: dict) -> tuple[int, int]:
+def _slot(ph: list[Phase], node: Expr, phase_of: dict) -> tuple:
     k = _home([node], phase_of)
     if node.serial in ph[k].where:
-        return k, ph[k].where[node.serial]
-    return k, ph[k].add([node])
+        return ("slot", k, ph[k].where[node.serial])
+    return ("slot", k, ph[k].add([node]))
+
+
+def _place_step(ph: list[Phase], m: MatMul | Elementwise, phase_of: dict) -> tuple:
+    if isinstance(m, MatMul):
+        return _place(ph, m.vectors, phase_of)
+    return tuple(
+        ("lanes", a.step, a.perm) if isinstance(a, Lanes) else _slot(ph, a, phase_of)
+        for a in m.args
+    )
 
 
 def _carry(ph: list[Phase], phase_of: dict) -> None:

@@ -68,12 +68,14 @@ def generate(
 
 def _phased(params, roots, structure, names, reduce, layout) -> tuple[str, Program] | None:
     """The phased form (``mixed``) when the lowering finds products worth it, else None."""
-    from ..lower_matmul import elements_of, lower  # only for large programs
+    from ..lower_lanes import vectorize  # only for large programs
+    from ..lower_matmul import elements_of, lower
     from ..lower_phases import phases
 
     low = lower(roots, elements_of(params, names), reduce=True)
     if not low.products or not mixed.worth_it(low):
         return None
+    low = vectorize(low)
     arg_pos = dict(elements_of(params, names))
     by_name = {v: k for k, v in names.items()}
     arg_pos.update((by_name[p], (q, 0)) for q, (p, spec) in enumerate(params) if spec is None)

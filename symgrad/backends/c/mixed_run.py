@@ -22,9 +22,6 @@ from . import cache
 from .abi import check_arrays
 from .mixed import read_plan
 
-# Samples per block: about this many doubles of workspace per block (L2-sized), at least 16.
-BLOCK_DOUBLES = 1 << 19
-
 
 def _ranges(runs: list, shape: list) -> np.ndarray:
     parts = [s + d * np.arange(n) for s, n, d in runs]
@@ -34,6 +31,8 @@ def _ranges(runs: list, shape: list) -> np.ndarray:
 class _Step:
     """One product: ``rows = W[:, :k] @ vectors (+ W[:, k])``, ``W`` gathered from a
     parameter by ``index`` (a strided view when the index is affine, as in a dense layer)."""
+
+    lanewise = False
 
     def __init__(self, p: dict) -> None:
         self.after, self.param, self.k, self.bias = p["after"], p["param"], p["k"], p["bias"]
@@ -52,6 +51,15 @@ class _Step:
             flat[start:], self.index.shape, (rs * flat.itemsize, cs * flat.itemsize)
         )
         return w[flip]
+
+
+class _Lanewise:
+    """An elementwise step: its kernel ``sg_e<s>`` writes its rows."""
+
+    lanewise = True
+
+    def __init__(self, p: dict, fn) -> None:
+        self.after, self.rows, self.fn = p["after"], p["rows"], fn
 
 
 def _affine(index: np.ndarray) -> tuple | None:
@@ -84,24 +92,22 @@ class MixedFunction:
         weakref.finalize(self, cache.release, lib._handle)
         self._kernels = []
         for k, has in enumerate(plan["kernels"]):
-            fn = getattr(lib, f"sg_k{k}") if has else None
-            if fn is not None:
-                fn.argtypes = [ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p]
-                fn.restype = ctypes.c_int
-            self._kernels.append(fn)
+            self._kernels.append(_kernel(lib, f"sg_k{k}") if has else None)
         self._lib = lib
         self._args = [tuple(a) for a in meta["args"]]
         self._m, self._reduce = meta["m"], meta["reduce"]
         self._pack, self._has_arrays = pack, has_arrays
         self._n_args, self._n_steps, self._n_phases = plan["blocks"]
         self._phase_rows = plan["rows"]
-        self._steps = [_Step(p) for p in plan["steps"]]
+        self._steps = [
+            _Lanewise(p, _kernel(lib, f"sg_e{s}")) if p.get("lanewise") else _Step(p)
+            for s, p in enumerate(plan["steps"])
+        ]
         self._after = [[s for s, st in enumerate(self._steps) if st.after == k]
                        for k in range(self._n_phases)]  # fmt: skip
         self._items = plan["items"]
         self._pick = _ranges(plan["picks"], [-1])
-        rows = [st.rows for st in self._steps] + self._phase_rows
-        self._block = max(16, BLOCK_DOUBLES // max(1, sum(rows)))
+        self._block = plan["block"]  # samples per block, the row length of every block
         self._local = threading.local()
 
     # -- arguments -----------------------------------------------------------------------
@@ -129,7 +135,7 @@ class MixedFunction:
         if ws is None:
             c = self._block
             sizes = [st.rows for st in self._steps] + self._phase_rows
-            bufs = [np.empty(max(1, r * c)) for r in sizes]
+            bufs = [np.empty((r, c)) for r in sizes]
             ptrs = (ctypes.c_void_p * (self._n_args + len(bufs)))()
             for i, b in enumerate(bufs):
                 ptrs[self._n_args + i] = b.ctypes.data
@@ -145,14 +151,17 @@ class MixedFunction:
         bufs, ptrs, strides = self._workspace()
         for q, (a, b) in enumerate(zip(args, batched)):
             strides[q] = a.shape[1] if b else 0
-        weights = [None if batched[st.param] else st.weights(args[st.param]) for st in self._steps]
+        weights = [
+            None if st.lanewise or batched[st.param] else st.weights(args[st.param])
+            for st in self._steps
+        ]
         totals = [_zero(it) for it in self._items]
         with np.errstate(all="ignore"):
             for j0 in range(0, n, self._block):
                 c = min(self._block, n - j0)
                 for q, (a, b) in enumerate(zip(args, batched)):
                     ptrs[q] = a.ctypes.data + (j0 * a.shape[1] * 8 if b else 0)
-                views = [buf[: r * c].reshape(r, c) for buf, r in zip(bufs, self._rows())]
+                views = [buf[:, :c] for buf in bufs]
                 self._block_run(args, batched, weights, views, j0, c, ptrs, strides)
                 self._add_items(totals, views, args, batched, j0, c)
             flat = np.concatenate([np.ravel(t) for t in totals]) if totals else np.zeros(0)
@@ -161,21 +170,25 @@ class MixedFunction:
                 out = out / n
         return out if raw else self._finish(out)
 
-    def _rows(self) -> list[int]:
-        return [st.rows for st in self._steps] + self._phase_rows
-
     def _block_run(self, args, batched, weights, views, j0, c, ptrs, strides) -> None:
         for k in range(self._n_phases):
             fn = self._kernels[k]
             if fn is not None:
                 fn(c, ptrs, strides)
             for s in self._after[k]:
-                self._product(s, args, batched, weights[s], views, j0, c)
+                st = self._steps[s]
+                if st.lanewise:
+                    st.fn(c, ptrs, strides)
+                else:
+                    self._product(s, args, batched, weights[s], views, j0, c)
 
     def _vectors(self, spec: dict, k: int, args, batched, views, j0: int, c: int):
         """A (k, c) operand (or (k,) when the same for every sample)."""
         if "phase" in spec:
             return views[self._n_steps + spec["phase"]][spec["row"] : spec["row"] + k]
+        if "lanes" in spec:
+            z = views[spec["lanes"]]
+            return z if spec["perm"] is None else z[spec["perm"]]
         a, st = args[spec["param"]], spec["step"]
         sl = slice(spec["start"], spec["start"] + st * (k - 1) + 1, st)
         return a[j0 : j0 + c, sl].T if batched[spec["param"]] else a[sl]
@@ -185,7 +198,7 @@ class MixedFunction:
         z = views[s]
         v = self._vectors(st.vectors, st.k, args, batched, views, j0, c)
         if w is None:  # weights with batch axes: one matrix-vector product per sample
-            vv = np.broadcast_to(v.reshape(st.k, -1), (st.k, c))
+            vv = np.broadcast_to(v.reshape(st.k, -1) if v.size else v, (st.k, c))
             for j in range(c):
                 wj = st.weights(args[st.param][j0 + j])
                 z[:, j] = wj[:, : st.k] @ vv[:, j] + (wj[:, st.k] if st.bias else 0.0)
@@ -229,6 +242,13 @@ class MixedFunction:
 
     def listing(self, limit: int | None = 200) -> str:
         return self.source_text
+
+
+def _kernel(lib, name: str):
+    fn = getattr(lib, name)
+    fn.argtypes = [ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p]
+    fn.restype = ctypes.c_int
+    return fn
 
 
 def _zero(it: dict):

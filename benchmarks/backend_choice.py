@@ -61,7 +61,7 @@ def row(nin: int, hidden: list[int], batch: int, target_s: float) -> str:
     for backend in ("numpy", "c"):
         fn, theta0, compiles[backend] = step(nin, hidden, backend)
         theta = np.array(theta0)
-        call = lambda fn=fn, theta=theta: fn(theta, X, Y)  # noqa: E731
+        call = lambda fn=fn, theta=theta: fn(theta, X, Y)
         best[backend], median[backend], results[backend] = best_and_median(call, target_s)
     (vn, gn), (vc, gc) = results["numpy"], results["c"]
     assert np.allclose(vn, vc, rtol=1e-9) and np.allclose(gn, gc, rtol=1e-9, atol=1e-12)

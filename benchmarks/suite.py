@@ -135,7 +135,7 @@ def run_one(system: System, case: W.Case, budget: float, target: float) -> Resul
     except NotApplicable:
         res.status = "n/a"
         return res
-    except Exception as e:  # noqa: BLE001 - a peer's failure is a finding, not a crash
+    except Exception as e:  # a peer's failure is a finding, not a crash
         res.status, res.note = "failed", f"{type(e).__name__}: {str(e)[:100]}"
         return res
     res.setup_s, res.note, res.info = run.setup_s, run.note, run.info or {}
@@ -145,7 +145,7 @@ def run_one(system: System, case: W.Case, budget: float, target: float) -> Resul
         res.value, res.grads = run.unpack(raw)
         if run.forward is not None:
             res.fwd_s, _, _ = measure(run.forward, target)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         res.status, res.note = "failed", f"{type(e).__name__}: {str(e)[:100]}"
         if not isinstance(e, RecursionError):
             traceback.print_exc()

@@ -219,7 +219,7 @@ def _all_floats(a: Any, shape: tuple[int, ...]) -> bool:
         return False
 
 
-def compile(  # noqa: A001 - the contract's name
+def compile(  # the contract's name
     inputs: Sequence[Any],
     outputs: Any,
     *,

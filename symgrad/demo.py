@@ -171,7 +171,7 @@ def run_demo(
     at the call); the exit status (1 if the curves disagree)."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    say = lambda *a: print(*a, file=out, flush=True)  # noqa: E731
+    say = lambda *a: print(*a, file=out, flush=True)
     xs, ys = tutorial_data(samples, seed)
     model = MLP(3, [8, 8, 1], seed=seed)
     theta0 = model.values()

@@ -17,7 +17,7 @@ from .ir import BOOL_HINT, Expr, _is_bool, as_expr, make, symbol
 from .ops import INFO, Op
 
 
-def Symbol(name: str) -> Expr:  # noqa: N802 - the contract's spelling, like SymPy's
+def Symbol(name: str) -> Expr:  # the contract's spelling, like SymPy's
     """One new symbol labelled ``name`` verbatim (any string); distinct from every other."""
     return symbol(name)
 

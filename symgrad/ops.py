@@ -25,7 +25,7 @@ from enum import Enum
 from typing import Any
 
 from . import scalar as s
-from .spelling import (  # noqa: F401  (re-exported: the printers import them from here)
+from .spelling import (  # re-exported: the printers import them from here
     ATOM,
     CMP,
     POWER,

@@ -89,7 +89,7 @@ def parse(text: str, symbols: dict[str, Expr] | None = None) -> tuple[Expr, dict
 def _describe(node: ast.AST) -> str:
     try:
         text = ast.unparse(node)
-    except Exception:  # noqa: BLE001 - only for the message
+    except Exception:  # only for the message
         text = type(node).__name__
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -144,7 +144,7 @@ def unflatten(treedef: Treedef, values: Iterable) -> Any:
     return result
 
 
-def map(  # noqa: A001 - structure.map, like the builtin but over a structure's leaves
+def map(  # structure.map, like the builtin but over a structure's leaves
     fn: Callable[[Any], Any],
     tree: Any,
     *,

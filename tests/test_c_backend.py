@@ -108,7 +108,7 @@ def programs(draw):
     nodes = [x, y, sg.ir.const(draw(st.sampled_from([0.5, -2.0, 3.0])))]
     for _ in range(draw(st.integers(3, 12))):
         kind = draw(st.integers(0, 2))
-        pick = lambda: nodes[draw(st.integers(0, len(nodes) - 1))]  # noqa: E731
+        pick = lambda: nodes[draw(st.integers(0, len(nodes) - 1))]
         if kind == 0:
             nodes.append(make(draw(st.sampled_from(OPS1)), (pick(),)))
         elif kind == 1:

@@ -44,7 +44,7 @@ def test_tutorial_doc_snippets_run_and_print_what_they_claim(capsys):
     assert len(blocks) >= 7
     ns: dict = {}
     for block in blocks:
-        exec(compile(block, "docs/tutorial.md", "exec"), ns)  # noqa: S102
+        exec(compile(block, "docs/tutorial.md", "exec"), ns)
     out = capsys.readouterr().out
     assert "Value(data=-8.0)" in out
     assert "a 6.0" in out and "b -4.0" in out and "f 4.0" in out

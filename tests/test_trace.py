@@ -50,7 +50,7 @@ def test_dict_of_array_and_number(data, backend):
             return float(loss_np({"w": w, "b": p["b"]}, X, y))
 
         assert g["w"][i] == pytest.approx(fd(f, p["w"][i]), rel=1e-6, abs=1e-8)
-    fb = lambda t: float(loss_np({"w": p["w"], "b": t}, X, y))  # noqa: E731
+    fb = lambda t: float(loss_np({"w": p["w"], "b": t}, X, y))
     assert g["b"] == pytest.approx(fd(fb, p["b"]), rel=1e-6, abs=1e-8)
 
 

@@ -74,7 +74,7 @@ def test_numpy_code_traces_to_numpys_value_and_the_true_gradient(f):
 
 
 def test_comparisons_build_conditions_including_equality():
-    f = lambda v: np.sum(np.where(v == 0, 1.0, v**2) + np.where(v != 1, v, 10.0))  # noqa: E731
+    f = lambda v: np.sum(np.where(v == 0, 1.0, v**2) + np.where(v != 1, v, 10.0))
     vg = sg.value_and_grad(f)
     for v in (np.array([0.0, 2.0, 1.0]), np.array([1.0, 0.0, 3.0])):
         value, g = vg(v)
@@ -85,7 +85,7 @@ def test_comparisons_build_conditions_including_equality():
 
 
 def test_conditions_combine_with_and_or_not():
-    f = lambda v: np.sum(np.where((v > 0) & ~(v > 2) | (v == -1), v, 0.0))  # noqa: E731
+    f = lambda v: np.sum(np.where((v > 0) & ~(v > 2) | (v == -1), v, 0.0))
     vg = sg.value_and_grad(f)
     v = np.array([-1.0, 0.5, 3.0, 1.0, -2.0])
     assert vg(v)[0] == f(v)
@@ -125,7 +125,7 @@ def test_unsupported_numpy_functions_raise_type_error_naming_them(call, name):
 def test_no_numpy_function_passes_an_object_array_through_unchanged():
     """NumPy's np.nan_to_num returns an object array unchanged (a NaN inside survives): on a
     traced array it is the op table's nan_to_num, so the value is NumPy's on floats."""
-    f = lambda x: np.sum(np.nan_to_num(x) * np.array([1.0, 2.0, 1e-300]))  # noqa: E731
+    f = lambda x: np.sum(np.nan_to_num(x) * np.array([1.0, 2.0, 1e-300]))
     x = np.array([np.nan, 2.0, np.inf])
     value, g = sg.value_and_grad(f)(x)
     assert value == f(x) and np.isfinite(value)

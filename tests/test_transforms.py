@@ -26,7 +26,7 @@ def fd(f, x):
 
 
 def test_argnums_in_the_order_given():
-    f = lambda a, b, c: a * b**2 * np.sum(c)  # noqa: E731
+    f = lambda a, b, c: a * b**2 * np.sum(c)
     c = np.array([1.0, 2.0])
     g2, g0 = sg.grad(f, argnums=(2, 0))(2.0, 3.0, c)
     assert g0 == pytest.approx(27.0) and isinstance(g0, float)
@@ -36,7 +36,7 @@ def test_argnums_in_the_order_given():
 
 
 def test_argnums_of_different_structure_issue_10_item_2():
-    f = lambda xs, s: (xs[0] * s + xs[1] ** 2) * s  # noqa: E731
+    f = lambda xs, s: (xs[0] * s + xs[1] ** 2) * s
     gs, gxs = sg.grad(f, argnums=(1, 0))([2.0, 3.0], 1.5)
     # f = xs0 s^2 + xs1^2 s: df/ds = 2 xs0 s + xs1^2, df/dxs = [s^2, 2 xs1 s]
     assert gs == pytest.approx(2 * 2.0 * 1.5 + 9.0)
@@ -95,7 +95,7 @@ def test_jacobian_in_the_structure_of_output_and_argument():
 
 
 def test_hessian_of_a_python_function():
-    f = lambda x: np.sum(x**3) * x[0] + np.prod(x)  # noqa: E731
+    f = lambda x: np.sum(x**3) * x[0] + np.prod(x)
     x = np.array([1.0, 2.0, -0.5])
     H_ = sg.hessian(f)(x)
     assert H_.shape == (3, 3)
@@ -103,7 +103,7 @@ def test_hessian_of_a_python_function():
 
 
 def test_jvp_vjp_linearize():
-    f = lambda x, y: np.sin(x) * y  # noqa: E731
+    f = lambda x, y: np.sin(x) * y
     x, y = np.array([0.2, 1.0, -0.7]), 1.5
     tx, ty = np.array([1.0, -2.0, 0.5]), 0.3
     out, tan = sg.jvp(f, (x, y), (tx, ty))
@@ -123,7 +123,7 @@ def test_jvp_vjp_linearize():
 def test_nesting():
     assert sg.grad(sg.grad(lambda x: x**4))(2.0) == pytest.approx(48.0)
     assert sg.grad(sg.grad(sg.grad(lambda x: np.sin(x))))(0.3) == pytest.approx(-np.cos(0.3))
-    f = lambda x: np.sum(np.exp(x) * x[0])  # noqa: E731
+    f = lambda x: np.sum(np.exp(x) * x[0])
     x = np.array([0.5, -0.2])
     J = sg.jacobian(sg.grad(f))(x)
     np.testing.assert_allclose(J, fd(lambda t: fd(f, t), x), rtol=1e-4, atol=1e-5)

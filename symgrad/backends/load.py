@@ -45,5 +45,5 @@ def load(source: str, name: str, tag: str = "fn") -> Callable:
     """Execute ``source`` (a generated module) and return its top-level ``name``."""
     filename, namespace = register(source, tag)
     code = compile(source, filename, "exec")
-    exec(code, namespace)  # noqa: S102 - symgrad's own printer wrote this source
+    exec(code, namespace)  # symgrad's own printer wrote this source
     return keep_while_alive(namespace[name], filename)

@@ -105,7 +105,7 @@ _REFLECTED = {"add", "sub", "mul", "truediv", "pow", "mod"}  # Python tries __r<
 
 
 def _round_method(op: Op) -> Callable:
-    def __round__(self, ndigits=None):  # noqa: N807
+    def __round__(self, ndigits=None):
         if ndigits is not None:
             raise TypeError(
                 "round(expression, ndigits) is not supported; round to integers and scale: "
@@ -138,9 +138,9 @@ def _install_table_methods() -> None:
             if name == "__round__":
                 method = _round_method(op)
             elif info.arity == 1:
-                method = lambda self, _op=op: make(_op, (self,))  # noqa: E731
+                method = lambda self, _op=op: make(_op, (self,))
             else:
-                method = lambda self, o, _op=op: _binary(_op, self, o)  # noqa: E731
+                method = lambda self, o, _op=op: _binary(_op, self, o)
             _set(name, method)
         if info.dunder in _REFLECTED:
             rname = f"__r{info.dunder}__"

@@ -71,7 +71,7 @@ class Traced(ArrayMethods):
         return _F64
 
     @property
-    def T(self) -> Traced:  # noqa: N802 - NumPy's name
+    def T(self) -> Traced:  # NumPy's name
         return self if type(self.a) is Expr else Traced(self.a.T)
 
     @property

@@ -351,7 +351,7 @@ def _backend(backend: str | None, batched: bool) -> str:
         try:
             find_compiler()
             return "c"
-        except Exception:  # noqa: BLE001 - no compiler of any kind: the NumPy backend
+        except Exception:  # no compiler of any kind: the NumPy backend
             return "numpy"
     if backend not in api.BACKENDS:
         raise ValueError(f"backend must be one of {sorted(api.BACKENDS)}, not {backend!r}")

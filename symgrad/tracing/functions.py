@@ -233,7 +233,7 @@ HANDLERS[np.full_like] = _like(_fill)
 
 
 @implements(np.linalg.norm)
-def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's name
+def _norm(x, ord=None, axis=None, keepdims=False):  # NumPy's name
     X = Traced(_obj(x))
     if ord is None or ord == 2 and X.ndim == 1 or ord == "fro":
         return np.sqrt(np.sum(X * X, axis=axis, keepdims=keepdims))

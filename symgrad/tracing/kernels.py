@@ -86,7 +86,7 @@ def accumulate(op: Op, a: np.ndarray, axis: int | None) -> np.ndarray:
     return np.moveaxis(obj_array(out, shape), -1, axis)
 
 
-def _dot(u: list[Expr], v: list[Expr], make=make, mul=_MUL, add=_ADD) -> Expr:  # noqa: B008
+def _dot(u: list[Expr], v: list[Expr], make=make, mul=_MUL, add=_ADD) -> Expr:
     """u[0]*v[0] + u[1]*v[1] + ... left to right (names bound locally: the hot loop)."""
     if not u:
         return const(0.0)

@@ -67,6 +67,18 @@ def signature(p: int, restrict: bool = True) -> str:
     )
 
 
+def declaration(p: int, restrict: bool = True) -> list[str]:
+    """``int sg_f(...)`` for ``p`` arguments as source lines: one line when short, else one
+    argument (pointer and stride) per line, so no line of the source is hundreds long."""
+    one = f"int {FUNC}({signature(p, restrict)})"
+    if len(one) <= 100:
+        return [one]
+    parts = signature(p, restrict).split(", ")
+    params = [parts[0]] + [f"{a}, {b}" for a, b in zip(parts[1:-1:2], parts[2:-1:2])]
+    params.append(parts[-1])
+    return [f"int {FUNC}("] + [f"    {q}," for q in params[:-1]] + [f"    {params[-1]})"]
+
+
 def pointer_type(p: int) -> str:
     """The C type of a pointer to ``sg_f`` with ``p`` arguments (the call entry casts to it)."""
     return f"int (*)({', '.join(['long long', *['const double *, long long'] * p, 'double *'])})"

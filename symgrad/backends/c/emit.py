@@ -20,7 +20,7 @@ from collections import Counter
 from ...ir import Expr, leaves, topo_order
 from ..base import Names, NewScope, Params, Program, linearize, spec_ndim, structure_text
 from . import abi, mixed, tape
-from .abi import FUNC, SIMD_LIBM, make_meta, meta_comment, signature
+from .abi import FUNC, SIMD_LIBM, declaration, make_meta, meta_comment
 from .spell import COND_VALUE, HELPER_LIBM, HELPERS, NAME, literal, simd_declarations
 
 # Reduced programs of this many operations or more are tried in the phased form (mixed.py).
@@ -62,7 +62,7 @@ def generate(
     out = _header(layout, len(roots))
     out += _runtime([t for _, t in prog.lines] + prog.outputs)
     out += chunks
-    out += [f"int {FUNC}({signature(len(layout))})", "{", *body, "}", meta_comment(meta), ""]
+    out += [*declaration(len(layout)), "{", *body, "}", meta_comment(meta), ""]
     return "\n".join(out), prog
 
 
@@ -179,7 +179,9 @@ def _small_body(prog: Program, layout: list, reduce: str | None, m: int) -> list
     acc = [f"sg_r{r}" for r in range(m)]
     if reduce and m:
         lines += [f"    double {a} = 0.0;" for a in acc]
-        lines += ["#ifdef SG_SIMD", f"#pragma omp simd reduction(+:{','.join(acc)})", "#endif"]
+        names = [",".join(acc[i : i + 12]) for i in range(0, len(acc), 12)]
+        pragma = "#pragma omp simd reduction(+:" + ", \\\n    ".join(names) + ")"
+        lines += ["#ifdef SG_SIMD", *pragma.split("\n"), "#endif"]
     elif m:
         lines += ["#ifdef SG_SIMD", "#pragma omp simd", "#endif"]
     lines.append("    for (long long sg_j = 0; sg_j < sg_n; ++sg_j) {")

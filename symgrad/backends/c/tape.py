@@ -28,7 +28,7 @@ from operator import attrgetter
 from ...ir import Expr
 from ...ops import ATOM, INFO, Op
 from ..base import Program
-from .abi import CODE, OPS, REDUCE_CODE, make_meta, meta_comment, signature
+from .abi import CODE, OPS, REDUCE_CODE, declaration, make_meta, meta_comment
 from .spell import literal
 from .tape_vm import BLOCK, machine, vm_source
 
@@ -162,7 +162,7 @@ def _entry(p: int, vm: dict, m: int, reduce) -> list[str]:
     ptrs = ", ".join(f"sg_a{i}" for i in range(p)) or "0"
     strides = ", ".join(f"sg_s{i}" for i in range(p)) or "0"
     return [
-        f"int sg_f({signature(p, restrict=False)})",
+        *declaration(p, restrict=False),
         "{",
         f"    const double *sg_args[{max(p, 1)}] = {{{ptrs}}};",
         f"    const long long sg_st[{max(p, 1)}] = {{{strides}}};",

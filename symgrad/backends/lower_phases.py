@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..ir import Expr
 from ..ops import Op
-from .lowered import Dot, Elementwise, Lanes, Lowered, MatMul, OuterSum, Total, Vectors
+from .lowered import Dot, Elementwise, Lanes, Lowered, MatMul, Total, Vectors
 
 
 @dataclass
@@ -70,7 +70,7 @@ def phases(low: Lowered) -> Phased:
         _settle(nodes, phase_of, row_step, step_phase)
         after = [step_phase[a.step] for a in _lanes_operands(m)]
         step_phase.append(max([0, *after, *(phase_of[n.serial] for n in nodes)]))
-    result = _outputs(low)
+    result = low.output_nodes()
     _settle(result, phase_of, row_step, step_phase)
     top = max([0, *step_phase, *phase_of.values()])
     ph = [Phase() for _ in range(top + 1)]
@@ -101,21 +101,6 @@ def _lanes_operands(m: MatMul | Elementwise) -> list[Lanes]:
     if isinstance(m, MatMul):
         return [] if m.vectors.lanes is None else [m.vectors.lanes]
     return [a for a in m.args if isinstance(a, Lanes)]
-
-
-def _outputs(low: Lowered) -> list[Expr]:
-    if low.items is None:
-        return list(low.roots)
-    out: list[Expr] = []
-    for it in low.items:
-        if isinstance(it, Total):
-            out.append(it.node)
-        elif isinstance(it, Dot):
-            out += [it.a, it.b]
-        else:
-            assert isinstance(it, OuterSum)
-            out += [*it.rows.stacked, *it.cols.stacked]
-    return out
 
 
 def _settle(targets, phase_of: dict, row_step: dict, step_phase: list) -> None:
@@ -171,27 +156,13 @@ def _place_step(ph: list[Phase], m: MatMul | Elementwise, phase_of: dict) -> tup
 
 def _carry(ph: list[Phase], phase_of: dict) -> None:
     """A slot for every value a phase reads from an earlier phase (in that phase's block).
-    Walks each phase's own nodes once, later phases first, so the slots a carry adds to an
-    earlier phase are themselves walked (they may read a still earlier phase)."""
+    Later phases first, so the slots a carry adds to an earlier phase are themselves read
+    when that phase's turn comes (they may read a still earlier phase)."""
     for k in range(len(ph) - 1, -1, -1):
-        seen: set[int] = set()
-        stack = list(ph[k].slots)
-        while stack:
-            node = stack.pop()
-            if node.serial in seen:
-                continue
-            seen.add(node.serial)
+        for node in kernel_inputs(ph[k], k, phase_of):
             j = phase_of[node.serial]
-            if j < k and j >= 0 and not _is_row_or_input(node):
-                if node.serial not in ph[j].where:
-                    ph[j].add([node])
-                continue
-            if j == k:
-                stack.extend(node.args)
-
-
-def _is_row_or_input(node: Expr) -> bool:
-    return node.op is Op.SYMBOL
+            if node.op is not Op.SYMBOL and node.serial not in ph[j].where:
+                ph[j].add([node])
 
 
 def kernel_inputs(phase: Phase, k: int, phase_of: dict) -> list[Expr]:

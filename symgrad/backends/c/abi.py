@@ -47,6 +47,12 @@ SMALL_MAX_LINES = 1_000
 VM_MIN_OPS = 8_000
 O1_MAX_LINES = 50_000
 CHUNK_LINES = 250
+# The small form's one loop is vectorized across samples (-DSG_SIMD -fopenmp-simd, libmvec),
+# which triples GCC's time (a 712-line body: 5.1 s against 1.5 s) and gains nothing on one
+# sample. So it is first built plain, and the vectorized build is made on the first call of at
+# least this many samples, which it then serves (smaller ones stay on the plain build, so a
+# call's values never depend on which builds exist yet); see native.NativeFunction.
+SIMD_MIN_SAMPLES = 16
 
 # -- the tape interpreter's opcodes: the op table's order ------------------------------------
 OPS: list[Op] = [op for op in INFO]  # opcode k is OPS[k]

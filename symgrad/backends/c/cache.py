@@ -123,6 +123,14 @@ def simd_supported(is_gcc: bool) -> bool:
     return name == "glibc" and (major, minor) >= (2, 35)
 
 
+def simd_possible() -> bool:
+    """Whether ``build(..., simd=True)`` can make a vectorized library here (never raises)."""
+    try:
+        return simd_supported(compiler_id(find_compiler())[1])
+    except (OSError, CompilerNotFoundError):
+        return False
+
+
 def _run_compiler(argv: list[str], cwd: str) -> subprocess.CompletedProcess:
     """Run the compiler (the one place symgrad does; tests count calls here)."""
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
@@ -134,11 +142,14 @@ def build(
     extra_flags: Sequence[str] = (),
     subdir: str = CACHE_FORMAT,
     compile_missing: bool = True,
+    simd: bool | None = None,
 ) -> str | None:
     """The path of a shared library built from ``source``: from the cache, or compiled now.
 
     ``extra_flags`` follow the usual ones (and are hashed with them); ``subdir`` is the cache
     subdirectory (another one for libraries that are not generated functions, e.g. call.py's).
+    ``simd``: None, vectorized over libmvec where ``simd_supported`` (else, or if that build
+    fails, plain); False, plain only; True, vectorized only (None where that is not supported).
     A cached library is returned only when it matches its record (``store.verified``); with no
     compiler on this system, the library this source was last built into, if any. With
     ``compile_missing=False``, None instead of running the compiler (a cache lookup).
@@ -150,14 +161,18 @@ def build(
     try:
         cc = find_compiler()
     except CompilerNotFoundError:
+        if simd:  # the alias names the last build, which may be the plain one
+            return None
         found = store.recall(root, source_key)
         if found is None:
             raise
         return found
     ident, is_gcc = compiler_id(cc)
-    simd = simd_supported(is_gcc) and not extra_flags
+    vector = simd_supported(is_gcc) and not extra_flags
+    if simd and not vector:
+        return None
     failures = []
-    for use_simd in [True, False] if simd else [False]:
+    for use_simd in [True] if simd else [True, False] if vector and simd is None else [False]:
         flags = flags_for(n_lines, use_simd) + list(extra_flags)
         key = "\n".join([CACHE_FORMAT, ident, _cpu_id(), " ".join(flags), source])
         final = root / f"sg_{hashlib.sha256(key.encode()).hexdigest()[:32]}.so"

@@ -4,17 +4,19 @@ A ctypes call converts every argument through ``argtypes`` and each array's addr
 fetched from Python first; for a function whose C work takes a few microseconds that is most of
 the call. This module generates one small extension (``METH_FASTCALL``, the buffer protocol)
 that, given a per-function *plan* (a ``bytes`` of ``long long``: the address of ``sg_f``, the
-argument count, the output count, flags, statements per sample, then per argument its trailing
-ndim, size and shape), checks the arguments, calls ``sg_f`` through a function pointer of the
-right arity and returns the outputs: a list of Python floats when they are unbatched (or
-reduced) scalars, else a fresh float64 array of shape ``(outputs, *batch)``.
+argument count, the output count, flags, statements per sample, the address of the vectorized
+build's ``sg_f`` and the batch size from which it serves (0: the one build serves every call),
+then per argument its trailing ndim, size and shape), checks the arguments, calls ``sg_f``
+through a function pointer of the right arity and returns the outputs: a list of Python floats
+when they are unbatched (or reduced) scalars, else a fresh float64 array of shape
+``(outputs, *batch)``.
 
 It handles the common case only: floats (``np.float64`` included) and ints for scalar
 arguments, C-contiguous native float64 ``numpy.ndarray`` (read-only included) whose trailing
 shapes match and whose batch shapes are all equal or absent. For anything else it returns
 ``None`` and the caller takes the general path (conversions, partial broadcasting, the errors
-that name the argument), so behaviour and errors are those of the general path by
-construction.
+that name the argument, a large batch whose vectorized build is not made yet), so behaviour
+and errors are those of the general path by construction.
 
 The extension is compiled once per machine, compiler and Python ABI, through ``cache``'s
 content-hashed cache (its own subdirectory), and loaded once per process. On a cold cache it
@@ -39,7 +41,7 @@ from .spell import runtime_text
 
 MAX_ARGS = 16  # functions with more arguments call through ctypes
 MODULE = "_symgrad_ccall"
-SUBDIR = "ext1"  # the cache subdirectory (bump with the plan layout)
+SUBDIR = "ext2"  # the cache subdirectory (bump with the plan layout)
 # Flags in plan[3].
 REDUCE, FLOATS, RELEASE_GIL = 1, 2, 4
 # Release the GIL around calls doing at least this many statements' work (samples x lines):
@@ -153,11 +155,15 @@ def _load(compile_missing: bool):
     return mod
 
 
-def plan(address: int, args: list, m: int, reduce: bool, floats: bool, lines: int) -> bytes:
+def plan(
+    address: int, args: list, m: int, reduce: bool, floats: bool, lines: int, vector=(0, 0)
+) -> bytes:
     """The plan ``call`` reads: ``args`` as (size, trailing shape) per argument; ``floats``:
-    unbatched results as a list of floats (else always an array)."""
+    unbatched results as a list of floats (else always an array); ``vector``: (the address of
+    the vectorized build, 0 while there is none; the batch size from which it serves, 0 for
+    never)."""
     flags = (REDUCE if reduce else 0) | (FLOATS if floats else 0) | RELEASE_GIL
-    words = [address, len(args), m, flags, max(lines, 1)]
+    words = [address, len(args), m, flags, max(lines, 1), *vector]
     for k, shape in args:
         words += [len(shape), k, *shape]
     return b"".join(w.to_bytes(8, sys.byteorder, signed=True) for w in words)

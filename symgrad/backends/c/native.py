@@ -3,6 +3,13 @@
 ``NativeFunction`` builds a generated translation unit into the cache (``cache``), or hands a
 tape to the cached interpreter (``tape``), and calls ``sg_f`` through the call entry
 (``call``) or ctypes; it shapes the outputs as the NumPy backend does (``pack``).
+
+A small straight-line function is built twice, in tiers: plain first (what ``sg.compile``
+waits for; it serves every call of fewer than ``abi.SIMD_MIN_SAMPLES`` samples), and
+vectorized across samples on its first call with that many (which waits for it; it serves
+every such call from then on). A function only ever called on one point never pays for the
+vectorizer; which build serves a call depends on its batch size alone, never on timing.
+Reduced functions (batched by nature) and every other form are built once, as before.
 """
 
 from __future__ import annotations
@@ -10,13 +17,14 @@ from __future__ import annotations
 import ast
 import ctypes
 import math
+import threading
 import weakref
 from collections.abc import Callable
 from ctypes import addressof, c_char
 
 from . import cache, tape
 from . import call as entry
-from .abi import FUNC, check_arrays, ctypes_argtypes, read_meta
+from .abi import FUNC, SIMD_MIN_SAMPLES, check_arrays, ctypes_argtypes, read_meta
 from .cache import release as _release
 from .pack import _packer
 
@@ -33,20 +41,24 @@ class NativeFunction:
         self.source_text = source
         nargs = len(meta["args"])
         self.on_vm = "vm" in meta
+        # Batches of _simd_min samples or more run _simd_fn, the vectorized build (0: _fn
+        # serves every call); _simd_fn is None until that build is made (or found cached).
+        self._simd_min, self._simd_fn = 0, None
+        self._boxes: list[tuple[list, list, bool]] = []  # call-entry plans, rebuilt on a swap
         if self.on_vm:  # the cached interpreter runs this source's tape (tape.py)
             self._fn = tape.make_runner(source, meta)
         else:
-            self.library_path = cache.build(source, meta["lines"])
+            tiered = _tiered(source, meta)
+            self.library_path = cache.build(source, meta["lines"], simd=False if tiered else None)
             if nargs <= entry.MAX_ARGS and meta["m"]:
                 entry.start()  # after this build, not beside it: 2 cores are often both busy
-            self._lib = ctypes.CDLL(self.library_path)
-            # unmapped when this function is freed (dlopen counts references: another
-            # function loaded from the same library keeps it)
-            weakref.finalize(self, _release, self._lib._handle)
-            fn = getattr(self._lib, FUNC)
-            fn.argtypes = ctypes_argtypes(nargs)
-            fn.restype = ctypes.c_int
-            self._fn = fn
+            self._libs: list = []
+            self._fn = self._load(self.library_path, nargs)
+            if tiered:
+                self._simd_min, self._simd_lock = SIMD_MIN_SAMPLES, threading.Lock()
+                found = cache.build(source, meta["lines"], simd=True, compile_missing=False)
+                if found is not None:  # made before (a warm cache): serves at once
+                    self._simd_fn = self._load(found, nargs)
         self._args = [(k, nd) for k, nd in meta["args"]]
         self._m = meta["m"]
         self._reduce = meta["reduce"]
@@ -62,6 +74,43 @@ class NativeFunction:
         self._pending = not self.on_vm and nargs <= entry.MAX_ARGS and bool(self._m)
         self._attach()
 
+    def _load(self, path: str, nargs: int):
+        """``sg_f`` of the library at ``path``, loaded, typed, and unmapped when this function
+        is freed (dlopen counts references: another function loaded from it keeps it)."""
+        lib = ctypes.CDLL(path)
+        self._libs.append(lib)
+        weakref.finalize(self, _release, lib._handle)
+        fn = getattr(lib, FUNC)
+        fn.argtypes = ctypes_argtypes(nargs)
+        fn.restype = ctypes.c_int
+        return fn
+
+    def _vectorized(self):
+        """The function that serves a large batch: the vectorized build, made now if it is not
+        yet (once; a concurrent caller waits for it); where it cannot be made, the plain build,
+        which then serves every call."""
+        with self._simd_lock:
+            if self._simd_fn is None and self._simd_min:
+                try:
+                    path = cache.build(self.source_text, self._lines, simd=True)
+                except Exception:  # a compiler error, a cache problem: the plain build serves
+                    path = None
+                if path is None:
+                    self._simd_min = 0
+                else:
+                    self._simd_fn = self._load(path, len(self._args))
+                self._refresh_plans()
+        return self._simd_fn if self._simd_min else self._fn
+
+    def _refresh_plans(self) -> None:
+        """The call entry's plans again, naming the builds as they are now."""
+        if self._ext is None:
+            return
+        shapes = [(-1,) * nd for _, nd in self._args]
+        self._raw_plan = self._ext_plan(shapes, floats=False)
+        for box, box_shapes, floats in self._boxes:
+            box[0] = self._ext_plan(box_shapes, floats)
+
     def _attach(self) -> bool:
         """Take up the call entry once it is loaded (or known to be unavailable); whether
         this function no longer waits for it."""
@@ -75,9 +124,13 @@ class NativeFunction:
         return True
 
     def _ext_plan(self, shapes: list[tuple], floats: bool) -> bytes:
-        address = ctypes.cast(self._fn, ctypes.c_void_p).value
+        def address(fn) -> int:
+            return ctypes.cast(fn, ctypes.c_void_p).value if fn is not None else 0
+
         args = [(k, shape) for (k, _), shape in zip(self._args, shapes)]
-        return entry.plan(address, args, self._m, bool(self._reduce), floats, self._lines)
+        vector = (address(self._simd_fn), self._simd_min)
+        reduce = bool(self._reduce)
+        return entry.plan(address(self._fn), args, self._m, reduce, floats, self._lines, vector)
 
     def caller(self, shapes: list[tuple]) -> Callable[[tuple], object] | None:
         """``call(args)``: the outputs of ``args`` (Python floats for scalar arguments, or
@@ -87,18 +140,19 @@ class NativeFunction:
         if self._ext is None:
             return self._late_caller(shapes) if self._pending else None
         call, pack = self._ext.call, self._pack
+        # The plan in a box: a vectorized build made later replaces it (_refresh_plans).
+        box = [self._ext_plan(shapes, floats=not self._has_arrays)]
+        self._boxes.append((box, shapes, not self._has_arrays))
         if self._has_arrays:
-            plan = self._ext_plan(shapes, floats=False)
 
-            def fast(args: tuple, plan=plan, call=call, pack=pack, _keep=self):
-                out = call(plan, args)
+            def fast(args: tuple, box=box, call=call, pack=pack, _keep=self):
+                out = call(box[0], args)
                 return None if out is None else pack(None, out)
 
             return fast
-        plan = self._ext_plan(shapes, floats=True)
 
-        def fast_floats(args: tuple, plan=plan, call=call, pack=pack, _keep=self):
-            out = call(plan, args)  # a list of floats unless there are batch axes
+        def fast_floats(args: tuple, box=box, call=call, pack=pack, _keep=self):
+            out = call(box[0], args)  # a list of floats unless there are batch axes
             if out is None or type(out) is list:
                 return out if out is None else pack(out, None)
             return pack(list(out), out)
@@ -185,7 +239,10 @@ class NativeFunction:
     def _run(self, call: list, out_shape: tuple, raw: bool):
         out = self._np.empty(out_shape)
         call.append(out.ctypes.data if out.size == 0 else addressof(c_char.from_buffer(out)))
-        if self._fn(*call):
+        fn = self._fn
+        if self._simd_min and call[0] >= self._simd_min:  # a large batch (see the module doc)
+            fn = self._simd_fn or self._vectorized()
+        if fn(*call):
             raise MemoryError("the compiled C function could not allocate its workspace")
         if raw:
             return out
@@ -210,6 +267,12 @@ class NativeFunction:
         """All outputs in one float64 array of shape (outputs, *batch), or (outputs,) when
         reduced or unbatched: the cheapest call, with no Python object per output."""
         return self.__call__(*arrays, raw=True)
+
+
+def _tiered(source: str, meta: dict) -> bool:
+    """Whether ``source`` is built in two tiers: its one loop over the samples carries the
+    vectorization pragma, its outputs are not reduced, and this compiler can vectorize."""
+    return not meta["reduce"] and "\n#pragma omp simd\n" in source and cache.simd_possible()
 
 
 def load(source: str) -> Callable:

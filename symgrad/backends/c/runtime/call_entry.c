@@ -55,7 +55,7 @@ static PyObject *sg_call(PyObject *self, PyObject *const *argv, Py_ssize_t argc)
     const Py_ssize_t *batch = NULL;
     int bnd = 0;
     PyObject *result = Py_None;
-    const long long *q = plan + 5;
+    const long long *q = plan + 7;
     for (int i = 0; i < p; ++i) {
         const long long nd = q[0], k = q[1];
         const long long *dims = q + 2;
@@ -112,6 +112,12 @@ static PyObject *sg_call(PyObject *self, PyObject *const *argv, Py_ssize_t argc)
         n *= (long long)batch[j];
     if (n <= 0)
         goto done;
+    void *fn = (void *)(intptr_t)plan[0];
+    if (plan[6] > 0 && n >= plan[6]) { /* a large batch: the vectorized build */
+        if (plan[5] == 0)
+            goto done; /* not built yet: the general path builds it */
+        fn = (void *)(intptr_t)plan[5];
+    }
     if (bnd == 0)
         for (int i = 0; i < p; ++i)
             stride[i] = 0;
@@ -127,10 +133,10 @@ static PyObject *sg_call(PyObject *self, PyObject *const *argv, Py_ssize_t argc)
         }
         if (release) {
             Py_BEGIN_ALLOW_THREADS
-            rc = sg_invoke((void *)(intptr_t)plan[0], p, n, ptr, stride, out);
+            rc = sg_invoke(fn, p, n, ptr, stride, out);
             Py_END_ALLOW_THREADS
         } else {
-            rc = sg_invoke((void *)(intptr_t)plan[0], p, n, ptr, stride, out);
+            rc = sg_invoke(fn, p, n, ptr, stride, out);
         }
         if (rc == 0) {
             result = PyList_New((Py_ssize_t)m);
@@ -164,10 +170,10 @@ static PyObject *sg_call(PyObject *self, PyObject *const *argv, Py_ssize_t argc)
         }
         if (release) {
             Py_BEGIN_ALLOW_THREADS
-            rc = sg_invoke((void *)(intptr_t)plan[0], p, n, ptr, stride, (double *)ov.buf);
+            rc = sg_invoke(fn, p, n, ptr, stride, (double *)ov.buf);
             Py_END_ALLOW_THREADS
         } else {
-            rc = sg_invoke((void *)(intptr_t)plan[0], p, n, ptr, stride, (double *)ov.buf);
+            rc = sg_invoke(fn, p, n, ptr, stride, (double *)ov.buf);
         }
         PyBuffer_Release(&ov);
     }

@@ -250,15 +250,15 @@ def compile(  # the contract's name
         )
     scope = NameScope()
     names: dict[int, str] = {}
-    params, arg_info = _params([_as_nested(raw) for raw in inputs], scope, names)
-    layout = sparse_outputs.slots(outputs)  # where sg.Sparse outputs sit (usually none)
-    structure_, leaves = _split_outputs(outputs)
-    roots = flatten(leaves)
-    claims = provenance.snapshot(roots)  # what each output is the derivative of
-    labels = derivative_labels(roots, claims, names)  # g_w0: names from the claims
-    with orders_shared():  # the check, the passes and the printer walk the graph once
-        _check_closed(roots, names)
-        with gc_paused():  # IR and printing build no cycles; see ir.gc_paused
+    with gc_paused():  # IR, claims and printing build no cycles; see ir.gc_paused
+        params, arg_info = _params([_as_nested(raw) for raw in inputs], scope, names)
+        layout = sparse_outputs.slots(outputs)  # where sg.Sparse outputs sit (usually none)
+        structure_, leaves = _split_outputs(outputs)
+        roots = flatten(leaves)
+        claims = provenance.snapshot(roots)  # what each output is the derivative of
+        labels = derivative_labels(roots, claims, names)  # g_w0: names from the claims
+        with orders_shared():  # the check, the passes and the printer walk the graph once
+            _check_closed(roots, names)
             fn = _compile(
                 params,
                 arg_info,

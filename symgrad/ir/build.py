@@ -65,86 +65,138 @@ def _flip(e: Expr) -> Expr:
 
 
 _ZERO, _ONE, _MINUS_ONE = _is(0.0), _is(1.0), _is(-1.0)
-_Rule = tuple[Callable[[Expr, Any], bool], Callable[[Expr, Any], Expr]]
+_Rule = tuple[tuple[Any, Any], Callable[[Expr, Any], bool], Callable[[Expr, Any], Expr]]
+# What a row's test needs of each argument's op, checked before the test is called (a row can
+# fire only where its `when` admits the arguments' ops; None admits any).
+_C, _N = frozenset({Op.CONST}), frozenset({Op.NEG})
+_CM = frozenset({Op.CONST, Op.MUL, Op.DIV})  # what _lead can hold of
+_X = None  # any op
 
 # Identities that hold for every float, inf and NaN included (IEEE-safe; only the sign of a
 # zero may differ, as in x+0 with x=-0.0; negation is exact). Never x*0 -> 0 or x-x -> 0: both
 # are wrong for inf and NaN. Per op, tried in order; the first whose test holds rewrites.
+# Each row: (what it needs of the arguments' ops, the test, the rewrite).
 SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
     Op.NEG: (
-        (lambda a, _: _neg(a), lambda a, _: a.args[0]),  # --x -> x
-        (lambda a, _: _lead(a), lambda a, _: _flip(a)),  # -(-c*x/y) -> c*x/y
+        ((_N, _X), lambda a, _: _neg(a), lambda a, _: a.args[0]),  # --x -> x
+        ((_CM, _X), lambda a, _: _lead(a), lambda a, _: _flip(a)),  # -(-c*x/y) -> c*x/y
         (
+            (_CM, _X),
             lambda a, _: a.op is Op.MUL and _num(a.args[0]),  # -(c*x) -> (-c)*x
             lambda a, _: make(Op.MUL, (const(-a.args[0].payload), a.args[1])),
         ),
         (
+            (_CM, _X),
             lambda a, _: a.op is Op.MUL and _num(a.args[1]),  # -(x*c) -> (-c)*x
             lambda a, _: make(Op.MUL, (const(-a.args[1].payload), a.args[0])),
         ),
     ),
     Op.ADD: (
-        (lambda a, b: _ZERO(b), lambda a, b: a),  # x+0 -> x
-        (lambda a, b: _ZERO(a), lambda a, b: b),  # 0+x -> x
-        (lambda a, b: _neg(b), lambda a, b: make(Op.SUB, (a, b.args[0]))),  # a+(-b) -> a-b
-        (lambda a, b: _neg(a), lambda a, b: make(Op.SUB, (b, a.args[0]))),  # (-a)+b -> b-a
-        (lambda a, b: _lead(b), lambda a, b: make(Op.SUB, (a, _flip(b)))),  # a+(-c*x) -> a-c*x
-        (lambda a, b: _lead(a), lambda a, b: make(Op.SUB, (b, _flip(a)))),  # (-c*x)+b -> b-c*x
+        ((_X, _C), lambda a, b: _ZERO(b), lambda a, b: a),  # x+0 -> x
+        ((_C, _X), lambda a, b: _ZERO(a), lambda a, b: b),  # 0+x -> x
+        (
+            (_X, _N),
+            lambda a, b: _neg(b),
+            lambda a, b: make(Op.SUB, (a, b.args[0])),
+        ),  # a+(-b) -> a-b
+        (
+            (_N, _X),
+            lambda a, b: _neg(a),
+            lambda a, b: make(Op.SUB, (b, a.args[0])),
+        ),  # (-a)+b -> b-a
+        ((_X, _CM), lambda a, b: _lead(b), lambda a, b: make(Op.SUB, (a, _flip(b)))),  # a+(-c*x)
+        ((_CM, _X), lambda a, b: _lead(a), lambda a, b: make(Op.SUB, (b, _flip(a)))),  # (-c*x)+b
     ),
     Op.SUB: (
-        (lambda a, b: _ZERO(b), lambda a, b: a),  # x-0 -> x
-        (lambda a, b: _ZERO(a), lambda a, b: make(Op.NEG, (b,))),  # 0-x -> -x
-        (lambda a, b: _neg(b), lambda a, b: make(Op.ADD, (a, b.args[0]))),  # a-(-b) -> a+b
-        (lambda a, b: _lead(b), lambda a, b: make(Op.ADD, (a, _flip(b)))),  # a-(-c*x) -> a+c*x
+        ((_X, _C), lambda a, b: _ZERO(b), lambda a, b: a),  # x-0 -> x
+        ((_C, _X), lambda a, b: _ZERO(a), lambda a, b: make(Op.NEG, (b,))),  # 0-x -> -x
+        (
+            (_X, _N),
+            lambda a, b: _neg(b),
+            lambda a, b: make(Op.ADD, (a, b.args[0])),
+        ),  # a-(-b) -> a+b
+        ((_X, _CM), lambda a, b: _lead(b), lambda a, b: make(Op.ADD, (a, _flip(b)))),  # a-(-c*x)
     ),
     Op.MUL: (
-        (lambda a, b: _ONE(a), lambda a, b: b),  # 1*x -> x
-        (lambda a, b: _MINUS_ONE(a), lambda a, b: make(Op.NEG, (b,))),  # -1*x -> -x
+        ((_C, _X), lambda a, b: _ONE(a), lambda a, b: b),  # 1*x -> x
+        ((_C, _X), lambda a, b: _MINUS_ONE(a), lambda a, b: make(Op.NEG, (b,))),  # -1*x -> -x
         (  # c*(-x) -> (-c)*x
+            (_C, _N),
             lambda a, b: _num(a) and _neg(b),
             lambda a, b: make(Op.MUL, (const(-a.payload), b.args[0])),
         ),
-        (lambda a, b: _ONE(b), lambda a, b: a),  # x*1 -> x
-        (lambda a, b: _MINUS_ONE(b), lambda a, b: make(Op.NEG, (a,))),  # x*-1 -> -x
+        ((_X, _C), lambda a, b: _ONE(b), lambda a, b: a),  # x*1 -> x
+        ((_X, _C), lambda a, b: _MINUS_ONE(b), lambda a, b: make(Op.NEG, (a,))),  # x*-1 -> -x
         (  # (-x)*c -> x*(-c)
+            (_N, _C),
             lambda a, b: _num(b) and _neg(a),
             lambda a, b: make(Op.MUL, (a.args[0], const(-b.payload))),
         ),
         (  # (-a)*(-b) -> a*b
+            (_N, _N),
             lambda a, b: _neg(a) and _neg(b),
             lambda a, b: make(Op.MUL, (a.args[0], b.args[0])),
         ),
         # A negation moves out of a product, where a sum, a difference or another negation
         # absorbs it (x - (-a)*b prints x + a*b, not x - -a*b; -((-a)*b) prints a*b).
-        (lambda a, b: _neg(a), lambda a, b: make(Op.NEG, (make(Op.MUL, (a.args[0], b)),))),
-        # (-a)*b -> -(a*b)
-        (lambda a, b: _neg(b), lambda a, b: make(Op.NEG, (make(Op.MUL, (a, b.args[0])),))),
-        # a*(-b) -> -(a*b)
+        (
+            (_N, _X),
+            lambda a, b: _neg(a),
+            lambda a, b: make(Op.NEG, (make(Op.MUL, (a.args[0], b)),)),
+        ),  # (-a)*b -> -(a*b)
+        (
+            (_X, _N),
+            lambda a, b: _neg(b),
+            lambda a, b: make(Op.NEG, (make(Op.MUL, (a, b.args[0])),)),
+        ),  # a*(-b) -> -(a*b)
     ),
     Op.DIV: (
-        (lambda a, b: _ONE(b), lambda a, b: a),  # x/1 -> x
-        (lambda a, b: _MINUS_ONE(b), lambda a, b: make(Op.NEG, (a,))),  # x/-1 -> -x
+        ((_X, _C), lambda a, b: _ONE(b), lambda a, b: a),  # x/1 -> x
+        ((_X, _C), lambda a, b: _MINUS_ONE(b), lambda a, b: make(Op.NEG, (a,))),  # x/-1 -> -x
         (  # (-a)/(-b) -> a/b
+            (_N, _N),
             lambda a, b: _neg(a) and _neg(b),
             lambda a, b: make(Op.DIV, (a.args[0], b.args[0])),
         ),
-        (lambda a, b: _neg(a), lambda a, b: make(Op.NEG, (make(Op.DIV, (a.args[0], b)),))),
-        # (-a)/b -> -(a/b)
-        (lambda a, b: _neg(b), lambda a, b: make(Op.NEG, (make(Op.DIV, (a, b.args[0])),))),
-        # a/(-b) -> -(a/b)
+        (
+            (_N, _X),
+            lambda a, b: _neg(a),
+            lambda a, b: make(Op.NEG, (make(Op.DIV, (a.args[0], b)),)),
+        ),  # (-a)/b -> -(a/b)
+        (
+            (_X, _N),
+            lambda a, b: _neg(b),
+            lambda a, b: make(Op.NEG, (make(Op.DIV, (a, b.args[0])),)),
+        ),  # a/(-b) -> -(a/b)
     ),
     Op.POW: (
-        (lambda a, b: _ONE(b), lambda a, b: a),  # x**1 -> x
-        (lambda a, b: _ZERO(b), lambda a, b: const(1.0)),  # x**0 -> 1
+        ((_X, _C), lambda a, b: _ONE(b), lambda a, b: a),  # x**1 -> x
+        ((_X, _C), lambda a, b: _ZERO(b), lambda a, b: const(1.0)),  # x**0 -> 1
     ),
 }
+
+# The rows that can fire for an (op, first argument's op, second's) triple, filled as met:
+# make asks this of every product with a constant, so it must not call nine tests to find one.
+_ROWS: dict[tuple, tuple] = {}
+
+
+def _rows(op: Op, ao: Op, bo: Op | None) -> tuple:
+    rows = tuple(
+        (test, result)
+        for (wa, wb), test, result in SIMPLIFY.get(op, ())
+        if (wa is None or ao in wa) and (wb is None or bo in wb)
+    )
+    _ROWS[op, ao, bo] = rows
+    return rows
 
 
 def _simplify(op: Op, a: Expr, b: Expr | None) -> Expr | None:
     """``op(a, b)`` rewritten by the first rule of ``SIMPLIFY`` that applies, else None."""
     if op.logic:
         return _simplify_logic(op, a, b)
-    for test, result in SIMPLIFY.get(op, ()):
+    bo = None if b is None else b.op
+    rows = _ROWS.get((op, a.op, bo))
+    for test, result in _rows(op, a.op, bo) if rows is None else rows:
         if test(a, b):
             return result(a, b)
     return None

@@ -49,7 +49,7 @@ def _sweep(roots: list[Expr], rules: dict[Op, list[Rule]]) -> list[Expr]:
             if new:  # rebuild only if an argument changed (a plain loop: this is the hot path)
                 for a in old:
                     if a.serial in new:
-                        cur = make(node.op, tuple(get(b.serial, b) for b in old))
+                        cur = make(node.op, tuple([get(b.serial, b) for b in old]))
                         break
             node_rules = rules.get(cur.op)
             if node_rules is None:

@@ -26,13 +26,15 @@ def _pow2(c: float) -> bool:
     return abs(m) == 0.5
 
 
+_CONST = Op.CONST
+
+
 def _split_const(args: tuple[Expr, ...]) -> tuple[Expr, Expr] | None:
     """(constant, other) of a product with exactly one constant factor."""
     a, b = args
-    if a.is_const and not b.is_const:
-        return a, b
-    if b.is_const and not a.is_const:
-        return b, a
+    ac, bc = a.op is _CONST, b.op is _CONST  # op tests, not the property: every product
+    if ac is not bc:
+        return (a, b) if ac else (b, a)
     return None
 
 
@@ -54,7 +56,7 @@ def fold(node: Expr, args: tuple[Expr, ...]) -> Expr | None:
             return None
     if op is Op.DIV:
         a, b = args
-        if b.is_const and _pow2(b.payload):
+        if b.op is _CONST and _pow2(b.payload):
             r = 1.0 / b.payload
             if _pow2(r) and abs(r) >= 2.2250738585072014e-308:  # a/2**k -> a*2**-k
                 return make(Op.MUL, (a, const(r)))

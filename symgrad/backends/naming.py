@@ -101,9 +101,14 @@ def derivative_labels(
     def label(s) -> str:
         return names.get(s.serial) or sanitize(s.payload)
 
+    seconds: dict[int, object] = {}  # f's serial -> second(f): a Hessian's row shares its f
+
     def second(f) -> object | None:  # f = d F / d s0 for one s0: the s0
+        if f.serial in seconds:
+            return seconds[f.serial]
         found = {id(s0): s0 for _, s0 in claims.get(f.serial, ())}
-        return next(iter(found.values())) if len(found) == 1 else None
+        seconds[f.serial] = out = next(iter(found.values())) if len(found) == 1 else None
+        return out
 
     kinds: list[tuple | None] = []
     firsts: dict[int, int] = {}  # id of a differentiated f -> its index among them

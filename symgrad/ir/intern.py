@@ -42,7 +42,9 @@ def _new(op: Op, args: tuple[Expr, ...], payload: Any) -> Expr:
 def const(value: float) -> Expr:
     """The constant ``value`` (interned by bit pattern, so 0.0 and -0.0 stay distinct)."""
     value = float(value)
-    key = (-1, value.hex())
+    # Nonzero floats other than NaN are equal exactly when their bits are, so the value keys
+    # them; 0.0 and -0.0 (equal, distinct) and NaNs (payloads) are keyed by their bits.
+    key = (-1, value) if value and value == value else (-1, value.hex())
     node = _interned.get(key)
     if node is None:
         node = _intern(key, Op.CONST, (), value)

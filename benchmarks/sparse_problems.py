@@ -4,6 +4,7 @@ against CasADi. Each spells the problem once per system, from the same formula."
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import time
@@ -11,6 +12,7 @@ import time
 import numpy as np
 
 import symgrad as sg
+from symgrad import ir
 from symgrad.ir import count_ops
 
 from .timing import fmt_time, measure
@@ -33,8 +35,22 @@ def point(n: int) -> np.ndarray:
 
 def cold_cache() -> None:
     """A fresh C cache, so that each setup runs the C compiler on its program (honest compile
-    times). The CPython call entry, built once per process, is loaded by ``prime_c`` first."""
+    times), from a settled heap (``settle``). The CPython call entry, built once per process,
+    is loaded by ``prime_c`` first."""
+    settle()
     os.environ["SYMGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="sg-sparse-bench-")
+
+
+def settle() -> None:
+    """Free what the setups before left behind, untimed: the intern table's dead nodes and
+    the cyclic collector's backlog (symgrad pauses the collector while it builds, so the
+    objects made meanwhile wait for the next collection). Otherwise a setup pays for the one
+    before it: at n = 10,000, building f took 0.6 s after two earlier setups against 0.13 s
+    in a fresh process (measured), which a fresh process, or a session that builds once, never
+    sees."""
+    gc.collect()
+    ir._sweep()  # single-threaded here; tests/test_ir.py calls it the same way
+    gc.collect()
 
 
 def prime_c() -> None:

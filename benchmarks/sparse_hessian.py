@@ -233,7 +233,7 @@ def targets(res: dict) -> list[str]:
         cpu = f" ({c['cpu']:.2f} s of CPU)" if "cpu" in c else ""
         out.append(
             f"n = {big:,} setup under 5 s (symgrad c): {fmt_time(c['setup'])}{cpu}, "
-            f"{_verdict(c['setup'] < 5.0)} on this loaded machine."
+            f"{_verdict(c['setup'] < 5.0)} in this run (its load average is above)."
         )
     if c and cas:
         out.append(

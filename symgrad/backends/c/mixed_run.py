@@ -107,6 +107,8 @@ class MixedFunction:
                        for k in range(self._n_phases)]  # fmt: skip
         self._items = plan["items"]
         self._pick = _ranges(plan["picks"], [-1])
+        # the outputs often are the totals in order (a layer's gradient, row by row)
+        self._in_order = np.array_equal(self._pick, np.arange(self._pick.size))
         self._block = plan["block"]  # samples per block, the row length of every block
         self._local = threading.local()
 
@@ -165,7 +167,7 @@ class MixedFunction:
                 self._block_run(args, batched, weights, views, j0, c, ptrs, strides)
                 self._add_items(totals, views, args, batched, j0, c)
             flat = np.concatenate([np.ravel(t) for t in totals]) if totals else np.zeros(0)
-            out = flat[self._pick]
+            out = flat if self._in_order else flat[self._pick]
             if self._reduce == "mean":
                 out = out / n
         return out if raw else self._finish(out)

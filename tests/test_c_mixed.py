@@ -6,6 +6,8 @@ backend for every batch layout, inf/NaN, threads and pickling."""
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -186,9 +188,31 @@ def test_threads_and_pickling(model):
     np.testing.assert_array_equal(back(*datas[0])[1], want[0][1])
 
 
-def test_save_says_what_to_do_instead(model, tmp_path):
-    with pytest.raises(NotImplementedError, match="backend='numpy'"):
-        model[5].save(str(tmp_path))
+def test_save_writes_a_loader_that_needs_only_numpy(model, tmp_path):
+    fn = model[5]
+    fn.save(str(tmp_path / "out"))
+    assert (tmp_path / "out" / "f.c").read_text() == fn.source
+    P, X, Y = _data(n=50, seed=5)
+    np.savez(tmp_path / "d.npz", P=P, X=X, Y=Y)
+    script = (
+        "import sys, numpy as np\n"
+        "sys.modules['symgrad'] = None\n"  # the loader must not need symgrad
+        "sys.path.insert(0, sys.argv[1]); import f\n"
+        "d = np.load(sys.argv[2])\n"
+        "v, g = f.f(d['P'], d['X'], d['Y'])\n"
+        "np.save(sys.argv[3], np.concatenate([[v], g]))\n"
+        "try:\n    f.f(d['P'], d['X'][:, :3], d['Y'])\nexcept ValueError as e:\n    print(e)\n"
+    )
+    out = tmp_path / "r.npy"
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "out"), str(tmp_path / "d.npz"), str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    got = np.load(out)
+    v, g = fn(P, X, Y)
+    assert got[0] == pytest.approx(v, rel=1e-12)
+    np.testing.assert_allclose(got[1:], g, rtol=1e-10, atol=1e-13)
+    assert "argument 2" in res.stdout
 
 
 def test_wrong_arguments_are_named(model):

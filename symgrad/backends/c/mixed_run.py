@@ -18,7 +18,6 @@ import weakref
 
 import numpy as np
 
-from . import cache
 from .abi import check_arrays
 from .mixed import read_plan
 
@@ -84,12 +83,15 @@ class MixedFunction:
 
     on_vm = False
 
-    def __init__(self, source: str, meta: dict, pack, has_arrays: bool) -> None:
+    def __init__(self, source: str, meta: dict, pack, has_arrays: bool, library: str,
+                 release=None) -> None:  # fmt: skip
+        """``library``: the built ``source``; ``release(handle)`` unmaps it when this is freed."""
         plan = read_plan(source)
         self.source_text = source
-        self.library_path = cache.build(source, meta["lines"])
-        lib = ctypes.CDLL(self.library_path)
-        weakref.finalize(self, cache.release, lib._handle)
+        self.library_path = library
+        lib = ctypes.CDLL(library)
+        if release is not None:
+            weakref.finalize(self, release, lib._handle)
         self._kernels = []
         for k, has in enumerate(plan["kernels"]):
             self._kernels.append(_kernel(lib, f"sg_k{k}") if has else None)

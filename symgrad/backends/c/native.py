@@ -283,5 +283,8 @@ def load(source: str) -> Callable:
         from .mixed_run import MixedFunction  # needs NumPy, which the core does not
 
         structure = ast.literal_eval(meta["structure"])
-        return MixedFunction(source, meta, _packer(structure), "{" in meta["structure"])
+        library = cache.build(source, meta["lines"])
+        return MixedFunction(
+            source, meta, _packer(structure), "{" in meta["structure"], library, _release
+        )
     return NativeFunction(source)

@@ -12,6 +12,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 import symgrad as sg
 from symgrad.backends.lower_lanes import vectorize
@@ -265,3 +267,51 @@ def test_phases_lay_out_each_step_operand_in_place(model, lanes):
             assert node.op.value == "symbol" or 0 <= ph.phase_of[node.serial] < k
             if node.op.value != "symbol":
                 assert node.serial in ph.phases[ph.phase_of[node.serial]].where
+
+
+# -- random dense programs: the phased form against the NumPy backend ------------------------
+
+_ACTS = {
+    "tanh": sg.tanh,
+    "sigmoid": sg.sigmoid,
+    "relu": lambda v: sg.where(v > 0, v, 0.0),
+    "softplus": sg.softplus,
+}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(2, 40), min_size=3, max_size=4),
+    act=st.sampled_from(sorted(_ACTS)),
+    loss=st.sampled_from(["squares", "logsumexp", "abs"]),
+    n=st.sampled_from([1, 7, 300]),
+    seed=st.integers(0, 2**16),
+)
+def test_random_dense_programs_equal_the_numpy_backend(sizes, act, loss, n, seed):
+    """Random layer widths, activations and losses: whenever the phased form is taken, its
+    value and gradient equal the NumPy backend's (a different code path: NumPy's lowering
+    printed as array code), on random data including an inf and a NaN sample."""
+    k = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    p = list(sg.symbols(f"p0:{k}"))
+    x = list(sg.symbols(f"x0:{sizes[0]}"))
+    z = _forward(p, x, _ACTS[act], tuple(sizes))
+    if loss == "squares":
+        f = sum(v * v for v in z)
+    elif loss == "abs":
+        f = sum(abs(v - 0.5) for v in z)
+    else:
+        m = z[0]
+        for v in z[1:]:
+            m = sg.maximum(m, v)
+        f = m + sg.log(sum(sg.exp(v - m) for v in z))
+    outs = [f, np.array(sg.gradient(f, p), dtype=object)]
+    fn = sg.compile([p, x], outs, backend="c", reduce="sum")
+    ref = sg.compile([p, x], outs, backend="numpy", reduce="sum")
+    event("phased" if "symgrad-plan" in fn.source else "plain")
+    rng = np.random.default_rng(seed)
+    P = rng.uniform(-1, 1, k) / np.sqrt(max(sizes))
+    X = rng.uniform(-2, 2, (n, sizes[0]))
+    for data in [X, np.where(np.arange(n)[:, None] == n - 1, np.inf, X)]:
+        a, b = fn(P, data), ref(P, data)
+        np.testing.assert_allclose(a[0], b[0], rtol=1e-10, atol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-11, equal_nan=True)

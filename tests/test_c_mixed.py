@@ -144,6 +144,29 @@ def test_every_batch_layout_equals_numpy_backend(model, layout):
     np.testing.assert_allclose(a[1], b[1], rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("layout", ["plain", "no batch", "two batch axes", "empty"])
+def test_unreduced_programs_take_the_phased_form_too(model, layout):
+    """Per-sample outputs (no reduce=): each sample's value and gradient, as the NumPy backend
+    gives them, with the batch shape."""
+    p, x, y, f, g = model[:5]
+    fn = sg.compile([p, x, y], [f, g], backend="c")
+    ref = sg.compile([p, x, y], [f, g], backend="numpy")
+    assert "symgrad-plan" in fn.source
+    P, X, Y = _data(n=6, seed=7)
+    if layout == "no batch":
+        X, Y = X[0], Y[0]
+    elif layout == "two batch axes":
+        X, Y = X.reshape(2, 3, -1), Y.reshape(2, 3, -1)
+    elif layout == "empty":
+        X, Y = X[:0], Y[:0]
+    a, b = fn(P, X, Y), ref(P, X, Y)
+    assert np.shape(a[0]) == np.shape(b[0]) and np.shape(a[1]) == np.shape(b[1])
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-10, atol=1e-13)
+    if layout == "no batch":
+        assert isinstance(a[0], float)
+
+
 def test_mean_reduction(model):
     p, x, y, f, g, _, _ = model
     fn = sg.compile([p, x, y], [f, g], backend="c", reduce="mean")

@@ -23,7 +23,7 @@ from . import abi, mixed, tape
 from .abi import FUNC, SIMD_LIBM, declaration, make_meta, meta_comment
 from .spell import COND_VALUE, HELPER_LIBM, HELPERS, NAME, literal, simd_declarations
 
-# Reduced programs of this many operations or more are tried in the phased form (mixed.py).
+# Programs of this many operations or more are tried in the phased form (mixed.py).
 MIXED_MIN_OPS = 1_000
 _CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\(")
 
@@ -40,7 +40,7 @@ def generate(
     n_in = sum(len(e) for e, _ in layout)
     nodes = topo_order(roots)
     n_ops = sum(1 for n in nodes if n.args)
-    if reduce is not None and n_ops >= MIXED_MIN_OPS:
+    if n_ops >= MIXED_MIN_OPS:
         phased = _phased(params, roots, structure, names, reduce, layout)
         if phased is not None:  # dense layers: C kernels between BLAS products
             return phased
@@ -72,7 +72,7 @@ def _phased(params, roots, structure, names, reduce, layout) -> tuple[str, Progr
     from ..lower_matmul import elements_of, lower
     from ..lower_phases import phases
 
-    low = lower(roots, elements_of(params, names), reduce=True)
+    low = lower(roots, elements_of(params, names), reduce=reduce is not None)
     if not low.products or not mixed.worth_it(low):
         return None
     low = vectorize(low)

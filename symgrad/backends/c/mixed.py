@@ -1,6 +1,6 @@
 """The C form for programs with matrix products: scalar kernels in C, the products in BLAS.
 
-When ``lower_matmul`` finds dense layers in a reduced program (``reduce=``), the C backend does
+When ``lower_matmul`` finds dense layers in a batched program (reduced or not), the C backend does
 not spell each of a layer's multiply-adds as a scalar statement per sample (100,000 separate
 memory-bound sums for an MNIST-size layer); it runs the program in phases
 (``lower_phases``): a C kernel per phase computes that phase's scalar code for a block of
@@ -50,7 +50,7 @@ def worth_it(low: Lowered) -> bool:
 
 def generate(
     low: Lowered, ph: Phased, params: Params, arg_pos: dict[int, tuple[int, int]],
-    layout: list, reduce: str, structure: str, runtime,
+    layout: list, reduce: str | None, structure: str, runtime,
 ) -> tuple[str, list[tuple[str, str]]]:  # fmt: skip
     """The translation unit (kernels, product comments, plan and metadata) and the kernels'
     statements as (name, text), what ``fn.stats`` counts as lines."""
@@ -75,10 +75,12 @@ def generate(
         "rows": [len(p.slots) for p in ph.phases],
         "kernels": [bool(p.slots) for p in ph.phases],
         "steps": [_step_plan(m, k, at) for m, k, at in zip(low.steps, ph.step_phase, ph.vector_at)],
-        "items": [_item_plan(it, at) for it, at in zip(low.items, ph.item_at)],
-        "picks": [list(r) for r in runs(_flat_picks(low))],
+        "items": [_item_plan(it, at) for it, at in zip(low.items or (), ph.item_at)],
+        "picks": [list(r) for r in runs(_flat_picks(low))] if low.items is not None else [],
+        "roots": None if low.items is not None else [list(at[1:]) for at in ph.root_at],
     }
-    meta = make_meta(layout, len(low.picks), reduce, structure, len(lines))
+    m = len(low.picks) if low.items is not None else len(low.roots)
+    meta = make_meta(layout, m, reduce, structure, len(lines))
     meta["mixed"] = 1
     text = [*_HEADER, f"#define SG_B {block}", "", *runtime(kernels), ""]
     for body in kernels:

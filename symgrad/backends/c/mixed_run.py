@@ -111,13 +111,20 @@ class MixedFunction:
         self._pick = _ranges(plan["picks"], [-1])
         # the outputs often are the totals in order (a layer's gradient, row by row)
         self._in_order = np.array_equal(self._pick, np.arange(self._pick.size))
+        self._roots = None  # unreduced: per phase, (output rows, slot rows) to copy out
+        if plan.get("roots") is not None:
+            at = np.array(plan["roots"], dtype=np.intp).reshape(-1, 2)
+            self._roots = [
+                (np.flatnonzero(at[:, 0] == k), at[at[:, 0] == k, 1]) for k in range(self._n_phases)
+            ]
         self._block = plan["block"]  # samples per block, the row length of every block
         self._local = threading.local()
 
     # -- arguments -----------------------------------------------------------------------
 
-    def _prepare(self, arrays: tuple) -> tuple[list, list[bool], int]:
-        """Each argument as (samples, values) or (values,); whether it is batched; samples."""
+    def _prepare(self, arrays: tuple) -> tuple[list, list[bool], int, tuple]:
+        """Each argument as (samples, values) or (values,); whether it is batched; samples;
+        the batch shape."""
         shapes = [a.shape[: a.ndim - nd] for a, (_, nd) in zip(arrays, self._args)]
         batch = np.broadcast_shapes(*shapes) if shapes else ()
         n = math.prod(batch)
@@ -131,7 +138,7 @@ class MixedFunction:
                 a = np.broadcast_to(a, batch + a.shape[a.ndim - nd :])
             out.append(np.ascontiguousarray(a).reshape(n, k))
             batched.append(True)
-        return out, batched, n
+        return out, batched, n, batch
 
     def _workspace(self) -> tuple:
         """(blocks, pointer array, stride array) for this thread, made once."""
@@ -151,7 +158,7 @@ class MixedFunction:
 
     def __call__(self, *arrays, raw: bool = False):
         check_arrays(arrays, self._args)
-        args, batched, n = self._prepare(arrays)
+        args, batched, n, batch = self._prepare(arrays)
         bufs, ptrs, strides = self._workspace()
         for q, (a, b) in enumerate(zip(args, batched)):
             strides[q] = a.shape[1] if b else 0
@@ -160,6 +167,7 @@ class MixedFunction:
             for st in self._steps
         ]
         totals = [_zero(it) for it in self._items]
+        per_sample = None if self._roots is None else np.empty((self._m, n))
         with np.errstate(all="ignore"):
             for j0 in range(0, n, self._block):
                 c = min(self._block, n - j0)
@@ -168,6 +176,12 @@ class MixedFunction:
                 views = [buf[:, :c] for buf in bufs]
                 self._block_run(args, batched, weights, views, j0, c, ptrs, strides)
                 self._add_items(totals, views, args, batched, j0, c)
+                if per_sample is not None:
+                    for k, (outs, rows) in enumerate(self._roots):
+                        per_sample[outs, j0 : j0 + c] = views[self._n_steps + k][rows]
+            if per_sample is not None:
+                out = per_sample.reshape((self._m, *batch))
+                return out if raw else self._finish(out)
             flat = np.concatenate([np.ravel(t) for t in totals]) if totals else np.zeros(0)
             out = flat if self._in_order else flat[self._pick]
             if self._reduce == "mean":
@@ -239,7 +253,7 @@ class MixedFunction:
     def _finish(self, out):
         if self._has_arrays:
             return self._pack(None, out)
-        return self._pack(out.tolist(), out)
+        return self._pack(out.tolist() if out.ndim == 1 else list(out), out)
 
     def flat(self, *arrays):
         return self.__call__(*arrays, raw=True)

@@ -6,8 +6,8 @@ memory-bound sums for an MNIST-size layer); it runs the program in phases
 (``lower_phases``): a C kernel per phase computes that phase's scalar code for a block of
 samples, vectorized across them, and writes the values the products read into a block of
 rows; between the kernels the products run as matrix products through the BLAS that NumPy
-already has in the process (no new dependency; measured against a generated blocked kernel in
-docs/c_backend.md). The reduced outputs (a layer's weight gradients: sums over the batch of
+already has in the process (no new dependency; docs/c_backend.md says why not a generated
+kernel). The reduced outputs (a layer's weight gradients: sums over the batch of
 outer products) are matrix products too.
 
 The source is one C translation unit holding the kernels ``sg_k<p>``, a comment per product

@@ -105,3 +105,19 @@ def test_derivative_names_never_shadow_and_stay_out_when_unclear():
     assert "('os')" not in fv.source and "#" not in _body(fv)  # only identifier characters
     assert "g_x___import___os = _sech2(x___import___os)" in fv.source
     assert fv(0.0) == [1.0]
+
+
+def test_numpy_reduced_gradient_matrices_are_named_after_their_variable():
+    """The NumPy backend's matrix form keeps the gradient's name: a layer's weight gradients
+    are one matrix, printed as ``g_w = _outer(...)`` (or ``_gram``), not an anonymous term."""
+    w = list(sg.symbols("w0:40"))
+    x = list(sg.symbols("x0:4"))
+    h = [sg.tanh(sum(w[4 * j + i] * x[i] for i in range(4)) + w[32 + j]) for j in range(8)]
+    f = sum(hj * hj for hj in h)
+    fn = sg.compile([w, x], [f, sg.gradient(f, w)], backend="numpy", reduce="sum")
+    assert "    g_w = _outer(" in fn.source
+    X = np.random.default_rng(0).uniform(-1, 1, (5, 4))
+    W = np.linspace(-1, 1, 40)
+    ref = sg.compile([w, x], [f, sg.gradient(f, w)], backend="python")
+    want = np.sum([ref(W.tolist(), X[i].tolist())[1] for i in range(5)], axis=0)
+    np.testing.assert_allclose(fn(W, X)[1], want, rtol=1e-12)

@@ -1,7 +1,8 @@
 """The NumPy backend's sources for programs without matrix structure are fixed: the lowering
 passes (backends/lower_matmul.py, lower_lanes.py) find nothing in them and must change
 nothing. Digests of the sources (version string masked) as main printed them without the
-passes (at 7d08675); a change here must be intended and stated."""
+passes (at 7d08675); a change here must be intended and stated. Changed since: lsq/sum and
+lsq/mean name their reduced gradient matrix after its variable (``g_w = _gram(...)``)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,11 @@ DIGESTS = {
     "where/None": "117cd3cc31ff2409",
     "ops/None": "4e7233721a8f8fd4",
     "design/sum": "e95cc9cef61c332a",
-    "lsq/sum": "24d259df86476fe0",
+    "lsq/sum": "d09798aceab8bf17",
     "where/sum": "9c73c273fa3c7122",
     "ops/sum": "8b3428223561e6ee",
     "design/mean": "a89cc55763d85091",
-    "lsq/mean": "9441d909e405029e",
+    "lsq/mean": "26753631532238c2",
     "where/mean": "29c381d4f463e3d2",
     "ops/mean": "cf7f3ba571297786",
 }

@@ -111,6 +111,10 @@ def generate(
         items = [item_text(it, texts, params, batch, znames, consts) for it in low.items]
         ret = "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         compute = _with_frees(prog.lines, [*prog.outputs, ret])
+        named = _item_names(low, roots, scope)
+        compute += [f"{nm} = {t}" for nm, t in zip(named, items) if nm is not None]
+        items = [t if nm is None else nm for nm, t in zip(named, items)]
+        ret = "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         driver = _driver(low, params, structure, batch, batch_line, reduce, consts)
         funcs = [("_block", unpack + compute + [f"return {ret}"]), (FUNC, convert + driver)]
     return _module(doc, funcs, consts, reduce is not None, sig), prog
@@ -149,6 +153,23 @@ def _program(low: Lowered, params, names: dict[int, str], scope: NameScope, batc
         prog.op_counts["mul"] = prog.op_counts.get("mul", 0) + low.dots
     place(prog, blocks, [[*r, z] for r, z in zip(rnames, znames)])
     return prog, texts, consts, znames
+
+
+def _item_names(low: Lowered, roots: list[Expr], scope: NameScope) -> list[str | None]:
+    """A name for each reduced matrix (a layer's weight gradients, ``_outer``/``_gram``) whose
+    outputs all carry labels of one stem (``g_w0``, ``g_w1`` ... -> ``g_w``), else None: the
+    generated code says which gradient each matrix is."""
+    stems: dict[int, set[str]] = {}
+    for r, pk in zip(roots, low.picks):
+        hint = scope.hints.get(r.serial)
+        stem = None if hint is None else hint.rstrip("0123456789").rstrip("_")
+        stems.setdefault(pk[0], set()).add(stem or "")
+    out: list[str | None] = []
+    for i, it in enumerate(low.items):
+        names = stems.get(i, {""})
+        ok = isinstance(it, OuterSum) and len(names) == 1 and "" not in names
+        out.append(scope.fresh(names.pop()) if ok else None)
+    return out
 
 
 def _names_read(prog: Program) -> set[str]:

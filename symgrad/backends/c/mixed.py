@@ -19,6 +19,7 @@ Nothing a user names reaches the source.
 from __future__ import annotations
 
 import json
+import textwrap
 
 from ...ir import Expr, make, symbol
 from ..base import Params, linearize
@@ -221,7 +222,9 @@ def _lanewise(s: int, m: Elementwise, at: tuple, blocks: _Blocks) -> tuple[list[
                 pre.append(f"    const double *restrict sg_a{i} = sg_b[{blocks.step(step)}];")
                 args.append(f"sg_a{i}[sg_r * SG_B + sg_j]")
             else:
-                pre.append(f"    static const long long sg_p{i}[{len(perm)}] = {_c_ints(perm)};")
+                pre.append(f"    static const long long sg_p{i}[{len(perm)}] = {{")
+                pre += [f"        {line}" for line in _wrapped(_c_ints(perm)[1:-1], 88)]
+                pre.append("    };")
                 pre.append(f"    const double *restrict sg_a{i} = sg_b[{blocks.step(step)}];")
                 args.append(f"sg_a{i}[sg_p{i}[sg_r] * SG_B + sg_j]")
         else:  # a per-sample value, the same for every row
@@ -332,13 +335,18 @@ def _plan_comment(plan: dict) -> list[str]:
         sep = "," if i < len(keys) - 1 else ""
         if isinstance(value, list) and value and isinstance(value[0], dict | list):
             out.append(f'"{key}": [')
-            out += [
-                json.dumps(v) + ("," if j < len(value) - 1 else "") for j, v in enumerate(value)
-            ]
+            for j, v in enumerate(value):
+                out += _wrapped(json.dumps(v) + ("," if j < len(value) - 1 else ""))
             out.append("]" + sep)
         else:
-            out.append(f'"{key}": {json.dumps(value)}{sep}')
+            out += _wrapped(f'"{key}": {json.dumps(value)}{sep}')
     return [*out, "} */", ""]
+
+
+def _wrapped(text: str, width: int = 96) -> list[str]:
+    """``text`` broken at its spaces into lines of at most ``width`` (JSON allows white space
+    between tokens, and the plan holds no string with a space)."""
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
 
 
 def read_plan(source: str) -> dict:

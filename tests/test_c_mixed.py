@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import symgrad as sg
+from benchmarks.workloads import dense_forward
 from symgrad.backends.lower_lanes import vectorize
 from symgrad.backends.lower_matmul import elements_of, lower
 from symgrad.backends.lower_phases import kernel_inputs, phases
@@ -33,24 +34,9 @@ def _n_params(sizes=SIZES) -> int:
     return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
 
-def _forward(p, x, tanh, sizes=SIZES):
-    act, k = list(x), 0
-    last = len(sizes) - 2
-    for li, (nin, nout) in enumerate(zip(sizes, sizes[1:])):
-        out = []
-        for _ in range(nout):
-            s = p[k + nin]
-            for i in range(nin):
-                s = s + p[k + i] * act[i]
-            k += nin + 1
-            out.append(tanh(s) if li < last else s)
-        act = out
-    return act
-
-
 def _loss(p, x, y, lib):
     """Softmax cross-entropy through log-sum-exp, per sample."""
-    z = _forward(p, x, lib.tanh)
+    z = dense_forward(p, x, lib.tanh, SIZES)
     m = z[0]
     for v in z[1:]:
         m = lib.maximum(m, v)
@@ -317,7 +303,7 @@ def test_random_dense_programs_equal_the_numpy_backend(sizes, act, loss, n, seed
     k = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
     p = list(sg.symbols(f"p0:{k}"))
     x = list(sg.symbols(f"x0:{sizes[0]}"))
-    z = _forward(p, x, _ACTS[act], tuple(sizes))
+    z = dense_forward(p, x, _ACTS[act], tuple(sizes))
     if loss == "squares":
         f = sum(v * v for v in z)
     elif loss == "abs":

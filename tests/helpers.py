@@ -108,3 +108,21 @@ def counted(fn):
     wrapper.calls = calls
     wrapper.__name__ = fn.__name__
     return wrapper
+
+
+def count_compiles(monkeypatch) -> list:
+    """The C compiler runs made from here on, as their argv lists (the C call entry, built once
+    per cache, is built first and not counted)."""
+    from symgrad.backends.c import cache
+    from symgrad.backends.c import call as ccall
+
+    ccall.module()
+    runs: list = []
+    real = cache._run_compiler
+
+    def counting(argv, cwd):
+        runs.append(argv)
+        return real(argv, cwd)
+
+    monkeypatch.setattr(cache, "_run_compiler", counting)
+    return runs

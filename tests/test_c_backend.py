@@ -16,14 +16,13 @@ import textwrap
 
 import numpy as np
 import pytest
-from helpers import needs_cc
+from helpers import count_compiles, needs_cc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symgrad as sg
 from symgrad.backends import c as c_backend
 from symgrad.backends.c import abi, cache, tape_vm
-from symgrad.backends.c import call as ccall
 from symgrad.ir import make
 from symgrad.ops import INFO, Op
 
@@ -195,22 +194,9 @@ def test_names_never_reach_the_source():
     assert same(fc(2.0, 3.0)[0], 7.0)
 
 
-def _count_compiles(monkeypatch) -> list:
-    ccall.module()  # the call entry is built once per process (or machine); count the rest
-    calls = []
-    real = cache._run_compiler
-
-    def counting(argv, cwd):
-        calls.append(argv)
-        return real(argv, cwd)
-
-    monkeypatch.setattr(cache, "_run_compiler", counting)
-    return calls
-
-
 def test_cache_hit_runs_no_compiler(monkeypatch, tmp_path):
     monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path / "cache"))
-    calls = _count_compiles(monkeypatch)
+    calls = count_compiles(monkeypatch)
     x = sg.Symbol("x")
     f1 = sg.compile([x], [sg.exp(x) * 3.25], backend="c")
     assert len(calls) == 1
@@ -442,7 +428,7 @@ def test_vm_machine_is_built_once(on_vm, monkeypatch, tmp_path):
     """The interpreter is one cached library: a new large program runs no compiler."""
     monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(tape_vm, "_machine", None)
-    calls = _count_compiles(monkeypatch)
+    calls = count_compiles(monkeypatch)
     x = sg.Symbol("x")
     sg.compile([x], [sg.exp(x) * 3.25], backend="c")
     n = len(calls)

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 import pytest
-from helpers import close, needs_cc
+from helpers import close, count_compiles, needs_cc
 
 import symgrad as sg
 from symgrad.backends.c import abi, cache
@@ -30,16 +30,7 @@ needs_simd = pytest.mark.skipif(
 def compiles(monkeypatch, tmp_path):
     """A fresh cache (so each test compiles what it needs) and the compiler runs it makes."""
     monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path / "cache"))
-    ccall.module()  # the call entry, once per cache, is not counted
-    runs: list = []
-    real = cache._run_compiler
-
-    def counting(argv, cwd):
-        runs.append(argv)
-        return real(argv, cwd)
-
-    monkeypatch.setattr(cache, "_run_compiler", counting)
-    return runs
+    return count_compiles(monkeypatch)
 
 
 def _program():

@@ -25,6 +25,7 @@ from ...ir import Expr, make, symbol
 from ..base import Params, linearize
 from ..lower_phases import Phased, kernel_inputs
 from ..lowered import Dot, Elementwise, Lowered, MatMul, OuterSum, Total
+from ..naming import NameScope
 from ..numpy_steps import flat_pick, item_size, runs
 from .abi import make_meta, meta_comment
 from .spell import COND_VALUE, NAME, literal, render_op
@@ -121,12 +122,9 @@ def _kernel(k, phase, ph: Phased, arg_pos, blocks: _Blocks) -> tuple[list[str], 
     inputs = kernel_inputs(phase, k, ph.phase_of)
     loads, fresh, read = _loads(inputs, ph, arg_pos, blocks)
     slots = _rebuilt(phase.slots, fresh, ph.phase_of, k)
-    names = {n.serial: nm for n, nm in zip([fresh.get(i.serial, i) for i in inputs], loads)}
-    # Each input is read where it is used (its load is its name): hoisting a thousand loads
-    # to the top of the loop keeps them all live at once, and GCC's register allocation then
-    # takes tens of seconds (measured: 23 s for a 256-wide layer's kernel, 0.X s inline).
-    prog = linearize(slots, {s: src for s, (_, src) in names.items()}, NAME, _Scope(), literal,
-                     COND_VALUE)  # fmt: skip
+    # Each input is read where it is used: its load expression stands in for its name.
+    reads = {fresh.get(i.serial, i).serial: src for i, src in zip(inputs, loads)}
+    prog = linearize(slots, reads, NAME, NameScope(), literal, COND_VALUE)
     out_block = blocks.phase(k)
     body = [
         f"int sg_k{k}(long long sg_n, double *const *sg_b, const long long *sg_s)",
@@ -147,29 +145,14 @@ def _kernel(k, phase, ph: Phased, arg_pos, blocks: _Blocks) -> tuple[list[str], 
     return body, prog.lines
 
 
-class _Scope:
-    """Temporaries ``t<n>``; inputs are ``sg_v<n>`` (never a user's label)."""
-
-    def __init__(self) -> None:
-        self.next = 0
-
-    def temp(self, prefix: str = "t") -> str:
-        self.next += 1
-        return f"t{self.next - 1}"
-
-    def name_for(self, serial: int) -> str:
-        return self.temp()
-
-
 def _loads(inputs, ph: Phased, arg_pos, blocks: _Blocks):
-    """Per input, (C name, C load expression); fresh symbols standing for earlier phases'
-    values; the blocks read."""
+    """Per input, its C load expression; fresh symbols standing for earlier phases' values;
+    the blocks read."""
     fresh: dict[int, Expr] = {}
-    loads: list[tuple[str, str]] = []
+    loads: list[str] = []
     read: list[int] = []
     step_rows = ph.step_rows
     for i, node in enumerate(inputs):
-        name = f"sg_v{i}"
         if node.serial in arg_pos:
             q, e = arg_pos[node.serial]
             src = f"sg_b{q}[sg_j * sg_s[{q}] + {e}]"
@@ -185,7 +168,7 @@ def _loads(inputs, ph: Phased, arg_pos, blocks: _Blocks):
             src = f"sg_b{b}[{ph.phases[j].where[node.serial]} * SG_B + sg_j]"
             read.append(b)
             fresh[node.serial] = symbol(f"sg_in{i}")
-        loads.append((name, src))
+        loads.append(src)
     return loads, fresh, read
 
 

@@ -202,7 +202,7 @@ ROWS: tuple[OpInfo, ...] = (
     OpInfo("SECH2", 1, s._sech2, spell(call("sech2"), call("_sech2"),
         Template("(1.0 / np.cosh({0}) ** 2)"), call("sg_sech2")), lambda sp, a: sp.sech(a) ** 2,
         fn_name="sech2", doc="sech(x)^2, the derivative of tanh: 1 - tanh(x)^2 without its "
-        "cancellation where tanh rounds to +-1.", c_helper="sg_sech2", c_libm=("exp", "fabs")),
+        "cancellation where tanh rounds to +-1.", c_helper="sg_sech2", c_libm=("fabs",)),
     OpInfo("ERF", 1, math.erf, fn("erf", np="_erf"), _twin("erf"), ("erf",),
         fn_name="erf", doc="The error function.", c_libm=("erf",)),
     OpInfo("SIGMOID", 1, s._sigmoid, fn("sigmoid", py="_sigmoid", np="_sigmoid", c="sg_sigmoid"),

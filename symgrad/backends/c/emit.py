@@ -21,7 +21,15 @@ from ...ir import Expr, leaves, topo_order
 from ..base import Names, NewScope, Params, Program, linearize, spec_ndim, structure_text
 from . import abi, mixed, tape
 from .abi import FUNC, SIMD_LIBM, declaration, make_meta, meta_comment
-from .spell import COND_VALUE, HELPER_LIBM, HELPERS, NAME, literal, simd_declarations
+from .spell import (
+    COND_VALUE,
+    HELPER_LIBM,
+    HELPERS,
+    NAME,
+    helpers_for,
+    literal,
+    simd_declarations,
+)
 
 # Programs of this many operations or more are tried in the phased form (mixed.py).
 MIXED_MIN_OPS = 1_000
@@ -109,7 +117,7 @@ def _runtime(texts: list[str]) -> list[str]:
     called: set[str] = set()
     for t in texts:
         called.update(_CALL.findall(t))
-    helpers = [h for h in HELPERS if h in called]
+    helpers = helpers_for(called)
     for h in helpers:
         called.update(HELPER_LIBM.get(h, ()))
     out = simd_declarations([f for f in SIMD_LIBM if f in called])

@@ -9,6 +9,7 @@ saved loader's template.
 from __future__ import annotations
 
 import math
+import re
 from importlib import resources
 
 from ...ops import ATOM, INFO, Op, Template, template
@@ -45,6 +46,23 @@ HELPER_NAMES = tuple(h for h in _FIRST if h in _NAMED) + tuple(h for h in _NAMED
 HELPERS: dict[str, str] = {h: runtime_text(h + ".h").rstrip("\n") for h in HELPER_NAMES}
 # The libm functions each helper calls: the op table's c_libm of the row that names the helper.
 HELPER_LIBM = {i.c_helper: i.c_libm for i in INFO.values() if i.c_helper}
+# Which helper file defines each C function (sg_tanh.h defines sg_tanh_q, which sg_sech2 calls).
+_DEFINED = re.compile(r"^SG_INLINE double (\w+)\(|^static inline double (\w+)\(", re.M)
+_CALLED = re.compile(r"\b(sg_\w+)\(")
+_DEFINER = {f: h for h in HELPER_NAMES for m in _DEFINED.findall(HELPERS[h]) for f in m if f}
+
+
+def helpers_for(called: set[str]) -> list[str]:
+    """The helpers whose bodies the functions in ``called`` need, with the helpers those
+    bodies call in turn, in include order (a definer before its callers)."""
+    todo = [_DEFINER[f] for f in called if f in _DEFINER]
+    need: set[str] = set()
+    while todo:
+        h = todo.pop()
+        if h not in need:
+            need.add(h)
+            todo += [_DEFINER[f] for f in _CALLED.findall(HELPERS[h]) if f in _DEFINER]
+    return [h for h in HELPER_NAMES if h in need]
 
 
 def template_c(op: Op) -> Template:

@@ -7,19 +7,21 @@
 #define SG_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 #endif
-#ifdef SG_SIMD /* batch loops call its vector variants (GCC writes them) */
-#pragma omp declare simd notinbranch
+/* Under SG_SIMD every call is inlined: batch loops vectorize the arithmetic itself, and
+   tanh(x) beside sech2(x) (tanh's derivative) shares one exp (sg_tanh_q), which GCC finds
+   once both are inlined. Elsewhere the compiler decides, as for any static inline. */
+#ifndef SG_INLINE
+#if defined(SG_SIMD) && defined(__GNUC__)
+#define SG_INLINE static inline __attribute__((always_inline))
+#else
+#define SG_INLINE static inline
 #endif
-static inline double sg_tanh(double x)
+#endif
+SG_INLINE double sg_tanh_small(double a)
 {
-    /* libm's tanh (expm1, then a division) is slow in dependent chains; this one has a short
-       critical path. |x| < 1: |x| + |x|^3 P(x^2), P of degree 15 (relative minimax, fitted
-       with mpmath; Estrin's scheme, 4 FMAs deep). Else 1 - 2/(E + 1), E = exp(2|x|) inline
-       (2|x| = k ln2 + r, |r| <= ln2/2, e^r = 1 + r + r^2 Q(r), Q of degree 9), so that scalar
-       and vector code give the same bits. The sign is put back last: odd exactly,
-       tanh(-0) = -0. Max error 1.2 ulp with FMA, 1.4 without (measured: docs/c_backend.md). */
-    union { double d; unsigned long long u; } s;
-    const double a = fabs(x), z = a * a;
+    /* tanh(a) for 0 <= a < 1: a + a^3 P(a^2), P of degree 15 (relative minimax, fitted with
+       mpmath; Estrin's scheme, 4 FMAs deep) */
+    const double z = a * a;
     const double p0 = SG_FMA(0.13333333333333092, z, -0.3333333333333333);
     const double p1 = SG_FMA(0.021869488529139693, z, -0.05396825396804674);
     const double p2 = SG_FMA(0.003592126680862536, z, -0.008863235404740533);
@@ -31,9 +33,19 @@ static inline double sg_tanh(double x)
     const double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
     const double q0 = SG_FMA(p1, z2, p0), q1 = SG_FMA(p3, z2, p2);
     const double q2 = SG_FMA(p5, z2, p4), q3 = SG_FMA(p7, z2, p6);
-    const double small = SG_FMA(a * z, SG_FMA(SG_FMA(q3, z4, q2), z8, SG_FMA(q1, z4, q0)), a);
-    /* tanh(22) rounds to 1: clamp (NaN stays NaN), so exp cannot overflow */
-    const double y = a > 22.0 ? 44.0 : a + a;
+    return SG_FMA(a * z, SG_FMA(SG_FMA(q3, z4, q2), z8, SG_FMA(q1, z4, q0)), a);
+}
+
+SG_INLINE double sg_tanh_q(double a)
+{
+    /* q = 2/(E + 1), E = exp(2a), for a = |x|: tanh(x) = 1 - q and sech(x)^2 = q(2 - q), each
+       without cancellation (q and 2 - q are both accurate). exp is inline (2a = k ln2 + r,
+       |r| <= ln2/2, e^r = 1 + r + r^2 Q(r), Q of degree 9), so that scalar and vector code
+       give the same bits. a is clamped at 380, where q(2 - q) rounds to 0 (NaN stays NaN);
+       2^k is two normal factors, 2^k1 (k1 <= 1021) and 2^(k1 - k) (1 unless a > 354), so
+       nothing overflows and q can be subnormal. */
+    union { double d; unsigned long long u; } s, t;
+    const double y = a > 380.0 ? 760.0 : a + a;
     const double kb = SG_FMA(y, 1.4426950408889634, 0x1.8p52); /* k in the low bits */
     const double k = kb - 0x1.8p52;
     const double r = SG_FMA(-k, -4.2009150726810846e-11, SG_FMA(-k, 0x1.62e42ffp-1, y));
@@ -44,8 +56,21 @@ static inline double sg_tanh(double x)
     const double e4 = SG_FMA(2.506816919552597e-08, r, 2.762004665507207e-07);
     const double r2 = r * r, r4 = r2 * r2;
     const double eq = SG_FMA(SG_FMA(e4, r4, SG_FMA(e3, r2, e2)), r4, SG_FMA(e1, r2, e0));
-    s.d = kb;
-    s.u = (s.u + 1023) << 52; /* 2^k */
-    const double big = 1.0 - 2.0 / SG_FMA(SG_FMA(r2, eq, r), s.d, s.d + 1.0);
-    return copysign(a < 1.0 ? small : big, x);
+    const double k1 = k > 1021.0 ? 1021.0 : k;
+    s.d = k1 + 0x1.8p52;
+    s.u = (s.u + 1023) << 52; /* 2^k1 */
+    t.d = (k1 - k) + 0x1.8p52;
+    t.u = (t.u + 1023) << 52; /* 2^(k1 - k) */
+    return 2.0 / SG_FMA(SG_FMA(r2, eq, r), s.d, s.d + 1.0) * t.d;
+}
+
+SG_INLINE double sg_tanh(double x)
+{
+    /* libm's tanh (expm1, then a division) is slow in dependent chains; this one has a short
+       critical path: |x| < 1 a polynomial (sg_tanh_small), else 1 - q (sg_tanh_q). The sign is
+       put back last: odd exactly, tanh(-0) = -0. Max error 1.2 ulp with FMA, 1.4 without
+       (measured: docs/c_backend.md). */
+    const double a = fabs(x), small = sg_tanh_small(a), q = sg_tanh_q(a); /* both, always:
+       vector code computes both anyway, and an unconditional q is one sech2(x) can share */
+    return copysign(a < 1.0 ? small : 1.0 - q, x);
 }

@@ -72,18 +72,18 @@ def test_unbatched_then_batched_gives_numpys_values(compiles, monkeypatch, path)
     syms, outs = _program()
     fn = sg.compile(syms, outs, backend="c")
     ref = sg.compile(syms, outs, backend="numpy")
-    assert len(compiles) == 1 and fn._fn._simd_fn is None
+    assert len(compiles) == 1 and not fn._fn._simd_fns
     xs, ys = _points(3 * BIG)
     with np.errstate(all="ignore"):
         singles = [fn(float(a), float(b)) for a, b in zip(xs, ys)]
         for (a, b), got in zip(zip(xs, ys), singles):
             _agree(got, ref(float(a), float(b)))
         small = fn(xs[: BIG - 1], ys[: BIG - 1])  # below the threshold: still the plain build
-        assert len(compiles) == 1 and fn._fn._simd_fn is None
+        assert len(compiles) == 1 and not fn._fn._simd_fns
         _agree(small, ref(xs[: BIG - 1], ys[: BIG - 1]))
         batch = fn(xs, ys)  # the first large batch
         vector = cache.simd_possible()
-        assert len(compiles) == 1 + vector and (fn._fn._simd_fn is not None) == vector
+        assert len(compiles) == 1 + vector and bool(fn._fn._simd_fns) == vector
         _agree(batch, ref(xs, ys))
         # the same calls again: the same bits (which build serves depends on the size only)
         assert _bits(fn(xs, ys)) == _bits(batch)
@@ -105,23 +105,24 @@ def test_a_warm_cache_serves_both_builds_at_once(compiles):
         want = first(xs, ys)
         assert len(compiles) == 2
         again = sg.compile(syms, outs, backend="c")  # another function of the same source
-        assert again._fn._simd_fn is not None and len(compiles) == 2  # no compiler ran
         assert _bits(again(xs, ys)) == _bits(want)
+        assert again._fn._simd_fns and len(compiles) == 2  # no compiler ran
         assert _bits(again(1.5, -2.0)) == _bits(first(1.5, -2.0))
 
 
-def test_functions_built_once(compiles):
-    """Reduced functions (batched by nature) and rerolled loops carry no tier."""
+def test_reduced_functions_are_tiered_and_loops_built_once(compiles):
+    """A reduced small function is tiered as an unreduced one; rerolled loops carry no tier."""
     x, w = sg.Symbol("x"), list(sg.symbols("w0:2"))
     fn = sg.compile([x, w], [sg.tanh(w[0] * x + w[1])], backend="c", reduce="sum")
-    assert fn._fn._simd_min == 0 and len(compiles) == 1
+    assert len(compiles) == 1
     got = fn(np.linspace(-1.0, 1.0, 3 * BIG), np.array([0.5, 0.25]))
     want = sum(math.tanh(0.5 * v + 0.25) for v in np.linspace(-1.0, 1.0, 3 * BIG))
-    assert close(got[0], want, rtol=1e-13) and len(compiles) == 1
+    vector = cache.simd_possible()
+    assert close(got[0], want, rtol=1e-13) and len(compiles) == 1 + vector
     xs = list(sg.symbols("x0:1100"))  # past abi.LOOP_MIN_OPS
     looped = sg.compile([xs], [v * v + 1.0 for v in xs], backend="c")
     assert "for (long long sg_r" in looped.source and looped._fn._simd_min == 0
-    assert len(compiles) == 2
+    assert len(compiles) == 2 + vector
 
 
 def test_a_failed_vectorized_build_leaves_the_plain_one_serving(compiles, monkeypatch):
@@ -139,7 +140,7 @@ def test_a_failed_vectorized_build_leaves_the_plain_one_serving(compiles, monkey
     with np.errstate(all="ignore"):
         batch = fn(xs, ys)
         _agree(batch, sg.compile(syms, outs, backend="numpy")(xs, ys))
-        assert fn._fn._simd_min == 0 and fn._fn._simd_fn is None
+        assert fn._fn._simd_min == 0 and not fn._fn._simd_fns
         assert _bits(fn(xs, ys)) == _bits(batch)
 
 
@@ -160,3 +161,47 @@ def test_concurrent_first_batches_build_once(compiles):
     for t in threads:
         t.join()
     assert len(compiles) == 2 and all(r == results[0] for r in results)
+
+
+def _batched_program():
+    w, x = list(sg.symbols("w0:3")), sg.Symbol("x")
+    u = sg.tanh(w[0] * x + w[1])
+    return [w, x], [u * w[2] - x, sg.sech2(w[0] * x + w[1]) + u * u]
+
+
+@needs_simd
+@pytest.mark.parametrize("path", ["entry", "ctypes"])
+@pytest.mark.parametrize("reduce", [None, "sum"])
+def test_each_set_of_batched_arguments_gets_its_build(compiles, monkeypatch, path, reduce):
+    """Strides are constants in a vectorized build: one build per set of batched arguments,
+    each giving NumPy's values, and the same bits again whichever other builds exist."""
+    if path == "ctypes":
+        monkeypatch.setattr(ccall, "_module", False)
+    syms, outs = _batched_program()
+    fn = sg.compile(syms, outs, backend="c", reduce=reduce)
+    ref = sg.compile(syms, outs, backend="numpy", reduce=reduce)
+    rng = np.random.default_rng(3)
+    ws, xs = rng.uniform(-2.0, 2.0, (4 * BIG, 3)), rng.uniform(-3.0, 3.0, 4 * BIG)
+    xs[:4] = [math.inf, -math.inf, math.nan, -0.0]
+    calls = [(ws[0], xs), (ws, xs), (ws, 0.75), (ws[0], xs)]  # masks 0b10, 0b11, 0b01, 0b10
+    with np.errstate(all="ignore"):
+        got = [fn(*a) for a in calls]
+        for g, a in zip(got, calls):
+            _agree(g, ref(*a))
+        assert sorted(fn._fn._simd_fns) == [1, 2, 3] and len(compiles) == 4
+        assert _bits(fn(*calls[0])) == _bits(got[0]) and _bits(fn(*calls[1])) == _bits(got[1])
+    assert len(compiles) == 4
+
+
+@needs_simd
+def test_a_build_for_other_strides_refuses_them(compiles):
+    syms, outs = _batched_program()
+    fn = sg.compile(syms, outs, backend="c")
+    ws, xs = np.full((2 * BIG, 3), 0.5), np.linspace(-1.0, 1.0, 2 * BIG)
+    fn(ws[0], xs)  # builds the vectorized build for mask 0b10
+    lib = fn._fn._simd_fns[2]
+    out = np.empty((2, 2 * BIG))
+    wrong = [2 * BIG, ws.ctypes.data, 3, xs.ctypes.data, 1, out.ctypes.data]  # mask 0b11
+    assert lib(*wrong) == 2
+    right = [2 * BIG, ws.ctypes.data, 0, xs.ctypes.data, 1, out.ctypes.data]
+    assert lib(*right) == 0 and np.array_equal(out, np.asarray(fn(ws[0], xs)))

@@ -143,11 +143,13 @@ def build(
     subdir: str = CACHE_FORMAT,
     compile_missing: bool = True,
     simd: bool | None = None,
+    defines: Sequence[str] = (),
 ) -> str | None:
     """The path of a shared library built from ``source``: from the cache, or compiled now.
 
     ``extra_flags`` follow the usual ones (and are hashed with them); ``subdir`` is the cache
     subdirectory (another one for libraries that are not generated functions, e.g. call.py's).
+    ``defines``: ``-D`` flags (hashed too) that leave the vectorized build possible.
     ``simd``: None, vectorized over libmvec where ``simd_supported`` (else, or if that build
     fails, plain); False, plain only; True, vectorized only (None where that is not supported).
     A cached library is returned only when it matches its record (``store.verified``); with no
@@ -156,7 +158,8 @@ def build(
     """
     root = store.private_dir(cache_dir() / subdir)
     store.check_private(cache_dir())
-    plain = "\n".join([CACHE_FORMAT, _cpu_id(), str(n_lines), " ".join(extra_flags), source])
+    extra = " ".join([*extra_flags, *defines])
+    plain = "\n".join([CACHE_FORMAT, _cpu_id(), str(n_lines), extra, source])
     source_key = hashlib.sha256(plain.encode()).hexdigest()[:32]
     try:
         cc = find_compiler()
@@ -173,7 +176,7 @@ def build(
         return None
     failures = []
     for use_simd in [True] if simd else [True, False] if vector and simd is None else [False]:
-        flags = flags_for(n_lines, use_simd) + list(extra_flags)
+        flags = flags_for(n_lines, use_simd) + list(extra_flags) + list(defines)
         key = "\n".join([CACHE_FORMAT, ident, _cpu_id(), " ".join(flags), source])
         final = root / f"sg_{hashlib.sha256(key.encode()).hexdigest()[:32]}.so"
         for _ in range(3):  # a concurrent build may replace the file between install and check
@@ -188,8 +191,12 @@ def build(
                 break
     if not compile_missing:
         return None
+    raise _compile_error(cc, failures)
+
+
+def _compile_error(cc: list[str], failures: list) -> CCompileError:
     argv, error = failures[-1] if failures else ([*cc], "the library kept failing its check")
-    raise CCompileError(
+    return CCompileError(
         f"the C compiler failed on symgrad's generated source:\n  $ {shlex.join(argv)}\n"
         f"{error}\n"
         f"Check that {cc[0]!r} works (or set CC to another compiler), or use backend='python'. "

@@ -156,12 +156,12 @@ def _load(compile_missing: bool):
 
 
 def plan(
-    address: int, args: list, m: int, reduce: bool, floats: bool, lines: int, vector=(0, 0)
+    address: int, args: list, m: int, reduce: bool, floats: bool, lines: int, vector=(0, 0, 0)
 ) -> bytes:
     """The plan ``call`` reads: ``args`` as (size, trailing shape) per argument; ``floats``:
     unbatched results as a list of floats (else always an array); ``vector``: (the address of
     the vectorized build, 0 while there is none; the batch size from which it serves, 0 for
-    never)."""
+    never; the mask of batched arguments it was built for, bit i for argument i)."""
     flags = (REDUCE if reduce else 0) | (FLOATS if floats else 0) | RELEASE_GIL
     words = [address, len(args), m, flags, max(lines, 1), *vector]
     for k, shape in args:

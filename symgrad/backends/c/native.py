@@ -4,12 +4,15 @@
 tape to the cached interpreter (``tape``), and calls ``sg_f`` through the call entry
 (``call``) or ctypes; it shapes the outputs as the NumPy backend does (``pack``).
 
-A small straight-line function is built twice, in tiers: plain first (what ``sg.compile``
-waits for; it serves every call of fewer than ``abi.SIMD_MIN_SAMPLES`` samples), and
-vectorized across samples on its first call with that many (which waits for it; it serves
-every such call from then on). A function only ever called on one point never pays for the
-vectorizer; which build serves a call depends on its batch size alone, never on timing.
-Reduced functions (batched by nature) and every other form are built once, as before.
+A small straight-line function is built in tiers: plain first (what ``sg.compile`` waits
+for; it serves every call of fewer than ``abi.SIMD_MIN_SAMPLES`` samples), and vectorized
+across samples on its first call with that many (which waits for it; it serves every such call
+from then on). The vectorized build is made for the arguments that call batches
+(``-DSG_BATCHED=<mask>``): strides are then constants (each argument's size, or 0 where it is
+broadcast), so the loads vectorize instead of gathering element by element; a large call that
+batches other arguments gets a build of its own. A function only ever called on one point
+never pays for the vectorizer; which build serves a call depends on its batch size and which
+arguments it batches, never on timing. Every other form is built once.
 """
 
 from __future__ import annotations
@@ -41,9 +44,10 @@ class NativeFunction:
         self.source_text = source
         nargs = len(meta["args"])
         self.on_vm = "vm" in meta
-        # Batches of _simd_min samples or more run _simd_fn, the vectorized build (0: _fn
-        # serves every call); _simd_fn is None until that build is made (or found cached).
-        self._simd_min, self._simd_fn = 0, None
+        # Batches of _simd_min samples or more run _simd_fns[mask], the vectorized build for
+        # the arguments they batch (bit i: argument i), made on the first such call (0: _fn
+        # serves every call); the call entry's plans name the first mask's build.
+        self._simd_min, self._simd_fns, self._plan_mask = 0, {}, -1
         self._boxes: list[tuple[list, list, bool]] = []  # call-entry plans, rebuilt on a swap
         if self.on_vm:  # the cached interpreter runs this source's tape (tape.py)
             self._fn = tape.make_runner(source, meta)
@@ -56,9 +60,6 @@ class NativeFunction:
             self._fn = self._load(self.library_path, nargs)
             if tiered:
                 self._simd_min, self._simd_lock = SIMD_MIN_SAMPLES, threading.Lock()
-                found = cache.build(source, meta["lines"], simd=True, compile_missing=False)
-                if found is not None:  # made before (a warm cache): serves at once
-                    self._simd_fn = self._load(found, nargs)
         self._args = [(k, nd) for k, nd in meta["args"]]
         self._m = meta["m"]
         self._reduce = meta["reduce"]
@@ -85,22 +86,26 @@ class NativeFunction:
         fn.restype = ctypes.c_int
         return fn
 
-    def _vectorized(self):
-        """The function that serves a large batch: the vectorized build, made now if it is not
-        yet (once; a concurrent caller waits for it); where it cannot be made, the plain build,
-        which then serves every call."""
+    def _vectorized(self, mask: int):
+        """The function that serves a large batch whose batched arguments are ``mask``: the
+        vectorized build for them, made now if it is not yet (once; a concurrent caller waits
+        for it); where it cannot be made, the plain build, which then serves every call."""
         with self._simd_lock:
-            if self._simd_fn is None and self._simd_min:
+            if mask not in self._simd_fns and self._simd_min:
                 try:
-                    path = cache.build(self.source_text, self._lines, simd=True)
+                    path = cache.build(
+                        self.source_text, self._lines, simd=True, defines=[f"-DSG_BATCHED={mask}"]
+                    )
                 except Exception:  # a compiler error, a cache problem: the plain build serves
                     path = None
                 if path is None:
                     self._simd_min = 0
                 else:
-                    self._simd_fn = self._load(path, len(self._args))
+                    self._simd_fns[mask] = self._load(path, len(self._args))
+                    if self._plan_mask < 0:
+                        self._plan_mask = mask
                 self._refresh_plans()
-        return self._simd_fn if self._simd_min else self._fn
+        return self._simd_fns[mask] if self._simd_min else self._fn
 
     def _refresh_plans(self) -> None:
         """The call entry's plans again, naming the builds as they are now."""
@@ -128,7 +133,7 @@ class NativeFunction:
             return ctypes.cast(fn, ctypes.c_void_p).value if fn is not None else 0
 
         args = [(k, shape) for (k, _), shape in zip(self._args, shapes)]
-        vector = (address(self._simd_fn), self._simd_min)
+        vector = (address(self._simd_fns.get(self._plan_mask)), self._simd_min, self._plan_mask)
         reduce = bool(self._reduce)
         return entry.plan(address(self._fn), args, self._m, reduce, floats, self._lines, vector)
 
@@ -241,9 +246,13 @@ class NativeFunction:
         call.append(out.ctypes.data if out.size == 0 else addressof(c_char.from_buffer(out)))
         fn = self._fn
         if self._simd_min and call[0] >= self._simd_min:  # a large batch (see the module doc)
-            fn = self._simd_fn or self._vectorized()
-        if fn(*call):
+            mask = sum(1 << i for i, s in enumerate(call[2:-1:2]) if s)
+            fn = self._simd_fns.get(mask) or self._vectorized(mask)
+        rc = fn(*call)
+        if rc == 1:
             raise MemoryError("the compiled C function could not allocate its workspace")
+        if rc:  # a build for other strides: never silently, never reached by design
+            raise RuntimeError(f"symgrad: the compiled C function returned {rc}")
         if raw:
             return out
         return self._finish(out)
@@ -270,9 +279,11 @@ class NativeFunction:
 
 
 def _tiered(source: str, meta: dict) -> bool:
-    """Whether ``source`` is built in two tiers: its one loop over the samples carries the
-    vectorization pragma, its outputs are not reduced, and this compiler can vectorize."""
-    return not meta["reduce"] and "\n#pragma omp simd\n" in source and cache.simd_possible()
+    """Whether ``source`` is built in tiers: the small form (one loop over the samples, with
+    the vectorization pragma and strides that can be constants), at most 62 arguments (the
+    mask is one signed 64-bit word), and a compiler that can vectorize."""
+    form = "\n#ifdef SG_BATCHED" in source and "\n#pragma omp simd" in source
+    return form and len(meta["args"]) <= 62 and cache.simd_possible()
 
 
 def load(source: str) -> Callable:

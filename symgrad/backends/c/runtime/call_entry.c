@@ -55,7 +55,7 @@ static PyObject *sg_call(PyObject *self, PyObject *const *argv, Py_ssize_t argc)
     const Py_ssize_t *batch = NULL;
     int bnd = 0;
     PyObject *result = Py_None;
-    const long long *q = plan + 7;
+    const long long *q = plan + 8;
     for (int i = 0; i < p; ++i) {
         const long long nd = q[0], k = q[1];
         const long long *dims = q + 2;
@@ -113,14 +113,17 @@ static PyObject *sg_call(PyObject *self, PyObject *const *argv, Py_ssize_t argc)
     if (n <= 0)
         goto done;
     void *fn = (void *)(intptr_t)plan[0];
-    if (plan[6] > 0 && n >= plan[6]) { /* a large batch: the vectorized build */
-        if (plan[5] == 0)
-            goto done; /* not built yet: the general path builds it */
-        fn = (void *)(intptr_t)plan[5];
-    }
     if (bnd == 0)
         for (int i = 0; i < p; ++i)
             stride[i] = 0;
+    if (plan[6] > 0 && n >= plan[6]) { /* a large batch: the vectorized build */
+        long long batched = 0;         /* built for these batched arguments only */
+        for (int i = 0; i < p; ++i)
+            batched |= stride[i] != 0 ? 1LL << i : 0;
+        if (plan[5] == 0 || batched != plan[7])
+            goto done; /* not built yet, or for other arguments: the general path */
+        fn = (void *)(intptr_t)plan[5];
+    }
     const int batched_out = bnd > 0 && !(flags & 1);
     const int release = (flags & 4) && n * plan[4] >= @GIL_WORK@;
     int rc;
@@ -180,9 +183,10 @@ static PyObject *sg_call(PyObject *self, PyObject *const *argv, Py_ssize_t argc)
     if (rc != 0) {
         Py_XDECREF(result);
         result = NULL;
-        PyErr_SetString(PyExc_MemoryError,
-                        rc < 0 ? "symgrad call entry: unsupported arity"
-                               : "the compiled C function could not allocate its workspace");
+        PyErr_SetString(rc == 1 ? PyExc_MemoryError : PyExc_RuntimeError,
+                        rc < 0    ? "symgrad call entry: unsupported arity"
+                        : rc == 1 ? "the compiled C function could not allocate its workspace"
+                                  : "symgrad call entry: a build for other strides was called");
     }
 done:
     for (int i = 0; i < nviews; ++i)

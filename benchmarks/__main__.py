@@ -1,5 +1,6 @@
 """``python -m benchmarks [--quick]``: run every workload against the peers, the compile-time
-scaling study and the op-count ratios, then write ``docs/performance.md`` and its plots.
+scaling study and the op-count ratios, then write ``docs/performance.md`` and its plots, and
+(a full run of every workload into docs/) the README's results table.
 It reports; it never fails a build (the exit status is 0 whatever the targets say)."""
 
 from __future__ import annotations
@@ -9,9 +10,21 @@ import os
 import sys
 import time
 
-from . import compile_scaling, report, sparse_hessian, tracing, verification
+from . import compile_scaling, readme, report, sparse_hessian, tracing, verification
 from .suite import WORKLOADS, run_suite
 from .timing import machine_info
+
+
+def _readme(results: list, settings: str) -> None:
+    """The README's table; a README without its markers is reported, not raised, so that the
+    rest of a long run still prints."""
+    block = readme.readme_block(results, settings, time.strftime("%Y-%m-%d"), machine_info())
+    try:
+        readme.update_readme(readme.README, block)
+    except ValueError as e:
+        print(f"\nREADME not updated: {e}", flush=True)
+    else:
+        print(f"\nwrote the results table of {os.path.normpath(readme.README)}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-verification", action="store_true", help="skip the sg.verify workloads")
     ap.add_argument("--no-sparse", action="store_true", help="skip sparse Hessians and hvp")
     ap.add_argument("--no-tracing", action="store_true", help="skip the tracing measurements")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs"))
+    ap.add_argument("--no-readme", action="store_true", help="leave README.md's table alone")
+    ap.add_argument("--out", default=readme.DOCS)
     a = ap.parse_args(argv)
     budget = a.budget or (5.0 if a.quick else 30.0)
     max_nodes = a.max_nodes or (128_000 if a.quick else 1_024_000)
@@ -52,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         found = sparse_hessian.run(a.quick, log=lambda s: print(s, flush=True))
         load = f"{load} at the start, {sparse_hessian.load_average()} at the end"
         sparse_hessian.write(path, sparse_hessian.markdown(found, machine_info(), load))
+    if not a.no_readme and readme.wanted(a.quick, a.only, a.out):
+        _readme(results, settings)
     targets = report.targets(results, scaling)
     if not a.no_tracing:
         print("\ntracing NumPy code (benchmarks/tracing.py):", flush=True)

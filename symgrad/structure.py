@@ -86,8 +86,8 @@ def flatten(
             continue
         tokens.append(kids[0])
         items = kids[1]
-        flat = is_leaf is None and kids[0][0] in (LIST, ARRAY)
-        if flat and all(_plain(t) for t in {type(e) for e in items}):
+        # a plain item is a leaf whatever is_leaf says (it has nothing to open)
+        if kids[0][0] in (LIST, ARRAY) and all(_plain(t) for t in {type(e) for e in items}):
             leaves.extend(items)  # a flat list of leaves: the common case, in one step
             tokens.extend([_LEAF_TOKEN] * len(items))
         else:

@@ -297,3 +297,42 @@ def test_plan_finds_the_period_and_counts():
     # step 0 reads the input x, not a temporary: it stays straight, as does the final store
     assert [(lp.period, lp.count) for lp in pl.loops] == [(3, 49)]
     assert pl.statements == t.n - 3 * 48 == 3 + 3 + 1
+
+
+def _dag(n: int, seed: int = 0):
+    """A random irregular DAG of ``n`` operations over 20 inputs (nothing repeats)."""
+    import random
+
+    rng = random.Random(seed)
+    xs = list(sg.symbols("x0:20"))
+    nodes = list(xs)
+    for _ in range(n):
+        a, b = nodes[-1 - rng.randrange(min(len(nodes), 30))], nodes[rng.randrange(len(nodes))]
+        r = rng.random()
+        nodes.append(a + b if r < 0.4 else a - b if r < 0.6 else sg.tanh(a * b))
+    return xs, nodes[-1] + nodes[-2]
+
+
+def test_a_large_irregular_graph_gives_up_on_its_head(monkeypatch):
+    """Past 16 heads, an irregular graph is taped for rerolling only on its head (then runs
+    on the interpreter, values unchanged); a long chain still rerolls whole."""
+    from symgrad.backends.c import loops
+
+    lengths: list[int] = []
+    real = reroll.tape
+    monkeypatch.setattr(
+        reroll, "tape", lambda nodes, *a: lengths.append(len(nodes)) or real(nodes, *a)
+    )
+    xs, f = _dag(30 * loops._HEAD)
+    fn = sg.compile([xs], [f], backend="c")
+    assert lengths == [4 * loops._HEAD] and fn._fn.on_vm
+    point = [0.01 * k - 0.1 for k in range(20)]
+    assert close(fn(np.array(point))[0], sg.compile([xs], [f])(point)[0])
+    lengths.clear()
+    y = sg.Symbol("y")
+    g = y
+    for _ in range(20_000):
+        g = g - sg.tanh(g) * 1e-4
+    chain = sg.compile([y], [g, sg.gradient(g, [y])[0]], backend="c")
+    assert LOOP in chain.source and len(lengths) == 2 and lengths[0] == 4 * loops._HEAD
+    assert close(chain(0.7), sg.compile([y], [g, sg.gradient(g, [y])[0]])(0.7))

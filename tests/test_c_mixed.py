@@ -5,6 +5,7 @@ backend for every batch layout, inf/NaN, threads and pickling."""
 
 from __future__ import annotations
 
+import math
 import pickle
 import subprocess
 import sys
@@ -333,3 +334,25 @@ def test_verify_judges_the_phased_form_against_the_oracle(model):
     report = sg.verify(fn, points=1, seed=3)
     assert "symgrad-plan" in fn.source
     assert "ok" in str(report) and "mismatch" not in str(report).lower()
+
+
+def test_an_irregular_graph_skips_the_search_for_products(monkeypatch):
+    """Fewer multiplications by parameter elements (plus outputs) than MIN_PRODUCT_MACS: no
+    product search at all, and the same values; a dense layer still gets its products."""
+    from symgrad.backends import lower_matmul
+
+    calls: list[int] = []
+    real = lower_matmul.lower
+    monkeypatch.setattr(lower_matmul, "lower", lambda *a, **k: calls.append(1) or real(*a, **k))
+    xs = list(sg.symbols("x0:4"))
+    v = xs[0]
+    for k in range(1500):  # one product by an element, then additions and tanh
+        v = sg.tanh(v * xs[k % 4]) if k == 0 else sg.tanh(v) + v * 0.5
+    fn = sg.compile([xs], [v], backend="c")
+    assert calls == [] and "symgrad-plan" not in fn.source
+    point = np.array([0.3, -0.2, 0.1, 0.4])
+    assert math.isclose(float(fn(point)[0]), sg.compile([xs], [v])(list(point))[0], rel_tol=1e-12)
+    w, x = list(sg.symbols("w0:1200")), list(sg.symbols("u0:40"))
+    rows = [sum(w[40 * j + k] * x[k] for k in range(40)) for j in range(30)]
+    dense = sg.compile([w, x], [sg.tanh(r) for r in rows], backend="c")
+    assert calls == [1] and "symgrad-plan" in dense.source

@@ -364,3 +364,13 @@ def test_printed_gradients_have_no_double_minus():
         for outs in (sg.gradient(f, [x, y, w]), sg.hessian(f, [x, y, w])):
             src = sg.compile([x, y, w], outs).source
             assert "- -" not in src and "-(-" not in src and "+ -" not in src, src
+
+
+def test_count_ops_counts_each_shared_operation_once():
+    from symgrad.ir.walk import count_ops
+
+    x, y = sg.symbols("x y")
+    a = sg.tanh(x * y)
+    outs = [a + a * 2.0, [a - x, 3.0], a]
+    assert count_ops(outs) == 5  # x*y, tanh, a*2, the sum, a-x: each once
+    assert count_ops([x, 3.0]) == 0 and count_ops(a) == 2

@@ -42,8 +42,21 @@ def free_symbols(outputs: Any) -> list[Expr]:
 
 
 def count_ops(outputs: Any) -> int:
-    """The number of operation nodes (not leaves) that computing ``outputs`` takes."""
-    return sum(1 for n in topo_order(flatten(outputs)) if n.args)
+    """The number of operation nodes (not leaves) that computing ``outputs`` takes (a walk
+    without topo_order's sort: a count needs no order)."""
+    stack = flatten(outputs)
+    seen: set[int] = set()
+    mark, pop, push = seen.add, stack.pop, stack.extend
+    ops = 0
+    while stack:
+        node = pop()
+        if node.serial in seen:
+            continue
+        mark(node.serial)
+        if node.args:
+            ops += 1
+            push(node.args)
+    return ops
 
 
 def evaluate(outputs: Any, env: dict) -> Any:

@@ -80,7 +80,10 @@ def _phased(params, roots, structure, names, reduce, layout) -> tuple[str, Progr
     from ..lower_matmul import elements_of, lower
     from ..lower_phases import phases
 
-    low = lower(roots, elements_of(params, names), reduce=reduce is not None)
+    elements = elements_of(params, names)
+    if not mixed.may_pay(topo_order(roots), elements, len(roots)):
+        return None  # an irregular graph: no search (it costs seconds at 10^6 nodes)
+    low = lower(roots, elements, reduce=reduce is not None)
     if not low.products or not mixed.worth_it(low):
         return None
     low = vectorize(low)

@@ -144,6 +144,22 @@ def _loop_lines(lp: Loop, li: int, base, lit, literal, inputs, value, render, re
     return tables + out
 
 
+# A program this many times longer than a plan's statement budget is first tried on its head.
+_HEAD = abi.LOOP_MAX_LINES + reroll.MIN_ITERS * reroll.MAX_BODY
+
+
+def _head_rerolls(nodes, roots, index, ranges) -> bool:
+    """Whether the first ``4 * _HEAD`` nodes plan within the budget plus the statements a loop
+    cut at the head's end can add (``MIN_ITERS * MAX_BODY``): statements only grow, so a head
+    over that budget means the whole program does not reroll. An irregular graph of 10^6
+    nodes then costs a tape of 12,000 nodes instead of the whole tape (seconds). It decides
+    only whether to reroll, never a value."""
+    if len(nodes) <= 16 * _HEAD:
+        return True
+    head = reroll.tape(nodes[: 4 * _HEAD], roots, index)
+    return reroll.plan(head, ranges, _HEAD) is not None
+
+
 def looped(layout, names, roots, nodes, reduce, sample_loop):
     """``(program, chunks, body)`` with the repeated stretches as loops, or None when that
     does not shrink it enough to compile as one small function. ``sample_loop`` writes the
@@ -160,6 +176,8 @@ def looped(layout, names, roots, nodes, reduce, sample_loop):
     for node in nodes:
         if node.op is Op.SYMBOL and node.serial not in index:
             raise ValueError(f"symbol {node.payload!r} is not among the inputs")
+    if not _head_rerolls(nodes, roots, index, ranges):
+        return None
     t = reroll.tape(nodes, roots, index)
     pl = reroll.plan(t, ranges, abi.LOOP_MAX_LINES)
     if pl is None or not pl.loops or pl.statements > abi.LOOP_MAX_LINES:

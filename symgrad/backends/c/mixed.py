@@ -22,6 +22,7 @@ import json
 import textwrap
 
 from ...ir import Expr, make, symbol
+from ...ops import Op
 from ..base import Params, linearize
 from ..lower_phases import Phased, kernel_inputs
 from ..lowered import Dot, Elementwise, Lowered, MatMul, OuterSum, Total
@@ -39,6 +40,22 @@ BLOCK_DOUBLES = 1 << 21
 # Use this form when the products stand for at least this many multiply-adds per sample:
 # below it, the one straight loop of the small form is faster (docs/c_backend.md).
 MIN_PRODUCT_MACS = 1_000
+
+
+def may_pay(nodes: list, elements: dict, n_roots: int) -> bool:
+    """Whether products found in ``nodes`` could reach ``MIN_PRODUCT_MACS``, checked before the
+    search: a product's multiply-adds are multiplications by parameter elements, and a
+    weight-gradient outer sum's are outputs, so fewer of both than that is never worth it."""
+    if n_roots >= MIN_PRODUCT_MACS:
+        return True
+    count = n_roots
+    mul = Op.MUL
+    for n in nodes:
+        if n.op is mul and (n.args[0].serial in elements or n.args[1].serial in elements):
+            count += 1
+            if count >= MIN_PRODUCT_MACS:
+                return True
+    return False
 
 
 def worth_it(low: Lowered) -> bool:

@@ -49,7 +49,7 @@ def generate(
     nodes = topo_order(roots)
     n_ops = sum(1 for n in nodes if n.args)
     if n_ops >= MIXED_MIN_OPS:
-        phased = _phased(params, roots, structure, names, reduce, layout)
+        phased = _phased(params, roots, structure, names, reduce, layout, nodes)
         if phased is not None:  # dense layers: C kernels between BLAS products
             return phased
     looped = None
@@ -74,14 +74,14 @@ def generate(
     return "\n".join(out), prog
 
 
-def _phased(params, roots, structure, names, reduce, layout) -> tuple[str, Program] | None:
+def _phased(params, roots, structure, names, reduce, layout, nodes) -> tuple[str, Program] | None:
     """The phased form (``mixed``) when the lowering finds products worth it, else None."""
     from ..lower_lanes import vectorize  # only for large programs
     from ..lower_matmul import elements_of, lower
     from ..lower_phases import phases
 
     elements = elements_of(params, names)
-    if not mixed.may_pay(topo_order(roots), elements, len(roots)):
+    if not mixed.may_pay(nodes, elements, len(roots)):
         return None  # an irregular graph: no search (it costs seconds at 10^6 nodes)
     low = lower(roots, elements, reduce=reduce is not None)
     if not low.products or not mixed.worth_it(low):
@@ -95,7 +95,7 @@ def _phased(params, roots, structure, names, reduce, layout) -> tuple[str, Progr
         low, phases(low), params, arg_pos, layout, reduce, shape,
         lambda kernels: _runtime([line for k in kernels for line in k]),
     )  # fmt: skip
-    counts = Counter(n.op.value for n in topo_order(roots) if n.args)
+    counts = Counter(n.op.value for n in nodes if n.args)
     return source, Program(lines, [], dict(counts))
 
 

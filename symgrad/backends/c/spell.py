@@ -47,9 +47,9 @@ HELPERS: dict[str, str] = {h: runtime_text(h + ".h").rstrip("\n") for h in HELPE
 # The libm functions each helper calls: the op table's c_libm of the row that names the helper.
 HELPER_LIBM = {i.c_helper: i.c_libm for i in INFO.values() if i.c_helper}
 # Which helper file defines each C function (sg_tanh.h defines sg_tanh_q, which sg_sech2 calls).
-_DEFINED = re.compile(r"^SG_INLINE double (\w+)\(|^static inline double (\w+)\(", re.M)
+_DEFINED = re.compile(r"^(?:SG_INLINE|static inline) double (\w+)\(", re.M)
 _CALLED = re.compile(r"\b(sg_\w+)\(")
-_DEFINER = {f: h for h in HELPER_NAMES for m in _DEFINED.findall(HELPERS[h]) for f in m if f}
+_DEFINER = {f: h for h in HELPER_NAMES for f in _DEFINED.findall(HELPERS[h])}
 
 
 def helpers_for(called: set[str]) -> list[str]:

@@ -167,5 +167,5 @@ def test_claims_keep_no_graph_alive_but_the_compiled_function_keeps_its_own():
     assert "forward mode" in report[1].method and report[1].label == "out[1] = df/dy"
     from symgrad.autodiff import provenance
 
-    held = [c for claims in provenance._claims.values() for c in claims]
+    held = [(g, *c) for g, claims in provenance._claims.values() for c in claims]
     assert held and all(isinstance(r, weakref.ref) for c in held for r in c)  # no strong refs

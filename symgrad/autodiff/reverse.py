@@ -113,7 +113,7 @@ def gradient(f: Any, wrt: Any) -> Expr | list[Expr]:
         adj, node_masks = _sweep(f, syms, None)
         zero = const(0.0)
         grads = [_wrap(node_masks.get(s.serial), adj.get(s.serial, zero)) for s in syms]
-    provenance.record(f, syms, grads)  # what each result claims to be, for sg.verify(fn)
+        provenance.record(f, syms, grads)  # what each result claims to be, for sg.verify(fn)
     return grads[0] if single else grads
 
 

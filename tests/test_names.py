@@ -10,6 +10,8 @@ import re
 import numpy as np
 import pytest
 from helpers import HAVE_CC
+from hypothesis import given
+from hypothesis import strategies as st
 
 import symgrad as sg
 
@@ -121,3 +123,17 @@ def test_numpy_reduced_gradient_matrices_are_named_after_their_variable():
     ref = sg.compile([w, x], [f, sg.gradient(f, w)], backend="python")
     want = np.sum([ref(W.tolist(), X[i].tolist())[1] for i in range(5)], axis=0)
     np.testing.assert_allclose(fn(W, X)[1], want, rtol=1e-12)
+
+
+@given(st.text(max_size=40))
+def test_sanitize_gives_a_plain_identifier_and_keeps_plain_labels(label):
+    """The fast path (plain labels returned as they are) and the regex agree: every result is
+    an ASCII identifier of at most 32 characters with no leading or trailing underscore."""
+    from symgrad.backends.naming import sanitize
+
+    out = sanitize(label)
+    assert out.isascii() and out.isidentifier() and len(out) <= 32
+    assert out[0] != "_" and out[-1] != "_"
+    assert out == sanitize("\x00" + label)  # a character the fast path refuses: the regex
+    if label.isascii() and label.isidentifier() and len(label) <= 32 and label.strip("_") == label:
+        assert out == label

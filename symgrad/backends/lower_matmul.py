@@ -13,6 +13,8 @@ fits no group (an irregular graph) is left as it is.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ..ir import Expr, leaves, make, symbol, topo_order
 from ..ops import Op
 from .lowered import Dot, Lowered, MatMul, OuterSum, Total, Vectors
@@ -107,13 +109,11 @@ def _as_slice(nodes: tuple[Expr, ...], elements: dict[int, tuple[int, int]]) -> 
 
 def _sums(nodes: list[Expr], roots: list[Expr]) -> list[tuple[Expr, list[Expr]]]:
     """Each maximal tree of single-use additions, as (its top node, its terms left to right)."""
-    uses: dict[int, int] = {}
+    uses = Counter(a.serial for n in nodes for a in n.args)
     for r in roots:
-        uses[r.serial] = uses.get(r.serial, 0) + 2  # an output is never absorbed into a sum
-    for n in nodes:
-        for a in n.args:
-            uses[a.serial] = uses.get(a.serial, 0) + 1
-    inner = {a.serial for n in nodes if n.op is Op.ADD for a in n.args if a.op is Op.ADD}
+        uses[r.serial] += 2  # an output is never absorbed into a sum
+    add = Op.ADD
+    inner = {a.serial for n in nodes if n.op is add for a in n.args if a.op is add}
     inner = {s for s in inner if uses[s] == 1}
     sums = []
     for n in nodes:

@@ -87,7 +87,7 @@ def _phased(params, roots, structure, names, reduce, layout, nodes) -> tuple[str
     if not low.products or not mixed.worth_it(low):
         return None
     low = vectorize(low)
-    arg_pos = dict(elements_of(params, names))
+    arg_pos = dict(elements)
     by_name = {v: k for k, v in names.items()}
     arg_pos.update((by_name[p], (q, 0)) for q, (p, spec) in enumerate(params) if spec is None)
     shape = _structure_meta(structure, len(roots))
@@ -95,8 +95,8 @@ def _phased(params, roots, structure, names, reduce, layout, nodes) -> tuple[str
         low, phases(low), params, arg_pos, layout, reduce, shape,
         lambda kernels: _runtime([line for k in kernels for line in k]),
     )  # fmt: skip
-    counts = Counter(n.op.value for n in nodes if n.args)
-    return source, Program(lines, [], dict(counts))
+    counts = Counter(n.op for n in nodes if n.args)  # by member: Enum's .value is a property
+    return source, Program(lines, [], {op.value: c for op, c in counts.items()})
 
 
 def _header(layout: list, m: int) -> list[str]:

@@ -72,7 +72,10 @@ def _sweep(
         g = get(node.serial)
         if g is None:
             continue
-        need = tuple([a.serial in live for a in args])
+        if len(args) == 2:  # most nodes: no list built
+            need = (args[0].serial in live, args[1].serial in live)
+        else:
+            need = tuple([a.serial in live for a in args])
         m = mget(node.serial) if node_masks else None
         if node.op is where_op:  # each branch is masked by its side of the condition
             cond = args[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import re
 import subprocess
 import sys
 import threading
@@ -356,3 +357,26 @@ def test_an_irregular_graph_skips_the_search_for_products(monkeypatch):
     rows = [sum(w[40 * j + k] * x[k] for k in range(40)) for j in range(30)]
     dense = sg.compile([w, x], [sg.tanh(r) for r in rows], backend="c")
     assert calls == [1] and "symgrad-plan" in dense.source
+
+
+def test_a_layers_adjoints_are_written_once_for_the_product_and_the_weight_gradient():
+    """MLP(4, [40, 40, 1]): the second layer's adjoints feed the transposed product and the
+    outer sum of its weight gradient. Both read one block of rows in one order, so the kernel
+    writes each value once (before, the sweep's order made the product's the reverse and the
+    kernel wrote them twice); values equal the NumPy backend's."""
+    sizes = (4, 40, 40, 1)
+    k = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    p, x, y = list(sg.symbols(f"p0:{k}")), list(sg.symbols("x0:4")), sg.Symbol("y")
+    f = (dense_forward(p, x, sg.tanh, sizes)[0] - y) ** 2
+    outs = [f, np.array(sg.gradient(f, p), dtype=object)]
+    fn = sg.compile([p, x, y], outs, backend="c", reduce="sum")
+    assert "symgrad-plan" in fn.source
+    for kernel in re.findall(r"int sg_k\d+\(.*?\n}\n", fn.source, re.S):
+        values = re.findall(r"sg_o\[\d+ \* SG_B \+ sg_j\] = (\w+);", kernel)
+        assert len(values) == len(set(values)), "a value written to two rows"
+    ref = sg.compile([p, x, y], outs, backend="numpy", reduce="sum")
+    rng = np.random.default_rng(5)
+    P, X, Y = rng.uniform(-0.5, 0.5, k), rng.uniform(-1, 1, (301, 4)), rng.uniform(-1, 1, 301)
+    a, b = fn(P, X, Y), ref(P, X, Y)
+    assert a[0] == pytest.approx(b[0], rel=1e-12)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-10, atol=1e-13)

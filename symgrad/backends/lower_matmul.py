@@ -29,7 +29,7 @@ def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool 
         scalar = Lowered(roots, [], items, picks, dots).output_nodes()
     else:
         items, picks, dots, scalar = None, [], 0, list(roots)
-    products, replace = _products(scalar, elements)
+    products, replace = _products(scalar, elements, _orders_of(items or ()))
     if products:
         new = rebuild(topo_order(scalar), replace)
         roots = [new.get(r.serial, r) for r in roots]
@@ -174,9 +174,24 @@ def _candidates(scalar: list[Expr], elements) -> dict[tuple, list]:
     return found
 
 
-def _products(scalar: list[Expr], elements) -> tuple[list[MatMul], dict]:
+def _orders_of(items) -> dict[frozenset, tuple[int, ...]]:
+    """The serials of each outer sum's rows and columns, in their order, keyed by their set: a
+    product over the same vectors stacks them in that order, so both read one block of rows
+    (a layer's adjoints feed the next product and the weight gradient; in the order the
+    sweep made them, the product's would be the reverse, and written twice)."""
+    out: dict[frozenset, tuple[int, ...]] = {}
+    for it in items:
+        if isinstance(it, OuterSum):
+            for v in (it.rows, it.cols):
+                serials = tuple(n.serial for n in v.nodes)
+                out.setdefault(frozenset(serials), serials)
+    return out
+
+
+def _products(scalar: list[Expr], elements, prefer: dict) -> tuple[list[MatMul], dict]:
     """The groups of at least two sums over the same vectors become products; returns them
-    and, per replaced sum, (its remaining terms, its row symbol)."""
+    and, per replaced sum, (its remaining terms, its row symbol). ``prefer``: an order for a
+    set of vectors (``_orders_of``), else by serial."""
     if not elements:
         return [], {}
     products: list[MatMul] = []
@@ -189,6 +204,8 @@ def _products(scalar: list[Expr], elements) -> tuple[list[MatMul], dict]:
         order = list(vkey)  # by serial, or by flat index when all are elements of one param
         if all(s in elements for s in order) and len({elements[s][0] for s in order}) == 1:
             order.sort(key=lambda s: elements[s][1])
+        else:
+            order = list(prefer.get(frozenset(vkey), order))
         vectors = _as_slice(tuple(vec0[s][1] for s in order), elements)
         index = [[vec[s][0] for s in order] for _, _, vec in members]
         # A bias: one more element of the same parameter in every sum joins the product as a

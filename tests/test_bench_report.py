@@ -199,3 +199,15 @@ def test_the_2x_hand_target_states_the_flop_rate_it_would_take():
     assert met is False  # 7.08 ms against 8.33 ms: 1.18x, not 2x
     # 409,088,000 flops in 8.33 ms is 49 GFLOP/s; twice that is 98
     assert "at 49 GFLOP/s" in measured and "needs 98 GFLOP/s" in measured
+
+
+def test_mnist_setup_is_a_target_per_batched_backend():
+    from benchmarks import report
+
+    results = _run("mnist", 1_000, {"symgrad c": 6e-3, "symgrad numpy": 7e-3, "JAX jit": 4e-3})
+    results[0].setup_s, results[1].setup_s, results[2].setup_s = 3.3, 1.2, 0.29
+    rows = {t[0]: t for t in report._setup_targets(results)}
+    c = rows["MNIST MLP batch 1,000: symgrad c setup under 1.5 s"]
+    numpy = rows["MNIST MLP batch 1,000: symgrad numpy setup under 1.5 s"]
+    assert c[1] is False and c[2] == "3.30 s (JAX jit 290 ms)"
+    assert numpy[1] is True

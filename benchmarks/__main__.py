@@ -12,7 +12,7 @@ import time
 
 from . import compile_scaling, readme, report, sparse_hessian, tracing, verification
 from .suite import WORKLOADS, run_suite
-from .timing import machine_info
+from .timing import load_average, machine_info
 
 
 def _readme(results: list, settings: str) -> None:
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = a.budget or (5.0 if a.quick else 30.0)
     max_nodes = a.max_nodes or (128_000 if a.quick else 1_024_000)
     t0 = time.perf_counter()
+    load0 = load_average()
     print(f"workloads (budget {budget:.0f} s per peer and size):", flush=True)
     results = run_suite(a.quick, budget, log=lambda s: print(s, flush=True), workloads=a.only)
     scaling: list[dict] = []
@@ -56,15 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     study = "no compile-scaling study" if a.no_scaling else f"scaling up to {max_nodes:,} nodes"
     settings = (
         f"{'--quick' if a.quick else 'full'} run of {scope}, budget {budget:.0f} s, "
-        f"{study}, {time.perf_counter() - t0:.0f} s in all"
+        f"{study}, {time.perf_counter() - t0:.0f} s in all; load average "
+        f"{load0} at the start, {load_average()} at the end"
     )
     path = os.path.join(a.out, "performance.md")
     report.write(path, results, scaling, ratios, machine_info(), settings, pngs)
     if not a.no_sparse:  # its own section, appended to the file just written
         print("\nsparse Hessians and Hessian-vector products:", flush=True)
-        load = sparse_hessian.load_average()
+        load = load_average()
         found = sparse_hessian.run(a.quick, log=lambda s: print(s, flush=True))
-        load = f"{load} at the start, {sparse_hessian.load_average()} at the end"
+        load = f"{load} at the start, {load_average()} at the end"
         sparse_hessian.write(path, sparse_hessian.markdown(found, machine_info(), load))
     if not a.no_readme and readme.wanted(a.quick, a.only, a.out):
         _readme(results, settings)

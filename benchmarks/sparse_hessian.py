@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import time
@@ -43,7 +42,7 @@ from .sparse_problems import (
     rosenbrock_expr,
     rosenbrock_np,
 )
-from .timing import fmt_time, machine_info, measure
+from .timing import fmt_time, load_average, machine_info, measure
 
 BEGIN, END = "<!-- sparse-hessian:begin -->", "<!-- sparse-hessian:end -->"
 
@@ -285,13 +284,6 @@ def write(path: str, text: str) -> None:
     doc = pattern.sub(lambda _: text, doc) if pattern.search(doc) else doc.rstrip() + "\n\n" + text
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(doc)
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
-    except OSError:
-        return "?"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,14 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: a shared machine's load bends absolute times."""
+    try:
+        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def machine_info() -> dict[str, str]:
     cpu = platform.processor() or "?"
     try:

@@ -42,6 +42,7 @@ def record(f: Expr, wrt: list[Expr], grads: list[Expr]) -> None:
 
 
 def _forget_dead() -> None:
+    """Drop the entries whose gradient has died; the next sweep when the table has doubled."""
     global _sweep_at
     for serial in [k for k, (gref, _) in _claims.items() if gref() is None]:
         del _claims[serial]

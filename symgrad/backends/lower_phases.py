@@ -35,11 +35,8 @@ class Phase:
         consecutive slots in this order (a product's vectors that an outer sum reads too)
         are not written twice: their first row is returned."""
         first = self.where.get(nodes[0].serial) if nodes else None
-        if first is not None and all(
-            a is b for a, b in zip(self.slots[first : first + len(nodes)], nodes)
-        ):
-            if first + len(nodes) <= len(self.slots):
-                return first
+        if first is not None and self.slots[first : first + len(nodes)] == list(nodes):
+            return first
         start = len(self.slots)
         for n in nodes:
             self.where.setdefault(n.serial, len(self.slots))

@@ -380,3 +380,21 @@ def test_a_layers_adjoints_are_written_once_for_the_product_and_the_weight_gradi
     a, b = fn(P, X, Y), ref(P, X, Y)
     assert a[0] == pytest.approx(b[0], rel=1e-12)
     np.testing.assert_allclose(a[1], b[1], rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("n", [1, 16, 17, 33, 40])
+def test_blocks_after_the_first_add_to_the_totals_the_first_wrote(model, monkeypatch, n):
+    """With 16-sample blocks, a batch runs as several blocks: the first writes each reduced
+    total in place (an outer product by broadcasting when it holds one sample), the later
+    ones add to it (one of a single sample at n = 17 and 33); the totals equal the NumPy
+    backend's, which sums the whole batch at once."""
+    from symgrad.backends.c import mixed
+
+    p, x, y, f, g, _, ref = model
+    monkeypatch.setattr(mixed, "BLOCK_DOUBLES", 1)  # the smallest block: 16 samples
+    fn = sg.compile([p, x, y], [f, g], backend="c", reduce="sum")
+    assert "#define SG_B 16" in fn.source
+    P, X, Y = _data(n=n, seed=n)
+    a, b = fn(P, X, Y), ref(P, X, Y)
+    assert a[0] == pytest.approx(b[0], rel=1e-12)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-10, atol=1e-13)

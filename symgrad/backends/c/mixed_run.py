@@ -108,6 +108,9 @@ class MixedFunction:
         self._after = [[s for s, st in enumerate(self._steps) if st.after == k]
                        for k in range(self._n_phases)]  # fmt: skip
         self._items = plan["items"]
+        # every reduced total is a view into one flat buffer: no concatenation after the loop
+        self._shapes = [_shape(it) for it in self._items]
+        self._flat_size = sum(math.prod(sh) for sh in self._shapes)
         self._pick = _ranges(plan["picks"], [-1])
         # the outputs often are the totals in order (a layer's gradient, row by row)
         self._in_order = np.array_equal(self._pick, np.arange(self._pick.size))
@@ -166,7 +169,7 @@ class MixedFunction:
             None if st.lanewise or batched[st.param] else st.weights(args[st.param])
             for st in self._steps
         ]
-        totals = [_zero(it) for it in self._items]
+        flat, totals = self._totals(n)
         per_sample = None if self._roots is None else np.empty((self._m, n))
         with np.errstate(all="ignore"):
             for j0 in range(0, n, self._block):
@@ -175,14 +178,13 @@ class MixedFunction:
                     ptrs[q] = a.ctypes.data + (j0 * a.shape[1] * 8 if b else 0)
                 views = [buf[:, :c] for buf in bufs]
                 self._block_run(args, batched, weights, views, j0, c, ptrs, strides)
-                self._add_items(totals, views, args, batched, j0, c)
+                self._add_items(totals, views, args, batched, j0, c)  # j0 == 0: written
                 if per_sample is not None:
                     for k, (outs, rows) in enumerate(self._roots):
                         per_sample[outs, j0 : j0 + c] = views[self._n_steps + k][rows]
             if per_sample is not None:
                 out = per_sample.reshape((self._m, *batch))
                 return out if raw else self._finish(out)
-            flat = np.concatenate([np.ravel(t) for t in totals]) if totals else np.zeros(0)
             out = flat if self._in_order else flat[self._pick]
             if self._reduce == "mean":
                 out = out / n
@@ -228,23 +230,54 @@ class MixedFunction:
         if st.bias:
             z += w[:, st.k][:, None]
 
+    def _totals(self, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The flat result and each reduced item's total as a view of it. The first block
+        writes every total (zeros only when no block runs)."""
+        flat = np.empty(self._flat_size) if n else np.zeros(self._flat_size)
+        totals, at = [], 0
+        for shape in self._shapes:
+            size = math.prod(shape)
+            totals.append(flat[at : at + size].reshape(shape))
+            at += size
+        return flat, totals
+
     def _add_items(self, totals, views, args, batched, j0: int, c: int) -> None:
-        ph = self._n_steps
+        """Each item's sum over this block, written into its total (the first block) or added.
+        Written, a layer's weight gradient is one matrix product into place, not a product
+        then a pass adding it (0.4 ms of an MNIST-size call at batch 1,000); over one sample,
+        an outer product by broadcasting (BLAS takes 2x as long with one column)."""
+        ph, first = self._n_steps, j0 == 0
         for i, it in enumerate(self._items):
             if "total" in it:
                 p, r = it["total"]
-                totals[i] += views[ph + p][r].sum()
+                v = views[ph + p][r].sum()
             elif "dot" in it:
                 (pa, ra), (pb, rb) = it["dot"]
-                totals[i] += np.dot(views[ph + pa][ra], views[ph + pb][rb])
+                v = np.dot(views[ph + pa][ra], views[ph + pb][rb])
             else:
-                rs, cs = it["outer"]
-                rows = self._operand(rs, args, batched, views, j0, c)
-                cols = self._operand(cs, args, batched, views, j0, c)
-                nc = cs["n"]
-                totals[i][:, :nc] += rows @ cols.T
-                if it["ones"]:
-                    totals[i][:, nc] += rows.sum(axis=1)
+                self._add_outer(totals[i], it, args, batched, views, j0, c, first)
+                continue
+            if first:
+                totals[i][...] = v
+            else:
+                totals[i] += v
+
+    def _add_outer(self, z, it, args, batched, views, j0: int, c: int, first: bool) -> None:
+        rs, cs = it["outer"]
+        rows = self._operand(rs, args, batched, views, j0, c)
+        cols = self._operand(cs, args, batched, views, j0, c)
+        nc = cs["n"]
+        if not first:
+            z[:, :nc] += rows @ cols.T
+            if it["ones"]:
+                z[:, nc] += rows.sum(axis=1)
+            return
+        if c == 1:
+            np.multiply(rows, cols.T, out=z[:, :nc])
+        else:
+            np.matmul(rows, cols.T, out=z[:, :nc])
+        if it["ones"]:
+            np.sum(rows, axis=1, out=z[:, nc])
 
     def _operand(self, spec, args, batched, views, j0: int, c: int):
         v = self._vectors(spec, spec["n"], args, batched, views, j0, c)
@@ -269,8 +302,8 @@ def _kernel(lib, name: str):
     return fn
 
 
-def _zero(it: dict):
+def _shape(it: dict) -> tuple[int, ...]:
     if "outer" in it:
         rs, cs = it["outer"]
-        return np.zeros((rs["n"], cs["n"] + bool(it["ones"])))
-    return np.zeros(())
+        return (rs["n"], cs["n"] + bool(it["ones"]))
+    return ()

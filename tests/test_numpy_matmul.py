@@ -49,7 +49,9 @@ def test_layers_print_as_matrix_products():
     assert src == again
 
 
-@pytest.mark.parametrize("layout", ["plain", "params_batched", "two_axes", "y_unbatched"])
+@pytest.mark.parametrize(
+    "layout", ["plain", "params_batched", "two_axes", "y_unbatched", "one_sample", "no_batch"]
+)
 def test_values_equal_python_backend(layout):
     p, x, y, loss, grad = _mlp()
     rng = np.random.default_rng(7)
@@ -60,8 +62,12 @@ def test_values_equal_python_backend(layout):
         P, X, Y = rng.normal(size=(6, n)), rng.normal(size=(6, 3)), rng.normal(size=6)
     elif layout == "two_axes":
         P, X, Y = rng.normal(size=n), rng.normal(size=(2, 3, 3)), rng.normal(size=(2, 3))
-    else:  # y has no batch axes: counts once per sample
+    elif layout == "y_unbatched":  # y has no batch axes: counts once per sample
         P, X, Y = rng.normal(size=n), rng.normal(size=(5, 3)), np.float64(0.5)
+    elif layout == "one_sample":  # a batch of one: the weight gradient is an outer product
+        P, X, Y = rng.normal(size=n), rng.normal(size=(1, 3)), rng.normal(size=1)
+    else:  # no batch axes at all
+        P, X, Y = rng.normal(size=n), rng.normal(size=3), np.float64(-0.25)
     batch = np.broadcast_shapes(P.shape[:-1], X.shape[:-1], np.shape(Y))
     Pb = np.broadcast_to(P, batch + (n,))
     Xb = np.broadcast_to(X, batch + (3,))

@@ -124,12 +124,17 @@ def _matmul(w, ndim, idx, v, ones, batch):
 def _outer(rows, cols, ones, batch):
     # _gram with the rows and the columns each given as one array (first axis: the rows, the
     # columns): a layer's weight gradients from arrays as they are, without stacking them.
+    # Written into place, the bias column beside it; over one sample an outer product by
+    # broadcasting (BLAS takes twice as long with one column).
     n, k = len(rows), len(cols)
     if rows.shape[1:] == batch and cols.shape[1:] == batch:
         size = math.prod(batch)
-        r = rows.reshape(n, size)
-        out = r @ cols.reshape(k, size).T
-        return np.concatenate([out, r.sum(axis=1)[:, None]], axis=1) if ones else out
+        r, c = rows.reshape(n, size), cols.reshape(k, size)
+        out = np.empty((n, k + ones))
+        (np.multiply if size == 1 else np.matmul)(r, c.T, out=out[:, :k])
+        if ones:
+            np.sum(r, axis=1, out=out[:, k])
+        return out
     return _gram(list(rows), list(cols), ones, batch)
 
 

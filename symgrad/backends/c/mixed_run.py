@@ -178,7 +178,7 @@ class MixedFunction:
                     ptrs[q] = a.ctypes.data + (j0 * a.shape[1] * 8 if b else 0)
                 views = [buf[:, :c] for buf in bufs]
                 self._block_run(args, batched, weights, views, j0, c, ptrs, strides)
-                self._add_items(totals, views, args, batched, j0, c)  # j0 == 0: written
+                self._add_items(totals, views, args, batched, j0, c)
                 if per_sample is not None:
                     for k, (outs, rows) in enumerate(self._roots):
                         per_sample[outs, j0 : j0 + c] = views[self._n_steps + k][rows]
@@ -255,27 +255,24 @@ class MixedFunction:
                 (pa, ra), (pb, rb) = it["dot"]
                 v = np.dot(views[ph + pa][ra], views[ph + pb][rb])
             else:
-                self._add_outer(totals[i], it, args, batched, views, j0, c, first)
+                self._add_outer(totals[i], it, args, batched, views, j0, c)
                 continue
             if first:
                 totals[i][...] = v
             else:
                 totals[i] += v
 
-    def _add_outer(self, z, it, args, batched, views, j0: int, c: int, first: bool) -> None:
+    def _add_outer(self, z, it, args, batched, views, j0: int, c: int) -> None:
         rs, cs = it["outer"]
         rows = self._operand(rs, args, batched, views, j0, c)
         cols = self._operand(cs, args, batched, views, j0, c)
         nc = cs["n"]
-        if not first:
+        if j0:  # a later block: added to what the first wrote
             z[:, :nc] += rows @ cols.T
             if it["ones"]:
                 z[:, nc] += rows.sum(axis=1)
             return
-        if c == 1:
-            np.multiply(rows, cols.T, out=z[:, :nc])
-        else:
-            np.matmul(rows, cols.T, out=z[:, :nc])
+        (np.multiply if c == 1 else np.matmul)(rows, cols.T, out=z[:, :nc])
         if it["ones"]:
             np.sum(rows, axis=1, out=z[:, nc])
 

@@ -18,9 +18,10 @@ from ..ir import Expr
 
 _KEEP = 4
 _SWEEP_MIN = 1 << 16
-# g's serial -> (a weak reference to g, its claims): a plain dict, as a WeakKeyDictionary's
-# Python-level bookkeeping cost 5 us a claim (half of a 100k-parameter gradient's sweep,
-# measured). Serials are never reused, so an entry whose g died can never be found again;
+# g's serial -> (a weak reference to g, its claims): a plain dict, without a
+# WeakKeyDictionary's Python-level callback per key (``gradient`` records with the collector
+# paused too; together, a 101,770-parameter gradient's claims took 0.5 s before, 0.13 s now).
+# Serials are never reused, so an entry whose g died can never be found again;
 # `_forget_dead` drops those as the table doubles (amortized O(1), like the intern table).
 _claims: dict[int, tuple[weakref.ref, list]] = {}
 _sweep_at = _SWEEP_MIN

@@ -26,9 +26,9 @@ _MAX_LEN = 32
 
 def sanitize(label: str) -> str:
     """A plain identifier shaped like ``label`` (``w0`` stays ``w0``; ``a b`` becomes ``a_b``)."""
-    if label.isascii() and label.isidentifier() and len(label) <= _MAX_LEN:
-        if label.strip("_") == label:  # already plain (most labels): no regex
-            return label
+    plain = label.isascii() and label.isidentifier() and len(label) <= _MAX_LEN
+    if plain and label.strip("_") == label:  # most labels: no regex
+        return label
     s = _BAD.sub("_", label).strip("_")[:_MAX_LEN].rstrip("_")
     if not s:
         return "v"

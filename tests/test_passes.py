@@ -97,6 +97,39 @@ def test_unsafe_rewrites_are_left_alone(expr):
             assert _same(evaluate(opt, {x: a, y: b}), evaluate(expr, {x: a, y: b}), True)
 
 
+def test_guarded_rules_need_a_constant_argument():
+    """The sweep skips a guarded op's nodes without a constant argument: each rule marked so
+    must indeed leave every such node alone (the guard only saves the call)."""
+    import symgrad.passes as passes
+    from symgrad.ir import make
+
+    u, v = sg.symbols("u v")
+    shapes = [u, v, u * v, u / v, u**v, -u, sg.tanh(v)]
+    for name, rule, ops, needs_const in passes.PIPELINE:
+        if not needs_const:
+            continue
+        for op in ops:
+            for a in shapes:
+                for b in shapes:
+                    node = make(op, (a, b))
+                    if node.op is op:
+                        assert rule(node, node.args) is None, (name, str(node))
+
+
+def test_unguarded_rule_still_runs(monkeypatch):
+    """A rule not marked as needing a constant is tried on every node of its op."""
+    import symgrad.passes as passes
+    from symgrad.ir import make
+
+    def to_sum(node, args):  # no constant anywhere: a guard would never let it run
+        return make(Op.ADD, args) if args[1].op is Op.POW else None
+
+    monkeypatch.setattr(passes, "PIPELINE", [("to_sum", to_sum, frozenset({Op.MUL}), False)])
+    e = x * (x**y)
+    (opt,) = passes.optimize([e])
+    assert opt.op is Op.ADD
+
+
 def test_gradient_ops_shrink_and_keep_values():
     """On a real gradient the folds remove negations and constant products."""
     z = sg.symbols("z0:6")

@@ -13,11 +13,15 @@ fits no group (an irregular graph) is left as it is.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
+from operator import attrgetter
 
 from ..ir import Expr, leaves, make, symbol, topo_order
 from ..ops import Op
 from .lowered import Dot, Lowered, MatMul, OuterSum, Total, Vectors
+
+_serial = attrgetter("serial")
 
 
 def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool = False) -> Lowered:
@@ -49,41 +53,60 @@ def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int]:
     nowhere else is (newer, older) operand, any other output ``r`` is (r, None). Rows pairing
     with the same columns form one ``OuterSum`` (a layer's weight and bias gradients); a pair
     alone stays one ``Dot`` or ``Total``."""
-    inner = set()
-    if any(r.op is Op.MUL for r in roots):
-        inner = {a.serial for n in topo_order(roots) for a in n.args}  # products used elsewhere
-    pairs: list[tuple[Expr, Expr | None]] = []
-    for r in roots:
-        if r.op is Op.MUL and r.serial not in inner:
-            a, b = r.args
-            pairs.append((a, b) if a.serial >= b.serial else (b, a))
-        else:
-            pairs.append((r, None))
+    pairs = _pairs(roots)
     cols_of: dict[int, tuple[Expr, dict[int, Expr | None]]] = {}
     for row, col in pairs:
-        cs = cols_of.setdefault(row.serial, (row, {}))[1]
-        cs.setdefault(-1 if col is None else col.serial, col)
+        cs = cols_of.get(row.serial)
+        if cs is None:
+            cols_of[row.serial] = cs = (row, {})
+        cs[1].setdefault(-1 if col is None else col.serial, col)
     groups: dict[tuple[int, ...], list[Expr]] = {}  # column set -> rows, in first-seen order
     for row, cs in cols_of.values():
         key = tuple(sorted(cs, key=lambda s: (s < 0, s)))
         groups.setdefault(key, []).append(row)
     items: list = []
-    where: dict[tuple[int, int], tuple[int, ...]] = {}
+    at_row: dict[int, tuple[int, int]] = {}  # row serial -> (item, row position)
+    at_col: list[dict[int, int]] = []  # per item: column serial (-1: ones) -> position
     for key, rows in groups.items():
-        if len(rows) * len(key) == 1:
-            row, s = rows[0], key[0]
-            where[(row.serial, s)] = (len(items),)
-            items.append(Total(row) if s < 0 else Dot(row, cols_of[row.serial][1][s]))
-            continue
         cs = cols_of[rows[0].serial][1]
-        cols = tuple(cs[s] for s in key if s >= 0)
+        if len(rows) * len(key) == 1:
+            s = key[0]
+            items.append(Total(rows[0]) if s < 0 else Dot(rows[0], cs[s]))
+        else:
+            cols = tuple(cs[s] for s in key if s >= 0)
+            items.append(OuterSum(Vectors(tuple(rows)), Vectors(cols), key[-1] < 0))
+        at_col.append({s: j for j, s in enumerate(key)})
         for i, row in enumerate(rows):
-            for j, s in enumerate(key):
-                where[(row.serial, s)] = (len(items), i, j)
-        items.append(OuterSum(Vectors(tuple(rows)), Vectors(cols), key[-1] < 0))
-    picks = [where[(row.serial, -1 if col is None else col.serial)] for row, col in pairs]
-    dots = len({(row.serial, col.serial) for row, col in pairs if col is not None})
+            at_row[row.serial] = (len(items) - 1, i)
+    picks = []
+    for row, col in pairs:
+        k, i = at_row[row.serial]
+        if isinstance(items[k], OuterSum):
+            picks.append((k, i, at_col[k][-1 if col is None else col.serial]))
+        else:
+            picks.append((k,))
+    dots = sum(len(cs) - (-1 in cs) for _, cs in cols_of.values())
     return items, picks, dots
+
+
+def _pairs(roots: list[Expr]) -> list[tuple[Expr, Expr | None]]:
+    """Each root as (row, column): a product no node uses as (newer, older) factor, else
+    (root, None). Only a node newer than a product can use it, so the search for users starts
+    at the oldest product root."""
+    muls = [r.serial for r in roots if r.op is Op.MUL]
+    used: set[int] = set()
+    if muls:
+        order = topo_order(roots)  # by serial
+        newer = order[bisect_right(order, min(muls), key=_serial) :]
+        used = {a.serial for n in newer for a in n.args}
+    pairs: list[tuple[Expr, Expr | None]] = []
+    for r in roots:
+        if r.op is Op.MUL and r.serial not in used:
+            a, b = r.args
+            pairs.append((a, b) if a.serial >= b.serial else (b, a))
+        else:
+            pairs.append((r, None))
+    return pairs
 
 
 def _with_slices(item, elements: dict[int, tuple[int, int]]):

@@ -20,11 +20,13 @@ from .strength import STRENGTH_OPS, strength_reduce
 
 Rule = Callable[[Expr, tuple[Expr, ...]], Expr | None]
 
-PIPELINE: list[tuple[str, Rule, frozenset[Op]]] = [
-    ("strength", strength_reduce, STRENGTH_OPS),
-    ("fold", fold, FOLD_OPS),
+PIPELINE: list[tuple[str, Rule, frozenset[Op], bool]] = [
+    ("strength", strength_reduce, STRENGTH_OPS, True),  # x**k: k a constant
+    ("fold", fold, FOLD_OPS, True),  # c1*(c2*a), a/c: a constant factor
 ]
-"""(name, rule, the ops it rewrites), in the order they are tried on a node."""
+"""(name, rule, the ops it rewrites, whether it fires only on a node with a constant
+argument), in the order they are tried on a node. Where every rule of an op needs a constant,
+the sweep skips that op's nodes without one (most products of a model: weight * value)."""
 
 MAX_FIRES = 4
 
@@ -34,12 +36,15 @@ def rewrite(roots: list[Expr], rule: Rule, ops: frozenset[Op] | None = None) -> 
     is in ``ops`` (all ops if None); None keeps it. Iterative; unchanged subgraphs are kept."""
     if ops is None:
         ops = frozenset(Op)
-    return _sweep(roots, {op: [rule] for op in ops})
+    return _sweep(roots, {op: [rule] for op in ops}, frozenset())
 
 
-def _sweep(roots: list[Expr], rules: dict[Op, list[Rule]]) -> list[Expr]:
+def _sweep(roots: list[Expr], rules: dict[Op, list[Rule]], guarded: frozenset[Op]) -> list[Expr]:
+    """One bottom-up rebuild trying ``rules`` per op; an op in ``guarded`` is tried only on a
+    node with a constant argument."""
     new: dict[int, Expr] = {}  # only the nodes that changed
     get = new.get
+    const_op = Op.CONST
     with gc_paused():
         for node in topo_order(roots):
             old = node.args
@@ -52,6 +57,12 @@ def _sweep(roots: list[Expr], rules: dict[Op, list[Rule]]) -> list[Expr]:
                         cur = make(node.op, tuple([get(b.serial, b) for b in old]))
                         break
             node_rules = rules.get(cur.op)
+            if node_rules is not None and cur.op in guarded:
+                for a in cur.args:
+                    if a.op is const_op:
+                        break
+                else:
+                    node_rules = None
             if node_rules is None:
                 if cur is not node:
                     new[node.serial] = cur
@@ -75,11 +86,15 @@ def _sweep(roots: list[Expr], rules: dict[Op, list[Rule]]) -> list[Expr]:
 def optimize(roots: list[Expr], passes: list[str] | None = None) -> list[Expr]:
     """Run the pipeline (or only the named ``passes`` of it) over ``roots`` in one sweep."""
     rules: dict[Op, list[Rule]] = {}
-    for name, rule, ops in PIPELINE:
+    unguarded: set[Op] = set()
+    for name, rule, ops, needs_const in PIPELINE:
         if passes is None or name in passes:
             for op in ops:
                 rules.setdefault(op, []).append(rule)
-    return _sweep(roots, rules) if rules else list(roots)
+                if not needs_const:
+                    unguarded.add(op)
+    guarded = frozenset(rules) - unguarded
+    return _sweep(roots, rules, guarded) if rules else list(roots)
 
 
 __all__ = ["optimize", "rewrite", "PIPELINE", "gc_paused", "Op"]

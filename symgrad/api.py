@@ -51,7 +51,30 @@ def _spec_names(item: Any, scope: NameScope, names: dict[int, str], where: str) 
         names[e.serial] = scope.fresh(e.payload)
         return names[e.serial]
 
+    if type(item) is list:  # the common flat list: one loop, no structure rebuilt
+        flat = _flat_names(item, scope, names)
+        if flat is not None:
+            return flat
     return structure.map(name, item, is_leaf=structure.dict_leaf)
+
+
+def _flat_names(item: list, scope: NameScope, names: dict[int, str]) -> list[str] | None:
+    """``_spec_names`` of a flat list of symbols, or None if it holds anything else (the
+    general path then names it, or says what is wrong)."""
+    exprs = [getattr(x, "_expr", x) for x in item]
+    symbol = Op.SYMBOL
+    for e in exprs:
+        if not isinstance(e, Expr) or e.op is not symbol:
+            return None
+    out = scope.fresh_all([e.payload for e in exprs])
+    for e, nm in zip(exprs, out):
+        if e.serial in names:
+            raise ValueError(
+                f"the symbol {e.payload!r} is given twice in inputs; "
+                "each input symbol must appear once"
+            )
+        names[e.serial] = nm
+    return out
 
 
 def _param_label(item: Any, position: int) -> str:

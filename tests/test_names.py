@@ -137,3 +137,25 @@ def test_sanitize_gives_a_plain_identifier_and_keeps_plain_labels(label):
     assert out == sanitize("\x00" + label)  # a character the fast path refuses: the regex
     if label.isascii() and label.isidentifier() and len(label) <= 32 and label.strip("_") == label:
         assert out == label
+
+
+_LABELS = st.lists(
+    st.one_of(
+        st.sampled_from(["w0", "w0", "x", "_x", "x_", "lambda", "np", "t0", "a" * 40, "g_w0"]),
+        st.text(max_size=12),
+    ),
+    max_size=30,
+)
+
+
+@given(_LABELS)
+def test_fresh_all_names_as_fresh_one_by_one(labels):
+    """The one-loop naming of a flat input list gives exactly the names ``fresh`` would, in
+    order (duplicates, reserved words, underscores, unicode and long labels included), and
+    leaves the scope in the same state."""
+    from symgrad.backends.naming import NameScope
+
+    one, many = NameScope(), NameScope()
+    want = [one.fresh(lb) for lb in labels]
+    assert many.fresh_all(labels) == want
+    assert [many.fresh(lb) for lb in labels] == [one.fresh(lb) for lb in labels]

@@ -65,6 +65,26 @@ class NameScope:
         self._taken.add(name)
         return name
 
+    def fresh_all(self, labels: list[str]) -> list[str]:
+        """``[self.fresh(lb) for lb in labels]``, with the common case (a plain label not
+        taken yet: ``w0``) in one loop."""
+        taken, out = self._taken, []
+        add, keep = taken.add, out.append
+        for lb in labels:
+            if (
+                lb.isascii()
+                and lb.isidentifier()
+                and len(lb) <= _MAX_LEN
+                and lb[0] != "_"
+                and lb[-1] != "_"
+                and lb not in taken
+            ):
+                add(lb)
+                keep(lb)
+            else:
+                keep(self.fresh(lb))
+        return out
+
     def temp(self, prefix: str = "t") -> str:
         """``t0``, ``t1`` ... skipping any name already taken (a user's symbol ``t0``)."""
         n = self._counters.get("#" + prefix, 0)

@@ -68,11 +68,21 @@ def snapshot(roots: list[Expr]) -> dict[int, list[tuple[Expr, Expr]]]:
     Hessians), by serial, held strongly: a compiled function keeps what verifying it needs."""
     out: dict[int, list] = {}
     level = list(roots)
+    table = _claims
     for _ in range(2):
-        nxt = []
+        nxt: dict[int, Expr] = {}  # the f's claimed, once each (a gradient's entries share one)
         for g in level:
-            if g.serial not in out:
-                out[g.serial] = found = claims(g)
-                nxt.extend(f for f, _ in found)
-        level = nxt
+            s = g.serial
+            if s in out:
+                continue
+            held = table.get(s)
+            found = []
+            if held is not None:  # claims(g), inlined: this runs once per output
+                for fref, sref in held[1]:
+                    f, x = fref(), sref()
+                    if f is not None and x is not None:
+                        found.append((f, x))
+                        nxt[f.serial] = f
+            out[s] = found
+        level = [f for f in nxt.values() if f.serial not in out]
     return out

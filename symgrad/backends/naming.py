@@ -136,6 +136,13 @@ def derivative_labels(
     kinds: list[tuple | None] = []
     firsts: dict[int, int] = {}  # id of a differentiated f -> its index among them
     for r in roots:
+        found = claims.get(r.serial, ())
+        if len(found) == 1:  # most roots: one first derivative (a gradient's entry)
+            f, s = found[0]
+            if f is not r and second(f) is None:
+                kinds.append(("g", id(f), id(s), label(s)))
+                firsts.setdefault(id(f), len(firsts))
+                continue
         cands = set()
         for f, s in claims.get(r.serial, ()):
             s0 = None if f is r else second(f)

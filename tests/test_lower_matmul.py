@@ -274,3 +274,34 @@ def test_rows_read_only_by_another_product_are_defined():
     X = np.random.default_rng(8).normal(size=(5, 3))
     want = np.array([ref(P.tolist(), X[i].tolist()) for i in range(5)]).T
     np.testing.assert_allclose(np.array(fn(P, X)), want, rtol=1e-12, atol=1e-14)
+
+
+_PICKS = st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.booleans())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_PICKS, max_size=25))
+def test_scalar_order_taken_from_the_outputs_is_the_walked_one(picks):
+    """Under a reduction the scalar graph's order is the outputs' order minus the folded
+    products (shared, not walked again); it must equal a fresh walk of the items' operands,
+    whether a product output is used by another output or not."""
+    import symgrad.backends.lower_matmul as lm
+    from symgrad.ir import orders_shared, topo_order
+
+    shared = []
+    w, x = list(sg.symbols("w0:4")), list(sg.symbols("x0:3"))
+    pool = [*w, *x, sg.tanh(w[0] * x[0] + w[1] * x[1])]
+    roots = []
+    for i, j, reuse in picks:
+        r = pool[i % len(pool)] * pool[j % len(pool)]
+        roots.append(r)
+        if reuse:  # another output reads the product: it must stay in the scalar graph
+            roots.append(r + w[2])
+        pool.append(r)
+    roots += [sg.exp(w[3]), w[3] * x[2]]  # the last: a product no output uses, always folded
+    with pytest.MonkeyPatch.context() as mp, orders_shared():
+        mp.setattr(lm, "share_order", lambda roots, nodes: shared.append((roots, nodes)))
+        lm.lower(roots, _elements(w, x), reduce=True)
+    assert shared
+    for scalar, nodes in shared:
+        assert [n.serial for n in nodes] == [n.serial for n in topo_order(scalar)]

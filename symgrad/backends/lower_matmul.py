@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections import Counter
 from operator import attrgetter
 
-from ..ir import Expr, leaves, make, symbol, topo_order
+from ..ir import Expr, leaves, make, share_order, symbol, topo_order
 from ..ops import Op
 from .lowered import Dot, Lowered, MatMul, OuterSum, Total, Vectors
 
@@ -29,8 +29,10 @@ def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool 
     a list parameter to (parameter number, flat index); ``reduce``: outputs are summed over the
     batch. Values are those of the scalar graph up to the order of additions."""
     if reduce:
-        items, picks, dots = _reduced(roots)
+        items, picks, dots, folded = _reduced(roots)
         scalar = Lowered(roots, [], items, picks, dots).output_nodes()
+        if folded:  # the scalar graph is the outputs' minus the products folded into items
+            share_order(scalar, [n for n in topo_order(roots) if n.serial not in folded])
     else:
         items, picks, dots, scalar = None, [], 0, list(roots)
     products, replace = _products(scalar, elements, _orders_of(items or ()))
@@ -48,12 +50,14 @@ def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool 
 # -- reduced outputs ------------------------------------------------------------------------
 
 
-def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int]:
+def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int, set[int]]:
     """Every reduced output as a sum over the batch of ``row * col``: an output ``a*b`` used
     nowhere else is (newer, older) operand, any other output ``r`` is (r, None). Rows pairing
     with the same columns form one ``OuterSum`` (a layer's weight and bias gradients); a pair
-    alone stays one ``Dot`` or ``Total``."""
+    alone stays one ``Dot`` or ``Total``. Also returns the serials of the products folded so
+    (no node uses them: only they leave the graph the items' operands span)."""
     pairs = _pairs(roots)
+    folded = {r.serial for r, (_, col) in zip(roots, pairs) if col is not None}
     cols_of: dict[int, tuple[Expr, dict[int, Expr | None]]] = {}
     for row, col in pairs:
         cs = cols_of.get(row.serial)
@@ -86,7 +90,7 @@ def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int]:
         else:
             picks.append((k,))
     dots = sum(len(cs) - (-1 in cs) for _, cs in cols_of.values())
-    return items, picks, dots
+    return items, picks, dots, folded
 
 
 def _pairs(roots: list[Expr]) -> list[tuple[Expr, Expr | None]]:

@@ -15,7 +15,7 @@ from .build import SIMPLIFY, make
 from .intern import _SWEEP_MIN, _interned, _sweep, const, gc_paused, symbol
 from .methods import _is_bool, as_expr
 from .node import BOOL_HINT, CONTROL_FLOW_HINT, VIEWS, Expr, is_condition
-from .traverse import orders_shared, topo_order
+from .traverse import orders_shared, share_order, topo_order
 from .walk import count_ops, evaluate, flatten, free_symbols, leaves, map_leaves, unflatten
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "make",
     "map_leaves",
     "orders_shared",
+    "share_order",
     "symbol",
     "topo_order",
     "unflatten",

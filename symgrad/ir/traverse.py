@@ -30,6 +30,14 @@ def orders_shared() -> Iterator[None]:
             _orders = None
 
 
+def share_order(roots: list[Any], nodes: list[Any]) -> None:
+    """Within an ``orders_shared`` block, take ``nodes`` as ``topo_order(roots)``: a pass that
+    derived it from an order it holds (a subgraph's, by filtering) saves the walk. Outside a
+    block this does nothing."""
+    if _orders is not None:
+        _orders[tuple([r.serial for r in roots])] = nodes
+
+
 def topo_order(roots: Iterable[Any]) -> list[Any]:
     """Every node reachable from ``roots``, children before parents (by serial)."""
     stack = list(roots)

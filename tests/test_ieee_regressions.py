@@ -21,6 +21,41 @@ def test_python_rerun_divides_two_literals_ieee_style():
     assert fn(0.0, 1.0) == -math.inf
 
 
+_SPECIAL = [0.0, -0.0, 2.0, -1.5, math.inf, -math.inf, math.nan]
+
+
+def _predicate_cases():
+    x, y = sg.symbols("x y")
+    raises = sg.sqrt(x) + sg.log(x) + 1.0 / x  # math raises for x <= 0: the IEEE rerun runs
+    return (x, y), [
+        sg.where(sg.isnan(y), 0.0, y) + 0.0 * raises,
+        sg.where(sg.isfinite(y), y, -1.0) + 0.0 * raises,
+        sg.where(sg.logical_not(sg.isnan(raises)), 1.0, 2.0),
+        sg.where(sg.logical_and(sg.isfinite(y), y > 0), y, 3.0) * raises,
+        sg.where(sg.logical_or(sg.isnan(y), sg.isnan(raises)), 5.0, y),
+        sg.nan_to_num(sg.log(x)) + y,
+        sg.logsumexp([x, y]),
+        sg.gradient(sg.nan_to_num(sg.log(x)) * y, x),
+    ]
+
+
+@pytest.mark.parametrize("k", range(8))
+def test_python_rerun_keeps_predicates_true_and_false(k):
+    """isnan / isfinite inside the IEEE rerun (run when math raised somewhere in the call):
+    the lifted predicate's truth is its value's, so every branch is the one sg.evaluate takes
+    (it came out true always, a silently wrong value: where(isnan(2.0), 0, 2.0) gave 0)."""
+    (x, y), cases = _predicate_cases()
+    e = cases[k]
+    fns = [sg.compile([x, y], e, backend=b) for b in ("python", "numpy")]
+    for a in _SPECIAL:
+        for b in _SPECIAL:
+            want = sg.evaluate(e, {x: a, y: b})
+            for fn in fns:
+                got = float(fn(a, b))
+                same = got == want and math.copysign(1, got) == math.copysign(1, want)
+                assert same or (math.isnan(got) and math.isnan(want)), (fn, a, b, got, want)
+
+
 @needs_cc
 @pytest.mark.parametrize("outer", [sg.sin, sg.cos])
 def test_c_keeps_nan_through_trig_of_atan(outer, c_cache):

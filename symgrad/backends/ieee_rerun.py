@@ -23,6 +23,10 @@ class _IEEE:
     def __float__(self):
         return self.v
 
+    def __bool__(self):
+        # a lifted predicate (isnan, isfinite) gives _IEEE(True/False): truth as a float's
+        return bool(self.v)
+
     def __neg__(self):
         return _IEEE(-self.v)
 

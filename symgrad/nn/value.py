@@ -199,7 +199,8 @@ def _pow(out: Value) -> None:
     a, k = out._prev
     if k._kind is Op.CONST:  # Value ** number (0 ** -0.5 is inf, as in the IR, not an error)
         k = k.data
-        a.grad += k * scalar._pow(float(a.data), k - 1.0) * out.grad
+        if k != 0.0:  # a ** 0 is 1 everywhere: no contribution (not 0 * 0**-1 = nan at a = 0)
+            a.grad += k * scalar._pow(float(a.data), k - 1.0) * out.grad
     elif out.data != 0.0:  # number ** Value; d/dy 0**y = 0 (y > 0), never 0 * log(0)
         k.grad += out.data * scalar._log(a.data) * out.grad
 
@@ -219,7 +220,7 @@ def _exp(out: Value) -> None:
 
 def _log(out: Value) -> None:
     a = out._prev[0]
-    a.grad += out.grad / a.data
+    a.grad += scalar._div(out.grad, a.data)  # IEEE as the forward log(0) = -inf: 1/0 is inf
 
 
 def _relu(out: Value) -> None:

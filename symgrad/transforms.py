@@ -71,11 +71,16 @@ def grad(
     reduce: str = "sum",
     backend: str | None = None,
     check_trace: bool = True,
+    **symbolic: Any,
 ) -> Any:
     """``fn``'s gradient as a function (as ``jax.grad``); ``sg.grad(f, wrt)`` with an
     expression ``f`` is ``sg.gradient(f, wrt)``."""
+    options = {"has_aux": has_aux, "static_argnums": static_argnums}
+    options.update(batch_argnums=batch_argnums, backend=backend)
     if not callable(fn):
-        return autodiff.gradient(fn, argnums)
+        wrt, _ = _expression_args("grad", argnums, symbolic, (), options)
+        return autodiff.gradient(fn, wrt)
+    _no_symbolic("grad", symbolic)
     return _function_form(
         "grad", fn, argnums, has_aux, static_argnums, batch_argnums, reduce, backend, check_trace
     )
@@ -94,11 +99,55 @@ def jacobian(
     """A function returning ``fn``'s Jacobian in the structure of the output and the argument
     (each block a NumPy array of shape output.shape + argument.shape); ``sg.jacobian(fs, wrt)``
     with expressions is the symbolic Jacobian."""
+    options = {"has_aux": has_aux, "static_argnums": static_argnums, "backend": backend}
     if not callable(fn):
-        return autodiff.jacobian(fn, argnums, **symbolic)
+        wrt, kw = _expression_args("jacobian", argnums, symbolic, ("sparse",), options)
+        return autodiff.jacobian(fn, wrt, **kw)
+    _no_symbolic("jacobian", symbolic)
     return _function_form(
         "jacobian", fn, argnums, has_aux, static_argnums, None, "sum", backend, check_trace
     )
+
+
+_DEFAULTS = {"has_aux": False, "static_argnums": (), "batch_argnums": None, "backend": None}
+
+
+def _expression_args(
+    name: str, argnums: Any, symbolic: dict, allowed: tuple[str, ...], options: dict
+) -> tuple[Any, dict]:
+    """(wrt, keywords) of the expression form ``sg.<name>(f, wrt)``, ``wrt`` given by position
+    or by name; a function-form option or an unknown keyword is an error, not ignored."""
+    symbolic = dict(symbolic)
+    wrt = argnums
+    if "wrt" in symbolic:
+        if not (type(argnums) is int and argnums == 0):  # argnums holds wrt by position
+            raise TypeError(f"sg.{name}: wrt given twice (by position and as wrt=)")
+        wrt = symbolic.pop("wrt")
+    unknown = sorted(k for k in symbolic if k not in allowed)
+    if unknown:
+        raise TypeError(
+            f"sg.{name}(f, wrt) with expressions got unknown keyword(s) {unknown}; "
+            f"it takes wrt{''.join(', ' + a for a in allowed)}"
+        )
+    given = sorted(k for k, v in options.items() if v != _DEFAULTS[k])
+    if given:
+        raise TypeError(
+            f"sg.{name}: {given} apply to the function form (a Python function first); "
+            "with expressions the first argument is f and the second wrt"
+        )
+    return wrt, symbolic
+
+
+def _no_symbolic(name: str, symbolic: dict) -> None:
+    if symbolic:
+        raise TypeError(
+            f"sg.{name}(fn) of a function got unknown keyword(s) {sorted(symbolic)}; "
+            + (
+                f"sparse=True is for expressions: sg.{name}(fs, wrt, sparse=True)"
+                if "sparse" in symbolic
+                else f"see help(sg.{name})"
+            )
+        )
 
 
 def _function_form(
@@ -140,8 +189,11 @@ def hessian(
 ) -> Any:
     """The Jacobian of the gradient: ``jacobian(jacobian(fn))`` as JAX defines it; with an
     expression, ``sg.hessian(f, wrt)`` is the symbolic Hessian."""
+    options = {"has_aux": has_aux, "static_argnums": static_argnums, "backend": backend}
     if not callable(fn):
-        return autodiff.hessian(fn, argnums, **symbolic)
+        wrt, kw = _expression_args("hessian", argnums, symbolic, ("sparse",), options)
+        return autodiff.hessian(fn, wrt, **kw)
+    _no_symbolic("hessian", symbolic)
     kw = dict(has_aux=has_aux, static_argnums=static_argnums, backend=backend)
     inner = jacobian(fn, argnums, check_trace=check_trace, **kw)
     return jacobian(inner, argnums, check_trace=check_trace, **kw)

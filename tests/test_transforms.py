@@ -146,3 +146,31 @@ def test_symbolic_forms_keep_their_meaning():
     # a function transform called with expressions builds expressions
     e = sg.grad(lambda a: a**3)(x)
     assert sg.evaluate(e, {x: 2.0}) == 12.0
+
+
+def test_expression_forms_take_wrt_by_name():
+    x, y = sg.symbols("x y")
+    assert sg.jacobian([x * y], wrt=[x, y]) == sg.jacobian([x * y], [x, y]) == [[y, x]]
+    assert sg.grad(x * y, wrt=x) is sg.grad(x * y, x)
+    s = sg.hessian(x * y, wrt=[x, y], sparse=True)
+    assert (s.rows, s.cols) == ((0, 1), (1, 0))
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda x: sg.jacobian([x * x], [x], has_aux=True), "function form"),
+        (lambda x: sg.hessian(x * x, [x], static_argnums=1), "function form"),
+        (lambda x: sg.grad(x * x, x, backend="c"), "function form"),
+        (lambda x: sg.jacobian([x], [x], foo=1), "unknown keyword"),
+        (lambda x: sg.jacobian([x], [x], wrt=[x]), "wrt given twice"),
+        (lambda x: sg.jacobian(lambda a: 2 * a, sparse=True), "sparse=True is for expressions"),
+        (lambda x: sg.hessian(lambda a: a * a, sparse=True), "sparse=True is for expressions"),
+        (lambda x: sg.grad(lambda a: a * a, wrt=0), "unknown keyword"),
+    ],
+)
+def test_options_of_the_other_form_are_errors_not_ignored(call, words):
+    """A keyword that does not apply (has_aux with expressions, sparse with a function, a typo)
+    raised nothing before and was dropped: a dense result where a sparse one was asked."""
+    with pytest.raises(TypeError, match=words):
+        call(sg.Symbol("x"))

@@ -251,3 +251,14 @@ def test_sparse_shape_and_dense_view():
     assert J.indptr == (0, 2, 2, 3)
     zero = sg.ir.const(0.0)
     assert J.to_dense() == [[y, x], [zero, zero], [zero, sg.cos(y)]]
+
+
+def test_entries_that_are_the_constant_zero_are_left_out():
+    """1 + 0*x depends on x (0*inf is nan, so 0*x stays), but its derivative is the constant
+    0: structurally zero, not an entry (the compiled csr_array stored explicit zeros)."""
+    x, y = sg.symbols("x y")
+    s = sg.jacobian([1.0 + 0 * x, x * y], [x, y], sparse=True)
+    assert list(zip(s.rows, s.cols)) == [(1, 0), (1, 1)]
+    assert s.values == [y, x]
+    h = sg.hessian(x * y + 0 * (x * x), [x, y], sparse=True)
+    assert list(zip(h.rows, h.cols)) == [(0, 1), (1, 0)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ir import Expr, const, gc_paused, orders_shared
+from ..ops import Op
 from . import provenance, sparsity
 from .forward import _outputs, jvp, tangents, vjp
 from .reverse import _symbols, adjoints, gradient
@@ -61,8 +62,10 @@ class Sparse:
 def _row_major(
     entries: dict[tuple[int, int], Expr], shape, colors: int, outs: list[Expr], syms: list[Expr]
 ) -> Sparse:
-    """The Sparse of ``entries``, each recorded as ``d outs[i] / d syms[j]`` (for sg.verify)."""
-    keys = sorted(entries)
+    """The Sparse of ``entries``, each recorded as ``d outs[i] / d syms[j]`` (for sg.verify).
+    An entry that came out as the constant 0 (``1 + 0*x``: the dependence is there, the
+    derivative is not) is structurally zero and left out."""
+    keys = sorted(k for k, e in entries.items() if not (e.op is Op.CONST and e.payload == 0.0))
     for i, j in keys:
         provenance.record(outs[i], [syms[j]], [entries[i, j]])
     return Sparse(

@@ -298,7 +298,7 @@ def test_scalar_order_taken_from_the_outputs_is_the_walked_one(picks):
         if reuse:  # another output reads the product: it must stay in the scalar graph
             roots.append(r + w[2])
         pool.append(r)
-    roots += [sg.exp(w[3]), w[3] * x[2]]  # the last: a product no output uses, always folded
+    roots += [sg.exp(w[3]), w[3] * sg.sin(x[2])]  # the last: a product nothing uses: folded
     with pytest.MonkeyPatch.context() as mp, orders_shared():
         mp.setattr(lm, "share_order", lambda roots, nodes: shared.append((roots, nodes)))
         lm.lower(roots, _elements(w, x), reduce=True)

@@ -31,7 +31,7 @@ from .naming import NameScope
 from .numpy_steps import (
     NAME,
     array_spans,
-    flat_pick,
+    flat_picks,
     item_text,
     pick_text,
     place,
@@ -260,15 +260,7 @@ def _driver(low: Lowered, params, structure, batch, batch_line, reduce, consts) 
 
     else:
         driver.append(f"_flat = np.concatenate([np.ravel(_t) for _t in _tot]){mean}")
-        starts, at = [], 0
-        for it in low.items:
-            starts.append(at)
-            at += (
-                len(it.rows.nodes) * (len(it.cols.nodes) + it.ones)
-                if isinstance(it, OuterSum)
-                else 1
-            )
-        flat = [flat_pick(pk, starts, low.items) for pk in low.picks]
+        flat = flat_picks(low.items, low.picks)
         next_span = iter(spans).__next__
 
         def array_text(shape: tuple[int, ...], leaves: list[str]) -> str:

@@ -145,11 +145,19 @@ def pick_text(pk: tuple[int, ...]) -> str:
     return f"[{pk[0]}]" if len(pk) == 1 else f"[{pk[0]}][{pk[1]}, {pk[2]}]"
 
 
-def flat_pick(pk: tuple[int, ...], starts: list[int], items: list) -> int:
-    if len(pk) == 1:
-        return starts[pk[0]]
-    it = items[pk[0]]
-    return starts[pk[0]] + pk[1] * (len(it.cols.nodes) + it.ones) + pk[2]
+def flat_picks(items: list, picks: list[tuple[int, ...]]) -> list[int]:
+    """Each output's position in the reduced items' values laid end to end (C order); one
+    loop over the outputs (a model's gradient has one per parameter)."""
+    starts, widths, at = [], [], 0
+    for it in items:
+        starts.append(at)
+        width = len(it.cols.nodes) + it.ones if isinstance(it, OuterSum) else 0
+        widths.append(width)
+        at += len(it.rows.nodes) * width if isinstance(it, OuterSum) else 1
+    return [
+        starts[pk[0]] if len(pk) == 1 else starts[pk[0]] + pk[1] * widths[pk[0]] + pk[2]
+        for pk in picks
+    ]
 
 
 def array_spans(structure) -> list[tuple[int, int]]:

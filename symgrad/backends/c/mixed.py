@@ -27,7 +27,7 @@ from ..base import Params, linearize
 from ..lower_phases import Phased, kernel_inputs
 from ..lowered import Dot, Elementwise, Lowered, MatMul, OuterSum, Total
 from ..naming import NameScope
-from ..numpy_steps import flat_pick, item_size, runs
+from ..numpy_steps import flat_picks, runs
 from .abi import make_meta, meta_comment
 from .spell import COND_VALUE, NAME, literal, render_op
 
@@ -95,7 +95,9 @@ def generate(
         "kernels": [bool(p.slots) for p in ph.phases],
         "steps": [_step_plan(m, k, at) for m, k, at in zip(low.steps, ph.step_phase, ph.vector_at)],
         "items": [_item_plan(it, at) for it, at in zip(low.items or (), ph.item_at)],
-        "picks": [list(r) for r in runs(_flat_picks(low))] if low.items is not None else [],
+        "picks": [list(r) for r in runs(flat_picks(low.items, low.picks))]
+        if low.items is not None
+        else [],
         "roots": None if low.items is not None else [list(at[1:]) for at in ph.root_at],
     }
     m = len(low.picks) if low.items is not None else len(low.roots)
@@ -295,15 +297,6 @@ def _item_plan(it, at) -> dict:
     assert isinstance(it, OuterSum)
     rows, cols = _place_plan(at[0], it.rows), _place_plan(at[1], it.cols)
     return {"outer": [rows, cols], "ones": it.ones}
-
-
-def _flat_picks(low: Lowered) -> list[int]:
-    """Each output's position in the reduced items' values laid end to end (C order)."""
-    starts, k = [], 0
-    for it in low.items:
-        starts.append(k)
-        k += item_size(it)
-    return [flat_pick(pk, starts, low.items) for pk in low.picks]
 
 
 def _step_comments(steps: list, after: list[int]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -151,16 +152,40 @@ class CompiledFunction:
                 else:
                     return self._fn(*args)
         elif self._arrays_ready(args):
-            return self._fn(*args)
+            return self._batched(args)
         if len(args) != self._nargs:
             names = ", ".join(n for n, _ in self._arg_info)
             raise TypeError(
                 f"this compiled function takes {self._nargs} argument(s) ({names}), got {len(args)}"
             )
         check = self._check
-        return self._fn(
-            *(check(a, info, i) for i, (a, info) in enumerate(zip(args, self._arg_info)))
-        )
+        args = tuple(check(a, info, i) for i, (a, info) in enumerate(zip(args, self._arg_info)))
+        return self._fn(*args) if self._fast_types is not None else self._batched(args)
+
+    def _batched(self, args: tuple) -> Any:
+        """The call on arrays; where NumPy cannot broadcast the arguments' batch axes, the
+        error names each argument and its batch shape (NumPy's says only "arg 0, arg 1")."""
+        try:
+            return self._fn(*args)
+        except ValueError:
+            self._check_batch_axes(args)
+            raise
+
+    def _check_batch_axes(self, args: tuple) -> None:
+        np = sys.modules["numpy"]
+        shapes = []
+        for a, want in zip(args, self._trailing):
+            shape = np.shape(a)
+            shapes.append(shape[: len(shape) - len(want)])
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            names = [n or str(info) for n, info in self._arg_info]
+            listed = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
+            raise ValueError(
+                f"the arguments' batch axes do not broadcast: {listed}; give each batched "
+                "argument the same leading axes (or 1 where it is shared)"
+            ) from None
 
     def _arrays_ready(self, args: tuple) -> bool:
         """float64 arrays with the right trailing shapes go straight in (the common call)."""

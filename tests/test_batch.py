@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import HAVE_CC
+from helpers import HAVE_CC, needs_cc
 
 import symgrad as sg
 
@@ -106,3 +106,14 @@ def test_bad_batch_arguments_are_named():
         sg.value_and_grad(lambda p, x: p * x, batch_argnums=1, backend="numpy")(1.0, np.array(2.0))
     with pytest.raises(ValueError, match="reduce"):
         sg.value_and_grad(sample_loss, batch_argnums=1, reduce="max")
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("c", marks=needs_cc)])
+def test_batch_axes_that_do_not_broadcast_name_each_argument(backend):
+    """NumPy's own message says "arg 0 with shape (4,) and arg 1 with shape (5,)"; the call
+    names the arguments and their batch shapes instead."""
+    x, w = sg.Symbol("x"), list(sg.symbols("w0:3"))
+    fn = sg.compile([x, w], [x * w[0], w[1] + w[2]], backend=backend)
+    with pytest.raises(ValueError, match=r"batch axes do not broadcast: x \(4,\), w \(5,\)"):
+        fn(np.arange(4.0), np.ones((5, 3)))
+    np.testing.assert_array_equal(fn(np.arange(4.0), np.ones((4, 3)))[0], np.arange(4.0))

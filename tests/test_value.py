@@ -240,3 +240,54 @@ def test_log_backward_at_zero_is_ieee_like_its_forward():
         out = a.log()
         out.backward()
         assert a.grad == want(v) and math.copysign(1, a.grad) == math.copysign(1, want(v))
+
+
+def _programs():
+    """(name, f) with f(x, y) written once for Values and for symbols alike."""
+    return [
+        ("sqrt-or-neg", lambda x, y: sg.where(x > 0, (x * x + 1e-300) ** 0.5 * x.log(), -x)),
+        ("xlogx", lambda x, y: sg.where(x > 0, x * x.log(), 0.0) + y),
+        ("nested", lambda x, y: sg.where((x > 0) & ~(y > 1), x / y, sg.where(y >= 0, y * y, x))),
+        ("either", lambda x, y: sg.where(sg.logical_or(x < -1, sg.eq(y, 2.0)), x * y, y.exp())),
+        ("isnan", lambda x, y: sg.where(sg.isnan(x.log()), y, x.log() * y)),
+        ("shared", lambda x, y: sg.where(x > 0, x.log(), -x) + x * y),
+    ]
+
+
+@pytest.mark.parametrize("name, f", _programs(), ids=[n for n, _ in _programs()])
+def test_where_and_conditions_on_values_match_the_ir(name, f):
+    """Values take comparisons, &, |, ~, sg.eq / isnan / logical_* and sg.where; backward
+    gives what sg.gradient of the same program gives (the IR's masks: exactly 0 through the
+    branch not taken, where that branch's derivative is inf or NaN)."""
+    xs, ys = sg.symbols("x y")
+    e = f(xs, ys)
+    fn = sg.compile([xs, ys], [e, *sg.gradient(e, [xs, ys])])
+    for a in (0.0, -1.0, 2.0, -2.5, 1e-300):
+        for b in (0.0, 2.0, -3.0):
+            x, y = sg.Value(a), sg.Value(b)
+            try:
+                out = f(x, y)
+            except (ValueError, ZeroDivisionError):  # micrograd's float semantics: / 0 raises
+                continue
+            out.backward()
+            want = fn(a, b)
+            for got, w in zip((out.data, x.grad, y.grad), want):
+                assert got == w or (math.isnan(got) and math.isnan(w)), (name, a, b, got, w)
+
+
+def test_value_conditions_are_eager_and_compile():
+    x = sg.Value(3.0, label="x")
+    assert bool(x > 1) and not bool(x > 5) and (x >= 3).data == 1.0 and (x < 3).data == 0.0
+    assert bool((x > 1) & ~(x > 5)) and bool((x > 5) | (x < 4))
+    assert sg.ne(x, 3.0).data == 0.0 and sg.isfinite(x).data == 1.0
+    y = sg.where(x > 0, x * x, -x)
+    fn = sg.compile([x], [y, sg.gradient(y, x)])  # the same graph as IR
+    assert fn(3.0) == [9.0, 6.0] and fn(-2.0) == [2.0, -1.0]
+    assert len({x, sg.Value(3.0)}) == 2  # Values still hash and compare by identity
+
+
+def test_functions_a_value_cannot_back_propagate_are_refused():
+    with pytest.raises(TypeError, match="back-propagates only"):
+        sg.sin(sg.Value(1.0))
+    with pytest.raises(TypeError, match="a plain bool is not a condition"):
+        sg.where(True, sg.Value(1.0), 2.0)

@@ -37,6 +37,20 @@ def _arithmetic(op: Op, sym: str, on_data: Any) -> Any:
     return method
 
 
+def _truth(compare: Any) -> Any:
+    """A comparison whose result is a float (1.0 or 0.0), as conditions hold in the IR."""
+
+    def on_data(a: float, b: float) -> float:
+        return 1.0 if compare(a, b) else 0.0
+
+    on_data.__name__ = compare.__name__
+    return on_data
+
+
+def _is_condition(op: Op) -> bool:
+    return INFO[op].is_condition
+
+
 class Value:
     """An eager scalar that records how it was computed (micrograd's ``Value``).
 
@@ -140,6 +154,31 @@ class Value:
 
     # -- functions: tanh, exp, log, relu, sigmoid (from the op table, see _install_functions)
 
+    # -- conditions: x > 0 is a condition Value (data 1.0 or 0.0) that sg.where reads --------
+    __lt__ = _arithmetic(Op.LT, "<", _truth(operator.lt))
+    __le__ = _arithmetic(Op.LE, "<=", _truth(operator.le))
+    __gt__ = _arithmetic(Op.GT, ">", _truth(operator.gt))
+    __ge__ = _arithmetic(Op.GE, ">=", _truth(operator.ge))
+    __and__ = _arithmetic(Op.AND, "&", INFO[Op.AND].on_floats)
+    __or__ = _arithmetic(Op.OR, "|", INFO[Op.OR].on_floats)
+    # == and != stay identity (Values hash by identity, as micrograd's): sg.eq / sg.ne build one
+    __hash__ = object.__hash__
+
+    def __invert__(self) -> Value:
+        out = Value(INFO[Op.NOT].on_floats(self.data), (self,), "~")
+        out._kind = Op.NOT
+        return out
+
+    def __bool__(self) -> bool:
+        """A condition's truth (``if x > 0:`` follows the eager value); any other Value is
+        true, as a micrograd Value is."""
+        return bool(self.data) if self._kind is not None and _is_condition(self._kind) else True
+
+    @staticmethod
+    def __sg_elementwise__(fn: Any, args: tuple) -> Value:
+        """``sg.where``, ``sg.eq``, ``sg.isnan``, ... given Values: the eager result."""
+        return _eager_function(fn, args)
+
     # -- reverse mode -------------------------------------------------------------------------
     def backward(self) -> None:
         """Set this Value's grad to 1 and add d(self)/d(node) into every node's ``grad``.
@@ -150,6 +189,9 @@ class Value:
         topo = _topo(self)
         self.grad = 1.0
         rules = _RULES
+        if any(v._kind is Op.WHERE for v in topo):
+            _backward_through_where(self, topo)
+            return
         for v in reversed(topo):
             rule = rules.get(v._kind)
             if rule is not None:
@@ -233,7 +275,35 @@ def _sigmoid(out: Value) -> None:
     out._prev[0].grad += out.data * scalar._sigmoid(-out._prev[0].data) * out.grad
 
 
+def _backward_through_where(root: Value, topo: list[Value]) -> None:
+    """``backward`` where the graph has a ``where``: a node reached only through branches not
+    taken runs no rule, so its infinite or NaN local derivative never meets the zero it would
+    be multiplied by (the IR's masks, eagerly: the gradient there is exactly 0)."""
+    reached = {root}
+    rules = _RULES
+    for v in reversed(topo):
+        if v not in reached:
+            continue
+        rule = rules.get(v._kind)
+        if rule is None:
+            continue
+        rule(v)
+        if v._kind is Op.WHERE:
+            c, a, b = v._prev
+            reached.add(a if c.data else b)
+        else:
+            reached.update(v._prev)
+
+
+def _where(out: Value) -> None:
+    # only the branch taken receives the gradient: exactly 0 to the other, even where its
+    # own derivative is inf or nan (no mask multiplied in)
+    c, a, b = out._prev
+    (a if c.data else b).grad += out.grad
+
+
 _RULES = {
+    Op.WHERE: _where,
     Op.ADD: _add,
     Op.SUB: _sub,
     Op.MUL: _mul,
@@ -339,3 +409,30 @@ def _build_ir(root: Value) -> Expr:
         else:
             v._e = make(kind, tuple(c._e for c in v._prev))
     return root._e  # type: ignore[return-value]
+
+
+_BY_NAME = {info.fn_name: op for op, info in INFO.items() if info.fn_name}
+
+
+def _eager_function(fn: Any, args: tuple) -> Value:
+    """An ``sg.`` function of Values (and numbers), computed now and recorded for the IR, for
+    the ops a Value can back-propagate: its own rules, ``where``, and conditions (whose
+    derivative is 0)."""
+    name = getattr(fn, "__name__", "?")
+    op = _BY_NAME.get(name)
+    if op is None or (op not in _RULES and not _is_condition(op)):
+        supported = sorted(INFO[o].fn_name for o in _RULES if INFO[o].fn_name)
+        raise TypeError(
+            f"sg.{name} of a Value: a Value back-propagates only {supported}, conditions and "
+            "where; build the loss from sg.symbols to use every function"
+        )
+    vals = [_wrap(a) for a in args]
+    for a, v in zip(args, vals):
+        if v is None:
+            raise TypeError(
+                f"sg.{name} of a Value takes Values and numbers, not {type(a).__name__} "
+                f"({a!r:.60}); a plain bool is not a condition: compare Values (x > 0)"
+            )
+    out = Value(INFO[op].on_floats(*(v.data for v in vals)), tuple(vals), name)
+    out._kind = op
+    return out

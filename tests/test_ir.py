@@ -137,6 +137,9 @@ def test_evaluate_structure_and_errors():
         sg.evaluate(x + y, {x: 1.0})
     with pytest.raises(TypeError):
         sg.evaluate(x, {x: "a"})
+    for text in ("2", b"2", " 1e3 "):  # text that float() would parse is still not a number
+        with pytest.raises(TypeError, match="must be a real number"):
+            sg.evaluate(x * 2, {x: text})
 
 
 def test_to_dot_quotes_labels():

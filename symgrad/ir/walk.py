@@ -69,6 +69,8 @@ def evaluate(outputs: Any, env: dict) -> Any:
         if not isinstance(k, Expr) or k.op is not Op.SYMBOL:
             raise TypeError(f"env keys must be symbols, got {key!r:.60}")
         try:
+            if isinstance(v, str | bytes):  # float("2") parses text: a value must be a number
+                raise TypeError
             values[k.serial] = float(v)
         except (TypeError, ValueError):
             raise TypeError(f"env[{k.payload!r}] must be a real number, not {v!r:.60}") from None

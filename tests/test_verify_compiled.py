@@ -169,3 +169,32 @@ def test_claims_keep_no_graph_alive_but_the_compiled_function_keeps_its_own():
 
     held = [(g, *c) for g, claims in provenance._claims.values() for c in claims]
     assert held and all(isinstance(r, weakref.ref) for c in held for r in c)  # no strong refs
+
+
+def test_an_output_that_is_its_own_derivative_is_labelled_plainly():
+    """exp(x)*y is its own derivative along x, so the gradient's first entry is the very node
+    of the value: the report reads out[0] as a value and out[1] as d out[0]/dx (it said
+    d^2out[1]/dx/dx for both), and a wrong value there is still caught."""
+    x, y = sg.symbols("x y")
+    f = sg.exp(x) * y
+    fn = sg.compile([x, y], [f, sg.gradient(f, [x, y])])
+    labels = [c.label for c in sg.verify(fn)]
+    assert labels == ["out[0]", "out[1] = dout[0]/dx", "out[2] = dout[0]/dy"]
+    orig = fn._fn
+
+    def off(*a):
+        r = orig(*a)
+        r[1][0] *= 1.0001
+        return r
+
+    fn._fn, fn._c_fast = off, None
+    with pytest.raises(sg.VerificationError, match=r"out\[1\] = dout\[0\]/dx"):
+        sg.verify(fn)
+
+
+def test_out_of_time_says_so_per_output():
+    x = sg.Symbol("x")
+    fn = sg.compile([x], [sg.exp(x), sg.gradient(sg.sin(x), x)])
+    report = sg.verify(fn, time_budget=1e-9)
+    assert not report.complete
+    assert all("checked at no point" in str(c) for c in report)

@@ -47,7 +47,8 @@ class OutputCheck:
 
     def __str__(self) -> str:
         if not self.points:
-            return f"{self.label}: undecided (no point where it is defined; {self.method})"
+            why = "no point where it is defined" if self.skipped else "checked at no point"
+            return f"{self.label}: undecided ({why}; {self.method})"
         return (
             f"{self.label}: ok, {self.max_ulps:.3g} ulps max, relative {self.max_rel:.2e}, "
             f"{self.points} point(s) ({self.method}); worst at {self.worst_point}"

@@ -198,3 +198,12 @@ def test_out_of_time_says_so_per_output():
     report = sg.verify(fn, time_budget=1e-9)
     assert not report.complete
     assert all("checked at no point" in str(c) for c in report)
+
+
+def test_an_underflowed_derivative_that_rounds_to_zero_is_right():
+    """d/dx x**1e308 at x < 1 is ~1e-3215455: its nearest double is 0.0, which the program
+    gives; the relative error against the unrounded oracle is 1, but no double is closer."""
+    x = sg.Symbol("x")
+    fn = sg.compile([x], sg.gradient(x**1e308, x))
+    report = sg.verify(fn, points=[{x: 0.9286358505850891}, {x: 0.5}])
+    assert report.complete and report.max_ulps == 0

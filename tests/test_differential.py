@@ -166,6 +166,8 @@ def oracle(t, env) -> Dual:
     if kind == "neg":
         return _chain(-x, a, MP(-1))
     if kind == "sin":
+        if abs(x) > 1e6:  # the float program's argument is off by |x| * 1e-16: sin of it is
+            raise OverflowError  # no longer within 1e-9 (sin((37^2 + 0.5)^37)): not comparable
         return _chain(mpmath.sin(x), a, mpmath.cos(x))
     if kind == "tanh":
         if abs(x) > 3:  # tanh' is still 1 - tanh^2 there (test_edges.py's xfail): not compared

@@ -144,7 +144,7 @@ def _sums(nodes: list[Expr], roots: list[Expr]) -> list[tuple[Expr, list[Expr]]]
     inner = {s for s in inner if uses[s] == 1}
     sums = []
     for n in nodes:
-        if n.op is not Op.ADD or n.serial in inner:  # inner: part of a larger sum
+        if n.op is not add or n.serial in inner:  # inner: part of a larger sum
             continue
         terms, stack = [], [n]
         while stack:
@@ -161,19 +161,19 @@ def _split(terms, elements, count) -> tuple[list[tuple[Expr, Expr]], list[Expr]]
     """A sum's terms as (weight, vector) products, the weight an element of a parameter (if
     both factors are, the one in fewer sums), and the rest."""
     prods, rest = [], []
+    mul = Op.MUL
     for t in terms:
-        pick = None
-        if t.op is Op.MUL:
+        if t.op is mul:
             u, v = t.args
-            for w, a in ((u, v), (v, u)):
-                if w.serial in elements and (
-                    a.serial not in elements or count[w.serial] < count[a.serial]
-                ):
-                    pick = (w, a)
-        if pick:
-            prods.append(pick)
-        else:
-            rest.append(t)
+            su, sv = u.serial, v.serial
+            eu, ev = su in elements, sv in elements
+            if eu and (not ev or count[su] < count[sv]):
+                prods.append((u, v))
+                continue
+            if ev and (not eu or count[sv] < count[su]):
+                prods.append((v, u))
+                continue
+        rest.append(t)
     return prods, rest
 
 
@@ -182,12 +182,8 @@ def _candidates(scalar: list[Expr], elements) -> dict[tuple, list]:
     distinct vectors, keyed by (parameter, vector set)."""
     nodes = topo_order(scalar)
     sums = _sums(nodes, scalar)
-    count: dict[int, int] = {}
-    for _, terms in sums:
-        for t in terms:
-            if t.op is Op.MUL:
-                for a in t.args:
-                    count[a.serial] = count.get(a.serial, 0) + 1
+    mul = Op.MUL
+    count = Counter(a.serial for _, terms in sums for t in terms if t.op is mul for a in t.args)
     found: dict[tuple, list] = {}
     for n, terms in sums:
         prods, rest = _split(terms, elements, count)

@@ -57,14 +57,15 @@ def _sweep(
         live = {n.serial for n in order if n.op is not const_op}
     else:
         live = {s.serial for s in wrt}
+        mark = live.add
         for node in order:  # children first: a node is live if it has a live argument
             for a in node.args:
                 if a.serial in live:
-                    live.add(node.serial)
+                    mark(node.serial)
                     break
     adj: dict[int, Expr] = {f.serial: seed if seed is not None else const(1.0)}
     node_masks: dict[int, frozenset] = {}
-    get, mget = adj.get, node_masks.get
+    get, mget, rules = adj.get, node_masks.get, RULES
     for node in reversed(order):
         args = node.args
         if not args:
@@ -84,7 +85,7 @@ def _sweep(
                 if wanted and cm is not masks.NEVER:
                     masks.add(adj, node_masks, child.serial, cm, g)
             continue
-        contribs = RULES[node.op](node, g, need)
+        contribs = rules[node.op](node, g, need)
         for child, c, wanted in zip(args, contribs, need):
             if c is None or not wanted or (c.op is const_op and c.payload == 0.0):
                 continue

@@ -151,9 +151,8 @@ def flat_picks(items: list, picks: list[tuple[int, ...]]) -> list[int]:
     starts, widths, at = [], [], 0
     for it in items:
         starts.append(at)
-        width = len(it.cols.nodes) + it.ones if isinstance(it, OuterSum) else 0
-        widths.append(width)
-        at += len(it.rows.nodes) * width if isinstance(it, OuterSum) else 1
+        widths.append(len(it.cols.nodes) + it.ones if isinstance(it, OuterSum) else 0)
+        at += item_size(it)
     return [
         starts[pk[0]] if len(pk) == 1 else starts[pk[0]] + pk[1] * widths[pk[0]] + pk[2]
         for pk in picks

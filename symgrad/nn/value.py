@@ -421,7 +421,9 @@ def _eager_function(fn: Any, args: tuple) -> Value:
     name = getattr(fn, "__name__", "?")
     op = _BY_NAME.get(name)
     if op is None or (op not in _RULES and not _is_condition(op)):
-        supported = sorted(INFO[o].fn_name for o in _RULES if INFO[o].fn_name)
+        supported = sorted(
+            INFO[o].fn_name for o in _RULES if INFO[o].arity == 1 and INFO[o].fn_name
+        )
         raise TypeError(
             f"sg.{name} of a Value: a Value back-propagates only {supported}, conditions and "
             "where; build the loss from sg.symbols to use every function"

@@ -373,8 +373,10 @@ def write(
         "can stop it), on the same deterministic inputs; each system's value and gradient are "
         "cross-checked against symgrad's Python backend (relative 1e-8) — the *agrees* column.",
         "- *setup* is what a system does once: for symgrad, building the graph from symbols, "
-        "`sg.gradient`, the passes, code generation, loading and the first call (where the C "
-        "backend builds a batch loop's vectorized code); for JAX, tracing, XLA compilation "
+        "`sg.gradient`, the passes, code generation, the C compiler against an empty cache "
+        "(a later run of the same script loads the library from its disk cache instead), "
+        "loading and the first call (where the C backend builds a batch loop's vectorized "
+        "code); for JAX, tracing, XLA compilation "
         "and the first call; for CasADi, building the SX graph and the `Function`. Eager "
         "engines have none.",
         "- *value+grad* is the median over repeats (at least 3) of one call after a warm-up; "

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import count_compiles, needs_cc
 
 from benchmarks import workloads as W
 from benchmarks.suite import Result, cross_check, run_one
@@ -100,3 +101,15 @@ def test_random_dag_is_the_same_graph_for_every_number_type():
         dn[i] -= h
         fd = (random_dag(up, 300, m.tanh, m.sin) - random_dag(dn, 300, m.tanh, m.sin)) / (2 * h)
         assert g[i] == pytest.approx(fd, rel=1e-6, abs=1e-8)
+
+
+@needs_cc
+def test_symgrad_setup_counts_the_c_compiler(monkeypatch):
+    """The suite's C setup runs the compiler every time (an empty cache per setup), so a warm
+    cache from an earlier row or run never shrinks the reported figure."""
+    runs = count_compiles(monkeypatch)
+    case = W.make_case("rosen", 10)
+    for _ in range(2):
+        before = len(runs)
+        Symgrad("c").setup(case)
+        assert len(runs) > before

@@ -377,3 +377,41 @@ def test_count_ops_counts_each_shared_operation_once():
     outs = [a + a * 2.0, [a - x, 3.0], a]
     assert count_ops(outs) == 5  # x*y, tanh, a*2, the sum, a-x: each once
     assert count_ops([x, 3.0]) == 0 and count_ops(a) == 2
+
+
+def test_gc_pause_promotes_without_leaking_or_thawing():
+    """Leaving a pause moves objects to the oldest generation (no scan of the new nodes), yet
+    cyclic garbage made meanwhile is still collected, and a caller's frozen objects stay so."""
+    import gc
+    import weakref
+
+    from symgrad.ir import gc_paused
+
+    class Cell:
+        pass
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+            a = Cell()
+            a.me = a  # a cycle only the collector can free
+            ref = weakref.ref(a)
+            del a
+            kept = [[i] for i in range(5000)]
+        counts = gc.get_count()
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        assert counts[0] < 50 and len(kept) == 5000  # the block's objects left generation 0
+        assert ref() is not None
+        gc.collect()
+        assert ref() is None
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            pass
+        assert gc.get_freeze_count() == frozen  # not thawed
+    finally:
+        gc.unfreeze()
+        if not was:
+            gc.disable()

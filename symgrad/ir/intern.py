@@ -108,4 +108,16 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was:
+            _promote()
             gc.enable()
+
+
+def _promote() -> None:
+    """Move every tracked object into the oldest generation without a scan. On leaving a pause,
+    the youngest generation holds all the nodes the block made; the first collection after
+    would walk them all (50 ms after a 10^5-weight gradient, measured) only to find no garbage,
+    as nodes make no cycles. ``freeze`` then ``unfreeze`` does the move in O(1); skipped when
+    objects are already frozen (a caller preparing a fork), whose freeze must stay."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()

@@ -63,6 +63,26 @@ def test_pow_partials_match_mpmath(xv, yv):
         assert math.isnan(got[1])
 
 
+@pytest.mark.parametrize(
+    "xv, yv", [(2.0, 0.0), (1.0, 0.0), (0.5, 0.0), (1e-200, 2.0), (3.0, 1.5), (0.25, -2.0)]
+)
+def test_pow_second_partials_match_mpmath_on_the_guarded_lines(xv, yv):
+    """The edge guards of d(x**y) hold at their points only: on the line y = 0 and where x**y
+    underflows, the mixed partial x^(y-1) (1 + y log x) is finite and both orders give it."""
+    x, y = sg.symbols("x y")
+    h = sg.hessian(x**y, [x, y])
+    got = run_all([x, y], [h[0][0], h[0][1], h[1][0], h[1][1]], xv, yv)
+    xm, ym = mpmath.mpf(xv), mpmath.mpf(yv)
+    want = [
+        ym * (ym - 1) * xm ** (ym - 2),
+        xm ** (ym - 1) * (1 + ym * mpmath.log(xm)),
+        xm ** (ym - 1) * (1 + ym * mpmath.log(xm)),
+        xm**ym * mpmath.log(xm) ** 2,
+    ]
+    for g, w in zip(got, want):
+        assert g == pytest.approx(float(w), rel=1e-13, abs=1e-300)
+
+
 def test_integer_valued_float_exponent_on_negative_base():
     x = sg.Symbol("x")
     for k in (2.0, 3.0, -1.0, -2.0):
@@ -148,3 +168,18 @@ def test_value_tails_keep_their_precision(name, want):
         v = sg.Value(p)
         getattr(v, name)().backward()
         assert rel_close(v.grad, want(MP(p)), 1e-13), (name, p, v.grad)
+
+
+@pytest.mark.parametrize("xv", [-math.inf, -0.0, 0.0, 4.0, -4.0, math.inf, math.nan])
+def test_half_power_is_ieee_pow_on_every_backend(xv):
+    """NumPy's power is sqrt at exponent 0.5 (nan at -inf, -0.0 at -0.0); IEEE pow, C's and
+    sg.evaluate's, gives |x| at both: every backend gives pow's bits, batched or not."""
+    x, y = sg.symbols("x y")
+    outs = [x**0.5, x**y, 1 / x**0.5]
+    want = [repr(float(sg.evaluate(o, {x: xv, y: 0.5}))) for o in outs]
+    for b in BACKENDS:
+        fn = sg.compile([x, y], outs, backend=b)
+        assert [repr(float(v)) for v in fn(xv, 0.5)] == want, b
+        if b != "python":
+            batched = fn(np.array([xv, 2.0]), np.array([0.5, 0.5]))
+            assert [repr(float(v[0])) for v in batched] == want, b

@@ -80,11 +80,14 @@ def _outputs(fs: Any) -> tuple[list[Expr], bool]:
 
 def jvp(fs: Any, wrt: Any, tangents_: Any) -> list[Expr]:
     """Each output's derivative along ``tangents_`` (one per symbol of ``wrt``, numbers or
-    expressions): the Jacobian-vector product ``J · t``, in one forward sweep."""
+    expressions): the Jacobian-vector product ``J · t``, in one forward sweep. A symbol listed
+    twice has its column repeated in ``J``, so its tangents add up."""
     outs, _ = _outputs(fs)
     syms, _ = _symbols(wrt)
-    seeds = {s.serial: t for s, t in zip(syms, _vector(tangents_, len(syms), "tangents"))}
-    seeds = {k: v for k, v in seeds.items() if v is not None}
+    seeds: dict[int, Expr] = {}
+    for s, t in zip(syms, _vector(tangents_, len(syms), "tangents")):
+        if t is not None:  # a symbol listed twice moves by the sum of its tangents
+            seeds[s.serial] = t if s.serial not in seeds else seeds[s.serial] + t
     with gc_paused():  # the sweep builds no cycles; the collector would rescan every node
         tan = tangents(outs, seeds) if seeds else {}
     zero = const(0.0)

@@ -30,18 +30,24 @@ def _split(a: Expr, b: Expr, g: Expr, a_wins: Callable) -> Expr:
 
 def _pow(out: Expr, g: Expr, need: tuple[bool, ...]) -> tuple:
     """d(a**b) = b a**(b-1) da + a**b log(a) db, at the edges by their limits:
-    d/da is 0 where b == 0 (a**0 == 1, also at a = 0, not 0 * inf); d/db is 0 where a**b == 0
-    (a = 0 with b > 0, or underflow: not 0 * -inf); a positive constant base's log folds, and
-    a base of 1 gives nothing (1**b == 1)."""
+    d/da is 0 at b == 0 with a == 0 or NaN (a**0 == 1: not 0 * inf); d/db is 0 at a == 0 with
+    a**b == 0 (b > 0: not 0 * -inf); a positive constant base's log folds, and a base of 1
+    gives nothing (1**b == 1). Each guard holds on those points alone, not on the whole line
+    b == 0 or wherever a**b underflows: there the formula is finite, and a guard's constant 0
+    would make the second derivatives through it 0 (d/db d/da at b = 0 is 1/a, not 0)."""
     a, b = out.args
     if b.is_const:
         return (g * (b.payload * a ** (b.payload - 1.0)), None)
-    da = g * E.where(E.eq(b, 0.0), 0.0, b * a ** (b - 1.0)) if need[0] else None
+    da = None
+    if need[0]:
+        edge = E.logical_and(E.eq(b, 0.0), E.logical_or(E.eq(a, 0.0), E.isnan(a)))
+        da = g * E.where(edge, 0.0, b * a ** (b - 1.0))
     if not need[1] or (a.is_const and a.payload == 1.0):
         return (da, None)
     if a.is_const and a.payload > 0.0:
         return (da, g * (out * E.log(a)))
-    return (da, g * E.where(E.eq(out, 0.0), 0.0, out * E.log(a)))
+    edge = E.logical_and(E.eq(a, 0.0), E.eq(out, 0.0))
+    return (da, g * E.where(edge, 0.0, out * E.log(a)))
 
 
 RULES: dict[Op, Rule] = {

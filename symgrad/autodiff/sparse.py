@@ -81,7 +81,43 @@ def _unit_sum(colour: list[int], c: int) -> list[float]:
     return [1.0 if k == c else 0.0 for k in colour]
 
 
+def _distinct(syms: list[Expr]) -> tuple[list[Expr], list[int]]:
+    """The distinct symbols of ``syms`` (first occurrence order), and for each position of
+    ``syms`` its index among them (a symbol listed twice in ``wrt``)."""
+    index: dict[int, int] = {}
+    distinct: list[Expr] = []
+    for s in syms:
+        if s.serial not in index:
+            index[s.serial] = len(distinct)
+            distinct.append(s)
+    return distinct, [index[s.serial] for s in syms]
+
+
+def _spread(entries: dict, where: list[int], rows_too: bool) -> dict:
+    """``entries`` over distinct symbols, repeated for each position of a symbol listed more
+    than once: its column (and, for a Hessian, its row), as the dense forms repeat it."""
+    if len(set(where)) == len(where):
+        return entries
+    at: list[list[int]] = [[] for _ in range(max(where) + 1)]
+    for p, k in enumerate(where):
+        at[k].append(p)
+    out = {}
+    for (i, j), e in entries.items():
+        for p in at[i] if rows_too else (i,):
+            for q in at[j]:
+                out[p, q] = e
+    return out
+
+
 def sparse_jacobian(outs: list[Expr], syms: list[Expr]) -> Sparse:
+    """The Jacobian's nonzero entries; a symbol listed twice in ``syms`` repeats its column."""
+    distinct, where = _distinct(syms)
+    entries, ncolours = _jacobian_entries(outs, distinct)
+    shape = (len(outs), len(syms))
+    return _row_major(_spread(entries, where, False), shape, ncolours, outs, syms)
+
+
+def _jacobian_entries(outs: list[Expr], syms: list[Expr]) -> tuple[dict, int]:
     """The Jacobian's nonzero entries from one ``jvp`` per column colour, or one ``vjp`` per row
     colour when the rows need fewer colours (a dense row would make every column its own)."""
     rows = sparsity.pattern(outs, syms)
@@ -101,7 +137,7 @@ def sparse_jacobian(outs: list[Expr], syms: list[Expr]) -> Sparse:
             for b in line:
                 if colour[b] == c:
                     entries[(a, b) if by_cols else (b, a)] = prod[a]
-    return _row_major(entries, (m, n), ncolours, outs, syms)
+    return entries, ncolours
 
 
 def _colour_products(roots: list[Expr], syms: list[Expr], colour: list[int], k: int) -> list:
@@ -119,6 +155,15 @@ def _colour_products(roots: list[Expr], syms: list[Expr], colour: list[int], k: 
 
 
 def sparse_hessian(f: Expr, syms: list[Expr]) -> Sparse:
+    """The Hessian's nonzero entries; a symbol listed twice repeats its row and column."""
+    distinct, where = _distinct(syms)
+    grads, entries, ncolours = _hessian_entries(f, distinct)
+    shape = (len(syms), len(syms))
+    outs = [grads[k] for k in where]
+    return _row_major(_spread(entries, where, True), shape, ncolours, outs, syms)
+
+
+def _hessian_entries(f: Expr, syms: list[Expr]) -> tuple[list[Expr], dict, int]:
     """The Hessian's nonzero entries (both triangles, each built once) from one ``hvp`` per
     colour of a star colouring; the pattern is the dependence of the gradient's entries."""
     grads = gradient(f, syms)
@@ -145,7 +190,7 @@ def sparse_hessian(f: Expr, syms: list[Expr]) -> Sparse:
             entries[i, i] = products[colour[i]][i]
     for (i, j), (row, c) in sources.items():
         entries[i, j] = entries[j, i] = products[c][row]
-    return _row_major(entries, (n, n), ncolours, grads, syms)
+    return grads, entries, ncolours
 
 
 def jacobian(fs: Sequence[Any], wrt: Any, *, sparse: bool = False) -> list[list[Expr]] | Sparse:

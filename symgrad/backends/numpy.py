@@ -28,6 +28,7 @@ from .lower_lanes import vectorize
 from .lower_matmul import elements_of, lower
 from .lowered import Lowered, OuterSum
 from .naming import NameScope
+from .numpy_pow import ieee_pow
 from .numpy_steps import (
     NAME,
     array_spans,
@@ -95,6 +96,7 @@ def generate(
     array whose trailing axes (none for a scalar) hold its elements. The matrix products
     come from ``lower_matmul``; this prints its lowered program."""
     scope = new_scope()
+    roots = ieee_pow(roots)  # NumPy's power is sqrt at exponent 0.5: IEEE pow's edges kept
     low = vectorize(lower(roots, elements_of(params, names), reduce is not None))
     batch = scope.temp("batch")
     prog, texts, consts, znames = _program(low, params, names, scope, batch)

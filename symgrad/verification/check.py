@@ -18,6 +18,7 @@ from typing import Any
 from ..autodiff.reverse import _symbols, gradient
 from ..errors import VerificationError
 from ..ir import Expr, as_expr, evaluate, free_symbols
+from .options import check_count, check_digits, check_time_budget
 from .oracle import OutOfBudget, context, evaluate_jets, values
 from .report import Checks
 from .symbolic import prove
@@ -37,6 +38,7 @@ class VariableCheck:
     points: list[dict[str, float]] = field(default_factory=list)
     max_error: float = 0.0
     note: str = ""
+    digits: int = DIGITS
 
     @property
     def name(self) -> str:
@@ -49,7 +51,7 @@ class VariableCheck:
             return f"d/d{self.name}: UNDECIDED ({self.note})"
         return (
             f"d/d{self.name}: ok (numeric: forward-mode oracle at {len(self.points)} random "
-            f"points, {DIGITS} digits, max relative error {self.max_error:.1e})"
+            f"points, {self.digits} digits, max relative error {self.max_error:.1e})"
         )
 
 
@@ -107,30 +109,31 @@ def verify(
     variable left undecided says so in the report). Raises ``sg.VerificationError`` on a
     mismatch.
     """
+    digits = check_digits(digits)
+    seconds_left = check_time_budget(time_budget, 60.0)
     if hasattr(f, "output_exprs") and hasattr(f, "backend"):
         if wrt is not None:
             raise TypeError("sg.verify(fn) checks a compiled function's outputs; give no wrt")
         from .compiled import verify_compiled
 
         return verify_compiled(
-            f, points=3 if points is None else points, digits=digits, seed=seed,
-            time_budget=60.0 if time_budget is None else time_budget, progress=progress,
-            directions=directions,
+            f, points=points, digits=digits, seed=seed, time_budget=seconds_left,
+            progress=progress, directions=directions,
         )  # fmt: skip
     if wrt is None:
         raise TypeError("sg.verify(f, wrt) needs wrt: the symbols to differentiate by")
+    n = check_count(points, 4, "f")
     syms, _ = _symbols(wrt)
     f = as_expr(getattr(f, "_expr", f), "f")
     ours = gradient(f, syms)
     start = time.monotonic()
-    deadline = start + (60.0 if time_budget is None else time_budget)
+    deadline = start + seconds_left
     seconds = min(symbolic_time, max(0.0, deadline - start))
     proved = prove(f, syms, ours, budget, seconds)
     checks = [VariableCheck(s, "symbolic") if i in proved else None for i, s in enumerate(syms)]
     todo = [i for i, c in enumerate(checks) if c is None]
     if todo:
         rng = random.Random(seed)
-        n = 4 if points is None else points
         numeric = _numeric(f, [syms[i] for i in todo], [ours[i] for i in todo], n, rng, tol,
                            digits, deadline)  # fmt: skip
         for i, c in zip(todo, numeric):
@@ -151,7 +154,7 @@ def _numeric(f, syms, grads, points, rng, tol, digits, deadline) -> list[Variabl
     M = context(digits)
     every = free_symbols([f, *grads])
     dirs = {s.serial: {k: 1} for k, s in enumerate(syms)}
-    checks = [VariableCheck(s, "numeric") for s in syms]
+    checks = [VariableCheck(s, "numeric", digits=digits) for s in syms]
     attempts, why = 0, "no point where the derivative is defined was found"
     while min(len(c.points) for c in checks) < points and attempts < 20 * points:
         point = {x.serial: _sample(rng, attempts) for x in every}

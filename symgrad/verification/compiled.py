@@ -20,6 +20,7 @@ from typing import Any
 from ..autodiff.provenance import claims
 from ..errors import VerificationError
 from ..ir import Expr, free_symbols, leaves, map_leaves
+from .options import check_digits, check_time_budget, sample_points
 from .oracle import OutOfBudget, context, evaluate_jets
 from .report import OutputCheck, ProgramReport, fmt_point, ulps_between
 
@@ -122,36 +123,6 @@ def _input_symbols(fn: Any) -> list[Expr]:
     return out
 
 
-def _points(fn: Any, symbols: list[Expr], points: Any, rng: random.Random) -> list[dict]:
-    """Points as {symbol serial: float}: random ones (the first inside every log/sqrt domain,
-    later ones of either sign), or the user's (dicts keyed by symbol or unique name)."""
-    if isinstance(points, int):
-        if points < 1:
-            raise ValueError(f"points must be at least 1, got {points}")
-        lo = [0.2, -1.8]
-        return [{s.serial: rng.uniform(lo[k % 2], 1.8) for s in symbols} for k in range(points)]
-    by_name: dict[str, Expr] = {}
-    for s in symbols:
-        by_name[s.payload] = s if s.payload not in by_name else None  # type: ignore[assignment]
-    out = []
-    for k, given in enumerate(points):
-        if not isinstance(given, dict):
-            raise TypeError(f"points[{k}] must be a dict symbol -> number, got {given!r:.60}")
-        pt = {}
-        for key, v in given.items():
-            s = getattr(key, "_expr", key)
-            if isinstance(s, str):
-                s = by_name.get(s)
-                if s is None:
-                    raise ValueError(f"points[{k}]: {key!r} names no single input symbol")
-            pt[s.serial] = float(v)
-        missing = [s.payload for s in symbols if s.serial not in pt]
-        if missing:
-            raise ValueError(f"points[{k}] gives no value for {', '.join(missing[:5])}")
-        out.append(pt)
-    return out
-
-
 def _call(fn: Any, point: dict[int, float]) -> list[float]:
     args = [map_leaves(item, lambda x: point[getattr(x, "_expr", x).serial]) for item in fn.inputs]
     result = fn(*args)
@@ -208,7 +179,7 @@ def verify_compiled(
     points: Any = 3,
     digits: int = 50,
     seed: int | None = 0,
-    time_budget: float = 60.0,
+    time_budget: float | None = 60.0,
     rtol: float = RTOL,
     progress: bool | None = None,
     directions: str = "coordinate",
@@ -226,10 +197,12 @@ def verify_compiled(
         )
     if directions not in ("coordinate", "random"):
         raise ValueError(f"directions must be 'coordinate' or 'random', not {directions!r}")
+    digits = check_digits(digits)
+    time_budget = check_time_budget(time_budget, 60.0)
     start = time.monotonic()
     symbols = _input_symbols(fn)
     rng = random.Random(seed)
-    pts = _points(fn, symbols, points, rng)
+    pts = sample_points(symbols, points, rng)
     p = plan(list(fn.output_exprs), symbols, getattr(fn, "output_claims", None))
     M = context(digits)
     method = {0: f"value at {digits} digits", 1: f"forward mode (dual numbers) at {digits} digits"}

@@ -146,6 +146,11 @@ def _scaled(x: Any, c: float) -> Any:
     return mapped if mapped is not None else as_expr(x, "x") * c
 
 
+def _hook(x: Any) -> Any:
+    """A traced value's ``__sg_elementwise__`` (see ``_elementwise``), or None."""
+    return getattr(type(x), "__sg_elementwise__", None)
+
+
 def logsumexp(xs: Any) -> Expr:
     """log(sum(exp(x) for x in xs)) without overflow, for a sequence (or NumPy array) of terms.
 
@@ -157,7 +162,14 @@ def logsumexp(xs: Any) -> Expr:
             "for two terms sg.logaddexp(a, b) is the same"
         )
     np = sys.modules.get("numpy")
-    items = list(xs.ravel()) if np is not None and isinstance(xs, np.ndarray) else list(xs)
+    flat = np is not None and isinstance(xs, np.ndarray) or _hook(xs) is not None
+    items = list(xs.ravel()) if flat else list(xs)
+    hook = next((h for h in map(_hook, items) if h is not None), None)
+    if hook is not None:  # traced terms (inside sg.grad ...): the hook builds a traced result
+        for i, x in enumerate(items):
+            if getattr(x, "ndim", 0):
+                raise TypeError(f"logsumexp takes scalar terms; xs[{i}] is an array")
+        return hook(lambda *ts: logsumexp(ts), tuple(items))
     terms = [as_expr(x, f"xs[{i}]") for i, x in enumerate(items)]
     if not terms:
         raise ValueError("logsumexp needs at least one term; xs is empty")

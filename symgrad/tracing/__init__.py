@@ -3,6 +3,7 @@
 - ``array.py``: ``Traced``, the stand-in array speaking NumPy's protocols;
   ``ufuncs.py`` (ufunc names -> ops, from the op table), ``dispatch.py`` (ufunc calls),
   ``functions.py`` (``np.sum``, ``np.where`` ...), ``ordering.py`` (``np.sort`` ... guarded),
+  ``linalg.py`` (``np.linalg.norm``),
   ``kernels.py`` (loops over object arrays);
 - ``context.py``: the trace context (concrete values, guards);
 - ``args.py``: arguments flattened and given stand-ins; ``results.py``: answers split/rebuilt;
@@ -10,7 +11,7 @@
   caching paths, guards; ``symbolic.py``: transforms called inside a trace (nesting).
 """
 
-from . import dispatch, functions, ordering  # noqa: F401  (register the NumPy handlers)
+from . import dispatch, functions, linalg, ordering  # noqa: F401  (register the NumPy handlers)
 from .array import Traced
 from .function import RetraceWarning, TracedFunction
 

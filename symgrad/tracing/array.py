@@ -33,6 +33,20 @@ BUFFER_HINT = (
 )
 
 
+def float64_only(what: str, dtype: Any) -> None:
+    """Refuse a ``dtype=`` that is not float64 (or object, whose Python floats add alike):
+    traced values are float64, so another dtype would change NumPy's answer."""
+    if dtype is None:
+        return
+    dt = np.dtype(dtype)
+    if dt != _F64 and dt != np.dtype(object):
+        raise TypeError(
+            f"{what} with dtype={dt} is not supported on traced values: symgrad computes in "
+            f"float64, and {dt} would convert the values first, so the result would differ "
+            "from NumPy's; drop dtype= (for whole numbers write np.trunc(x) or np.floor(x))"
+        )
+
+
 class Traced(ArrayMethods):
     """A traced NumPy value: ``a`` is an ``Expr`` (0-d) or an object ndarray of ``Expr``."""
 
@@ -216,10 +230,12 @@ class Traced(ArrayMethods):
         return Traced(self.a if type(self.a) is Expr else self.a.copy())
 
     def astype(self, dtype: Any, *a: Any, **k: Any) -> Traced:
-        if np.dtype(dtype).kind != "f":
+        if np.dtype(dtype) != _F64:
             raise TypeError(
-                f"astype({np.dtype(dtype)}) of a traced array: its values are known only at run "
-                "time; compute in floating point (np.floor / np.round trace)"
+                f"astype({np.dtype(dtype)}) of a traced array is not supported: traced values "
+                f"are float64 and {np.dtype(dtype)} would convert them, so the result would "
+                "differ from NumPy's; drop astype, or compute in float64 (np.trunc, np.floor "
+                "and np.round trace)"
             )
         return self.copy()
 
@@ -241,7 +257,7 @@ class Traced(ArrayMethods):
         return self
 
     def __neg__(self) -> Traced:
-        if type(self.a) is Expr:
+        if type(self.a) is Expr and not ufuncs.is_condition(self.a):
             return Traced(make(Op.NEG, (self.a,)))
         return np.negative(self)
 
@@ -280,16 +296,22 @@ def _tolist(a: np.ndarray) -> Any:
 def _fast(op: Op, ufunc: np.ufunc, reflected: bool) -> Callable:
     """A binary operator: scalar (op) scalar/number straight to ``make``, else the ufunc."""
 
+    arith = op is Op.ADD or op is Op.SUB  # NumPy's booleans: or / raise (dispatch._boolean)
+
     def method(self: Traced, other: Any) -> Any:
         a = self.a
         if type(a) is Expr:
             t = type(other)
             b = other.a if t is Traced else const(other) if t is float or t is int else None
-            if type(b) is Expr:
+            if type(b) is Expr and not (arith and _conditions(a, b)):
                 return Traced(make(op, (b, a) if reflected else (a, b)))
         return ufunc(other, self) if reflected else ufunc(self, other)
 
     return method
+
+
+def _conditions(a: Expr, b: Expr) -> bool:
+    return ufuncs.is_condition(a) and ufuncs.is_condition(b)
 
 
 def _slow(ufunc: np.ufunc, reflected: bool) -> Callable:
@@ -328,6 +350,18 @@ for _name, _uf in [
     if _name not in ("eq", "ne"):
         setattr(Traced, f"__r{_name}__", _slow(_uf, True))
 Traced.__invert__ = lambda self: np.invert(self)  # type: ignore[method-assign]
+Traced.__divmod__ = lambda self, o: np.divmod(self, o)  # type: ignore[attr-defined]
+Traced.__rdivmod__ = lambda self, o: np.divmod(o, self)  # type: ignore[attr-defined]
+
+
+def is_boolean(x: Any) -> bool:
+    """Whether NumPy holds ``x`` as booleans: a bool, a bool array, traced conditions."""
+    if isinstance(x, bool | np.bool_) or isinstance(x, np.ndarray) and x.dtype == np.bool_:
+        return True
+    if isinstance(x, Traced):
+        items = [x.a] if type(x.a) is Expr else x.a.ravel().tolist()
+        return bool(items) and all(map(ufuncs.is_condition, items))
+    return False
 
 
 def _index(key: Any) -> Any:

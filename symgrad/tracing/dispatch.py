@@ -11,9 +11,19 @@ from typing import Any
 
 import numpy as np
 
+from ..ir import make
 from ..ops import Op
 from . import kernels, ufuncs
-from .array import UFUNC_CALL, Traced, TracedArray, apply, to_exprs, wrap
+from .array import (
+    UFUNC_CALL,
+    Traced,
+    TracedArray,
+    apply,
+    float64_only,
+    is_boolean,
+    to_exprs,
+    wrap,
+)
 
 _REDUCE_OPS = {"add": Op.ADD, "multiply": Op.MUL, "maximum": Op.MAX, "minimum": Op.MIN}
 _ALIASES = {"mod": "remainder", "divide": "divide", "true_divide": "divide"}
@@ -34,11 +44,50 @@ def _fn_of(ufunc: np.ufunc):
 
 def _unsupported_kw(name: str, kwargs: dict) -> None:
     for k, v in kwargs.items():
-        if k == "dtype" and (v is None or np.dtype(v).kind in "fO"):
+        if k == "dtype":
+            float64_only(f"numpy.{name}", v)
             continue
         if k in ("casting", "order", "subok") or (k == "where" and v is True):
             continue
         raise TypeError(f"numpy.{name} with {k}={v!r} is not supported on traced values")
+
+
+_BOOL_ARITH = {
+    "add": None,
+    "subtract": "the `-` operator, is not supported, use the bitwise_xor, the `^` operator, "
+    "or the logical_xor function instead",
+    "negative": "the `-` operator, is not supported, use the `~` operator or the logical_not "
+    "function instead",
+}
+
+
+def _flags(x: Any) -> np.ndarray:
+    """Which elements of ``x`` NumPy holds as booleans: conditions, bools, bool arrays."""
+    if isinstance(x, bool | np.bool_):
+        return np.True_
+    if isinstance(x, np.ndarray) and x.dtype == np.bool_:
+        return np.ones(x.shape, dtype=bool)
+    if isinstance(x, Traced):
+        if type(x.a) is not np.ndarray:
+            return np.bool_(ufuncs.is_condition(x.a))
+        return np.frompyfunc(ufuncs.is_condition, 1, 1)(x.a).astype(bool)
+    return np.False_
+
+
+def _boolean(name: str, inputs: tuple) -> Traced | None:
+    """NumPy's arithmetic on booleans: bool + bool is logical or (True + True is True), bool
+    - bool and -bool raise; None when no element pairs two booleans (plain arithmetic)."""
+    both = _flags(inputs[0]) if len(inputs) == 1 else _flags(inputs[0]) & _flags(inputs[1])
+    if not np.any(both):
+        return None
+    if name != "add":
+        raise TypeError(f"numpy boolean {name}, {_BOOL_ARITH[name]} (as NumPy says)")
+    a, b = (to_exprs(x) for x in inputs)
+    return wrap(np.frompyfunc(_or_add, 3, 1)(a, b, both))
+
+
+def _or_add(a: Any, b: Any, both: bool) -> Any:
+    return ufuncs.logical_or(a, b) if both else make(Op.ADD, (a, b))
 
 
 def _store(out: Any, result: Traced) -> Traced:
@@ -56,14 +105,22 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     name = ufunc.__name__
     out = kwargs.pop("out", None)
     if method == "__call__":
+        if name == "divmod":  # NumPy's pair: its floor division and its remainder, both exact
+            _unsupported_kw(name, kwargs)
+            if out is not None:
+                raise TypeError("numpy.divmod with out= is not supported on traced values")
+            return tuple(apply(_fn_of(u), inputs) for u in (np.floor_divide, np.remainder))
         if name == "matmul":
             _unsupported_kw(name, kwargs)
             a, b = (np.asarray(to_exprs(x), dtype=object) for x in inputs)
-            result = wrap(kernels.matmul(a, b))
+            booleans = is_boolean(inputs[0]) and is_boolean(inputs[1])
+            result = wrap(ufuncs.bool_product(kernels.matmul(a, b), booleans))
         else:
             fn = _fn_of(ufunc)
             _unsupported_kw(name, kwargs)
-            result = apply(fn, inputs)
+            booleans = name in _BOOL_ARITH and kwargs.get("dtype") is None  # dtype=float: numbers
+            result = _boolean(name, inputs) if booleans else None
+            result = apply(fn, inputs) if result is None else result
     elif method in ("reduce", "accumulate"):
         result = _fold(name, method, inputs[0], kwargs)
     elif method == "outer":
@@ -94,10 +151,11 @@ def _fold(name: str, method: str, x: Any, kwargs: dict) -> Traced:
     a = np.asarray(to_exprs(x), dtype=object)
     axis = kwargs.pop("axis", 0)
     if method == "accumulate":
+        float64_only(f"numpy.{name}.accumulate", kwargs.pop("dtype", None))
         return wrap(kernels.accumulate(op, a, axis))
     keepdims = kwargs.pop("keepdims", False)
     initial = kwargs.pop("initial", np._NoValue)
-    kwargs.pop("dtype", None)
+    float64_only(f"numpy.{name}.reduce", kwargs.pop("dtype", None))
     if kwargs.get("where", True) is not True:
         raise TypeError(f"numpy.{name}.reduce with where= is not supported on traced values")
     r = kernels.reduce(op, a, axis, keepdims)

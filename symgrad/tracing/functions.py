@@ -20,7 +20,7 @@ import numpy as np
 from ..ir import Expr, const, make
 from ..ops import BY_NUMPY, Op
 from . import kernels, ufuncs
-from .array import HANDLERS, Traced, apply, to_exprs, wrap
+from .array import HANDLERS, Traced, apply, float64_only, is_boolean, to_exprs, wrap
 
 
 def _obj(x: Any) -> np.ndarray:
@@ -48,6 +48,7 @@ def _reducer(op: Op, name: str) -> Callable:
         a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue
     ):
         _no(name, out=out, where=where)
+        float64_only(f"numpy.{name}", dtype)
         r = wrap(kernels.reduce(op, _obj(a), axis, keepdims))
         if initial is not np._NoValue:
             r = apply(lambda x, y: make(op, (x, y)), (r, initial))
@@ -58,8 +59,20 @@ def _reducer(op: Op, name: str) -> Callable:
 
 implements(np.sum)(_reducer(Op.ADD, "sum"))
 implements(np.prod)(_reducer(Op.MUL, "prod"))
-implements(np.max, np.amax)(_reducer(Op.MAX, "max"))
-implements(np.min, np.amin)(_reducer(Op.MIN, "min"))
+
+
+def _extreme(op: Op, name: str) -> Callable:
+    """np.max / np.min: NumPy's parameters (no dtype, so ``out`` is the third)."""
+    reducer = _reducer(op, name)
+
+    def handler(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue):
+        return reducer(a, axis, None, out, keepdims, initial, where)
+
+    return handler
+
+
+implements(np.max, np.amax)(_extreme(Op.MAX, "max"))
+implements(np.min, np.amin)(_extreme(Op.MIN, "min"))
 
 
 def _count(a: np.ndarray, axis: Any) -> int:
@@ -73,6 +86,7 @@ def _count(a: np.ndarray, axis: Any) -> int:
 @implements(np.mean)
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, where=np._NoValue):
     _no("mean", out=out, where=where)
+    float64_only("numpy.mean", dtype)
     arr = _obj(a)
     total = wrap(kernels.reduce(Op.ADD, arr, axis, keepdims))
     return total / float(_count(arr, axis))
@@ -91,6 +105,7 @@ def _var(
     correction=np._NoValue,
 ):
     _no("var", out=out, where=where, mean=mean)
+    float64_only("numpy.var", dtype)
     if correction is not np._NoValue:
         ddof = correction
     arr = _obj(a)
@@ -124,12 +139,14 @@ def _average(a, axis=None, weights=None, returned=False, keepdims=False):
 @implements(np.cumsum)
 def _cumsum(a, axis=None, dtype=None, out=None):
     _no("cumsum", out=out)
+    float64_only("numpy.cumsum", dtype)
     return wrap(kernels.accumulate(Op.ADD, _obj(a), axis))
 
 
 @implements(np.cumprod)
 def _cumprod(a, axis=None, dtype=None, out=None):
     _no("cumprod", out=out)
+    float64_only("numpy.cumprod", dtype)
     return wrap(kernels.accumulate(Op.MUL, _obj(a), axis))
 
 
@@ -149,17 +166,19 @@ def _any(a, axis=None, out=None, keepdims=False, where=np._NoValue):
 @implements(np.dot)
 def _dot(a, b, out=None):
     _no("dot", out=out)
-    return wrap(kernels.dot(_obj(a), _obj(b)))
+    r = kernels.dot(_obj(a), _obj(b))
+    return wrap(ufuncs.bool_product(r, is_boolean(a) and is_boolean(b)))
 
 
 @implements(np.matmul)
 def _matmul(a, b, **kw):
-    return np.matmul.__call__(Traced(_obj(a)), Traced(_obj(b)))
+    return np.matmul.__call__(a, b)
 
 
 @implements(np.vdot)
 def _vdot(a, b):
-    return wrap(kernels.dot(_obj(a).ravel(), _obj(b).ravel()))
+    r = kernels.dot(_obj(a).ravel(), _obj(b).ravel())
+    return wrap(ufuncs.bool_product(r, is_boolean(a) and is_boolean(b)))
 
 
 @implements(np.inner)
@@ -167,7 +186,9 @@ def _inner(a, b):
     A, B = _obj(a), _obj(b)
     if A.ndim == 0 or B.ndim == 0:
         return Traced(A) * Traced(B)
-    return wrap(kernels.dot(A, np.moveaxis(B, -1, 0) if B.ndim > 1 else B))
+    # np.dot contracts b's second-to-last axis: swapping b's last two makes it inner's last
+    r = kernels.dot(A, np.swapaxes(B, -1, -2) if B.ndim > 1 else B)
+    return wrap(ufuncs.bool_product(r, is_boolean(a) and is_boolean(b)))
 
 
 @implements(np.outer)
@@ -207,11 +228,15 @@ def _filled(a: Any, value: Any) -> Traced:
 
 def _like(value_of):
     """zeros_like / ones_like / full_like / empty_like: ``shape=`` is honoured (NumPy's fifth
-    parameter); dtype, order and subok do not change a traced buffer."""
+    parameter); order and subok do not change a traced buffer, a dtype other than float64
+    would (NumPy converts what is written into it), so it raises."""
 
     def handler(a, *args, **kw):
         value = value_of(args, kw)
         rest = args[1:] if value_of is _fill and args else args
+        float64_only(
+            "numpy.zeros_like/ones_like/full_like", kw.get("dtype", rest[0] if rest else None)
+        )
         shape = kw.get("shape", rest[3] if len(rest) > 3 else None)
         if shape is None:
             return _filled(a, value)
@@ -230,20 +255,6 @@ HANDLERS[np.zeros_like] = _like(lambda args, kw: 0.0)
 HANDLERS[np.empty_like] = _like(lambda args, kw: 0.0)
 HANDLERS[np.ones_like] = _like(lambda args, kw: 1.0)
 HANDLERS[np.full_like] = _like(_fill)
-
-
-@implements(np.linalg.norm)
-def _norm(x, ord=None, axis=None, keepdims=False):  # NumPy's name
-    X = Traced(_obj(x))
-    if ord is None or ord == 2 and X.ndim == 1 or ord == "fro":
-        return np.sqrt(np.sum(X * X, axis=axis, keepdims=keepdims))
-    if ord == 1 and (X.ndim == 1 or axis is not None):
-        return np.sum(abs(X), axis=axis, keepdims=keepdims)
-    if ord == np.inf and (X.ndim == 1 or axis is not None):
-        return np.max(abs(X), axis=axis, keepdims=keepdims)
-    if isinstance(ord, int | float) and X.ndim == 1:
-        return np.sum(abs(X) ** float(ord)) ** (1.0 / float(ord))
-    raise TypeError(f"numpy.linalg.norm with ord={ord!r} is not supported on traced values")
 
 
 @implements(np.shape)

@@ -16,12 +16,18 @@ import numpy as np
 
 from ..ir import make
 from ..ops import Op
+from . import ufuncs
 from .array import HANDLERS, to_exprs, wrap
 from .context import current
 
 
-def _order(row: list, what: str) -> list[int]:
-    """Indices sorting ``row`` (expressions) at the call being traced, guarded."""
+def _order(row: list, what: str, kind: Any = "stable") -> list[int]:
+    """Indices sorting ``row`` (expressions) at the call being traced, guarded.
+
+    A stable sort's order is fixed by which values are smaller (``v[a] <= v[b]`` for ``a <
+    b``); NumPy's default sort is not stable, so its order of ties is taken from NumPy at this
+    call and guarded by which neighbours are equal and which strictly smaller: a comparison
+    sort given the same comparisons answers alike, and other ties retrace."""
     ctx = current()
     if ctx is None:
         raise TypeError(
@@ -31,9 +37,15 @@ def _order(row: list, what: str) -> list[int]:
     vals = [ctx.value(e, f"numpy.{what}") for e in row]
     if any(v != v for v in vals):
         raise TypeError(f"numpy.{what} of a traced array holding NaN cannot be guarded")
-    perm = sorted(range(len(row)), key=lambda i: vals[i])  # stable, as kind="stable"
+    if kind in ("stable", "mergesort"):
+        perm = sorted(range(len(row)), key=lambda i: vals[i])
+        for a, b in zip(perm, perm[1:]):
+            ctx.record(make(Op.LE if a < b else Op.LT, (row[a], row[b])), True)
+        return perm
+    perm = np.argsort(np.array(vals, dtype=np.float64), kind=kind).tolist()
     for a, b in zip(perm, perm[1:]):
-        ctx.record(make(Op.LE if a < b else Op.LT, (row[a], row[b])), True)
+        tie = vals[a] == vals[b]
+        ctx.record(ufuncs.eq(row[a], row[b]) if tie else make(Op.LT, (row[a], row[b])), True)
     return perm
 
 
@@ -63,9 +75,10 @@ def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     _no("argsort", order=order)
+    kind = "stable" if stable else kind
     arr, ax = _rows(a, axis)
     flat = arr.reshape(-1, arr.shape[-1])
-    res = np.array([_order(row, "argsort") for row in flat.tolist()], dtype=np.intp)
+    res = np.array([_order(row, "argsort", kind) for row in flat.tolist()], dtype=np.intp)
     res = res.reshape(arr.shape)
     return res if axis is None else np.moveaxis(res, -1, ax)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -85,6 +86,16 @@ def logical_not(a: Expr) -> Expr:
 def is_condition(e: Expr) -> bool:
     info = INFO.get(e.op)
     return bool(info and info.is_condition)
+
+
+def bool_product(r: Any, booleans: bool) -> Any:
+    """``r``, a sum of products, as NumPy has it when both factors are boolean arrays:
+    ``np.dot`` / ``@`` of bools is a bool (any of the ands), not a count."""
+    if not booleans:
+        return r
+    if isinstance(r, np.ndarray):
+        return np.frompyfunc(truth, 1, 1)(r) if r.size else r
+    return truth(r)
 
 
 def truth(e: Expr) -> Expr:
@@ -176,6 +187,23 @@ COMPOSITE: dict[str, Callable[..., Expr]] = {
 }
 
 
+def _floor_divide(a: Expr, b: Expr) -> Expr:
+    """NumPy's ``a // b`` step for step (npy_divmod), not ``floor(a / b)``: that rounds the
+    quotient first, so ``0.5 // 0.1`` would be 5.0, where NumPy and Python give 4.0."""
+    zero, one = const(0.0), const(1.0)
+    r = make(Op.MOD, (make(Op.ABS, (a,)), make(Op.ABS, (b,))))  # fmod(|a|, |b|), exactly
+    mod = make(Op.WHERE, (make(Op.LT, (a, zero)), make(Op.NEG, (r,)), r))  # fmod(a, b)
+    div = make(Op.DIV, (make(Op.SUB, (a, mod)), b))
+    signs = ne(make(Op.LT, (b, zero)), make(Op.LT, (mod, zero)))
+    div = make(Op.WHERE, (logical_and(ne(mod, zero), signs), make(Op.SUB, (div, one)), div))
+    fl = make(Op.FLOOR, (div,))
+    up = make(Op.GT, (make(Op.SUB, (div, fl)), const(0.5)))
+    fl = make(Op.WHERE, (up, make(Op.ADD, (fl, one)), fl))
+    q = make(Op.DIV, (a, b))
+    fl = make(Op.WHERE, (eq(div, zero), make(Op.MUL, (zero, q)), fl))  # 0 with a / b's sign
+    return make(Op.WHERE, (eq(b, zero), q, fl))
+
+
 def _op(name: str) -> Op | None:
     return getattr(Op, name, None)
 
@@ -185,8 +213,8 @@ def _with_ops() -> dict[str, Callable[..., Expr]]:
     ops exist."""
     out: dict[str, Callable[..., Expr]] = {}
     floor, ceil, isnan, isfinite = _op("FLOOR"), _op("CEIL"), _op("ISNAN"), _op("ISFINITE")
-    if floor is not None:
-        out["floor_divide"] = lambda a, b: make(floor, (make(Op.DIV, (a, b)),))
+    if floor is not None and _op("MOD") is not None:
+        out["floor_divide"] = _floor_divide
     if floor is not None and ceil is not None:
         out["trunc"] = lambda x: make(
             Op.WHERE, (make(Op.LT, (x, const(0.0))), make(ceil, (x,)), make(floor, (x,)))

@@ -83,6 +83,23 @@ def _truth(sp: Any, c: Any) -> Any:
     return c if isinstance(c, boolean) else sp.Ne(c, 0)
 
 
+def _sp_where(sp: Any, c: Any, a: Any, b: Any) -> Any:
+    """``Piecewise((a, c), (b, True))``. A condition holding a Piecewise (a comparison of a
+    ``where``) is first written as plain logic, ``(c1 & r1) | (~c1 & r2)``: SymPy would
+    rewrite it through its inequality solver, which is slow and can raise from inside."""
+    cond = _truth(sp, c)
+    if cond.has(sp.Piecewise):
+        folded = sp.piecewise_fold(cond)
+        if isinstance(folded, sp.Piecewise):
+            terms, earlier = [], []
+            for r, ci in folded.args:  # the first branch whose condition holds is taken
+                terms.append(sp.And(*[sp.Not(e) for e in earlier], ci, r))
+                earlier.append(ci)
+            folded = sp.Or(*terms)
+        cond = folded
+    return sp.Piecewise((a, cond), (b, True))
+
+
 def _sp_logic(name: str) -> Callable[..., Any]:
     return lambda sp, a, b: getattr(sp, name)(_truth(sp, a), _truth(sp, b))
 
@@ -227,7 +244,7 @@ ROWS: tuple[OpInfo, ...] = (
         doc="The smaller of a and b (nan if either is nan); a tie splits the gradient evenly.",
         ufunc="minimum", c_helper="sg_min", int_closed=True, commutative=True),
     OpInfo("WHERE", 3, _where, spell(call("where", 3), _WHERE_PY, call("np.where", 3), _WHERE_C),
-        lambda sp, c, a, b: sp.Piecewise((a, _truth(sp, c)), (b, True)), fn_name="where",
+        _sp_where, fn_name="where",
         doc="``a`` where ``cond`` holds (is non-zero), else ``b``: the compilable form of "
         "``if``.\n\nThe gradient flows only through the branch taken, never through the "
         "condition, and the branch not taken contributes exactly 0 even where its own "

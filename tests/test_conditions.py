@@ -139,6 +139,19 @@ def test_sympy_bridge_both_ways():
         assert float(s.subs(sym)) == want
 
 
+def test_sympy_of_a_comparison_of_a_where():
+    """A where inside a where's condition: SymPy's own rewrite of such a condition runs its
+    inequality solver and raised AttributeError from inside; the bridge writes it as logic."""
+    x = sg.symbols("x")
+    inner = sg.where(sg.eq(sg.round(1.5 * x) + x * x, 0.5), x * x, 0.5 * x)
+    f = sg.where(0.5 < inner, 0.5 * inner, 0.5 + inner) + 0.1
+    s = sg.to_sympy(f)
+    (sx,) = s.free_symbols
+    for v in [-2.0, -0.5, 0.1234567891, 0.5, 1.0, 3.0, -0.7071067811865476]:
+        assert float(s.subs(sx, v)) == pytest.approx(sg.evaluate(f, {x: v}), rel=1e-15)
+    assert sg.verify(f, [x]).ok
+
+
 def test_maths_text_parenthesizes_comparisons():
     x, y = sg.symbols("x y")
     assert str((x > 0) & ~sg.eq(x, y) | (y < 1)) == "(x > 0) & ~(x == y) | (y < 1)"

@@ -11,7 +11,7 @@
   caching paths, guards; ``symbolic.py``: transforms called inside a trace (nesting).
 """
 
-from . import dispatch, functions, linalg, ordering  # noqa: F401  (register the NumPy handlers)
+from . import dispatch, functions, gather, linalg, ordering  # noqa: F401  (register the NumPy handlers)
 from .array import Traced
 from .function import RetraceWarning, TracedFunction
 

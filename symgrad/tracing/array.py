@@ -27,6 +27,7 @@ HANDLERS: dict[Callable, Callable] = {}  # NumPy function -> handler (filled by 
 UFUNC_CALL: list[Callable] = []  # the ufunc dispatcher (set by dispatch.py)
 _F64 = np.dtype(np.float64)
 
+TRACED_INDEX: list = []  # gather.py's (wants, gather): indexing with traced integers
 BUFFER_HINT = (
     "to collect traced values, create the buffer with np.zeros_like(x, shape=...) of a traced "
     "x (it takes traced values), or build the result with np.stack([...])"
@@ -280,7 +281,10 @@ class TracedArray(Traced):
 
     # -- indexing -----------------------------------------------------------------------
     def __getitem__(self, key: Any) -> Traced:
-        r = self.a[_index(key)]
+        if TRACED_INDEX and TRACED_INDEX[0](key):  # traced integers choose (gather.py)
+            r = TRACED_INDEX[1](self.a, key)
+        else:
+            r = self.a[_index(key)]
         return Traced(r) if type(r) is not np.ndarray or r.ndim else Traced(r.item())
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -376,9 +380,8 @@ def _index_part(k: Any) -> Any:
         if k.ndim == 0:
             return k.__index__()
         raise TypeError(
-            "indexing with a traced array (a boolean mask or integer array computed from "
-            "traced values) gives a shape known only at run time; use np.where(mask, a, 0) "
-            "instead"
+            "assigning through a traced index array is not supported; build the result "
+            "with np.where (a traced index array reads: a[idx] traces)"
         )
     return k
 

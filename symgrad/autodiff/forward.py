@@ -14,6 +14,7 @@ from typing import Any
 
 from ..ir import Expr, as_expr, const, free_symbols, gc_paused, topo_order
 from ..ops import INFO, Op
+from . import provenance
 from .reverse import _symbols, adjoints, gradient
 from .rules import RULES
 
@@ -91,7 +92,11 @@ def jvp(fs: Any, wrt: Any, tangents_: Any) -> list[Expr]:
     with gc_paused():  # the sweep builds no cycles; the collector would rescan every node
         tan = tangents(outs, seeds) if seeds else {}
     zero = const(0.0)
-    return [tan.get(f.serial, zero) for f in outs]
+    results = [tan.get(f.serial, zero) for f in outs]
+    by_serial = {s.serial: s for s in syms}
+    along = provenance.Along(tuple((by_serial[k], t) for k, t in seeds.items()))
+    provenance.record_along(outs, along, results)  # what each result is, for sg.verify(fn)
+    return results
 
 
 def vjp(fs: Any, wrt: Any, cotangents: Any) -> list[Expr]:

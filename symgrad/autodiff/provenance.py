@@ -1,6 +1,8 @@
 """What each derivative expression is the derivative of, so a checker can judge it apart.
 
-``gradient`` records, for each result ``g = d f / d s``, the claim ``(f, s)``. ``sg.verify(fn)``
+``gradient`` records, for each result ``g = d f / d s``, the claim ``(f, s)``; ``jvp`` (and so
+``hvp``, ``linearize``) the claim ``(f, t)`` with ``t`` an ``Along``: ``g`` is the derivative
+of ``f`` along the tangents ``t``. ``sg.verify(fn)``
 reads the claims of a compiled function's outputs and recomputes each derivative from ``f``
 alone with an independent algorithm (forward mode in high precision), instead of trusting the
 expression ``g`` that the reverse sweep built. Claims hold both sides weakly, so they keep no
@@ -27,11 +29,37 @@ _claims: dict[int, tuple[weakref.ref, list]] = {}
 _sweep_at = _SWEEP_MIN
 
 
+class Along:
+    """A direction of differentiation: a tangent expression for each of some symbols (a
+    ``jvp``'s seeds). It stands where a claim names a symbol; its ``serial`` is negative, so it
+    never meets a node's, and ``payload`` is the label it gives (``d f/dt``)."""
+
+    _count = 0
+    payload = "t"
+
+    def __init__(self, pairs: tuple[tuple[Expr, Expr], ...]) -> None:
+        Along._count += 1
+        self.serial = -9 - Along._count
+        self.pairs = pairs
+
+    def __call__(self) -> Along:  # held strongly: a claim's weak-reference protocol
+        return self
+
+
 def record(f: Expr, wrt: list[Expr], grads: list[Expr]) -> None:
     """Note that ``grads[i]`` is the derivative of ``f`` with respect to ``wrt[i]``."""
-    fref, ref, table = weakref.ref(f), weakref.ref, _claims
-    for s, g in zip(wrt, grads):
-        claim = (fref, ref(s))
+    _note([weakref.ref(f)] * len(grads), [weakref.ref(s) for s in wrt], grads)
+
+
+def record_along(fs: list[Expr], along: Along, results: list[Expr]) -> None:
+    """Note that ``results[i]`` is the derivative of ``fs[i]`` along ``along``."""
+    _note([weakref.ref(f) for f in fs], [along] * len(fs), results)
+
+
+def _note(frefs: list, srefs: list, grads: list[Expr]) -> None:
+    table, ref = _claims, weakref.ref
+    for fref, sref, g in zip(frefs, srefs, grads):
+        claim = (fref, sref)
         held = table.get(g.serial)
         if held is None:
             table[g.serial] = (ref(g), [claim])

@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..autodiff.provenance import claims
+from ..autodiff.provenance import Along, claims
 from ..errors import VerificationError
 from ..ir import Expr, free_symbols, leaves, map_leaves
 from .options import check_digits, check_time_budget, sample_points
-from .oracle import OutOfBudget, context, evaluate_jets
+from .oracle import OutOfBudget, context, evaluate_jets, values
 from .report import OutputCheck, ProgramReport, fmt_point, ulps_between
 
 RTOL = 1e-9
@@ -45,14 +45,16 @@ class _Plan:
     bases: list[Expr]
     coords: dict[int, int] = field(default_factory=dict)  # symbol serial -> direction
     pairs: set = field(default_factory=set)
+    alongs: dict[int, Along] = field(default_factory=dict)  # jvp directions, by their serial
 
 
-def _valid(base: Expr, allowed: set[int], memo: dict[int, bool]) -> bool:
-    """Whether every symbol of ``base`` is an input (memoized: a gradient's n entries share
-    one base, and walking it n times would be quadratic)."""
+def _valid(base: Any, allowed: set[int], memo: dict[int, bool]) -> bool:
+    """Whether every symbol of ``base`` (an expression, or an ``Along``'s tangents) is an input
+    (memoized: a gradient's n entries share one base, and walking it n times is quadratic)."""
     hit = memo.get(base.serial)
     if hit is None:
-        hit = memo[base.serial] = all(s.serial in allowed for s in free_symbols([base]))
+        exprs = [t for _, t in base.pairs] if isinstance(base, Along) else [base]
+        hit = memo[base.serial] = all(s.serial in allowed for s in free_symbols(exprs))
     return hit
 
 
@@ -64,11 +66,16 @@ def _resolve(root: Expr, allowed: set[int], memo: dict, known: dict) -> list:
         hit = known.get(e.serial)
         return hit if hit is not None else claims(e)
 
+    def along_ok(s: Any) -> bool:  # a direction's tangents must be known at each point
+        return not isinstance(s, Along) or _valid(s, allowed, memo)
+
     found = []
     for f, s in reversed(claims_of(root)):
+        if not along_ok(s):
+            continue
         for f0, s0 in reversed(claims_of(f)):
             # f0 = f: f is its own derivative (exp(x) * y along x); d^2 f/ds0/ds says no more
-            if f0 is not f and _valid(f0, allowed, memo):
+            if f0 is not f and _valid(f0, allowed, memo) and along_ok(s0):
                 found.append((f0, (s0, s)))
         if _valid(f, allowed, memo):
             found.append((f, (s,)))
@@ -110,6 +117,8 @@ def plan(roots: list[Expr], symbols: list[Expr], known: dict | None = None) -> _
             p.bases.append(c.base)
         for s in c.wrt:
             p.coords.setdefault(s.serial, len(p.coords))
+            if isinstance(s, Along):
+                p.alongs[s.serial] = s
         if len(c.wrt) == 2:
             i, j = sorted(p.coords[s.serial] for s in c.wrt)
             p.pairs.add((i, j))
@@ -207,23 +216,26 @@ def verify_compiled(
     M = context(digits)
     method = {0: f"value at {digits} digits", 1: f"forward mode (dual numbers) at {digits} digits"}
     method[2] = f"second-order forward mode (hyper-dual) at {digits} digits"
+    method[3] = method[1]
     if directions == "random":
         method[1] = f"forward mode along {len(_RANDOM)} random directions at {digits} digits"
-    checks = [OutputCheck(c.label, method[len(c.wrt)]) for c in p.claims]
+    checks = [OutputCheck(c.label, method[_order(c, directions)]) for c in p.claims]
     report = ProgramReport(checks, fn.backend, digits, len(pts), start=start)
-    coord = {s: {k: 1} for s, k in p.coords.items()}
-    dirs = coord if directions == "coordinate" else _random_directions(p, rng)
+    coord = {s: {k: 1} for s, k in p.coords.items() if s not in p.alongs}
+    dirs0 = coord if directions == "coordinate" else _random_directions(p, rng)
     prog = _Progress(progress, len(pts))
     for n, pt in enumerate(pts):
         prog.point = n
         run = dict(p=p, pt=pt, M=M, deadline=start + time_budget, tick=prog.tick)
         try:
+            dirs = _with_alongs(p, pt, M, dirs0)
             jets = _pass(dirs=dirs, **run)
             got = _call(fn, pt)
             judge = dict(got=got, pt=pt, checks=checks, symbols=symbols, backend=fn.backend)
             if directions == "random" and not _projected(p, jets, dirs, M, rtol, **judge):
-                _judge(p, _pass(dirs=coord, **run), rtol=rtol, **judge)  # names the output
-            _judge(p, jets, rtol=rtol, skip_first=dirs is not coord, **judge)
+                exact = _with_alongs(p, pt, M, coord)
+                _judge(p, _pass(dirs=exact, **run), rtol=rtol, **judge)  # names the output
+            _judge(p, jets, rtol=rtol, skip_first=dirs0 is not coord, **judge)
         except OutOfBudget as exc:
             report.out_of_budget = f"time_budget {time_budget:g} s ran out at point {n + 1} ({exc})"
             break
@@ -241,12 +253,36 @@ def _pass(p, dirs, pt, M, deadline, tick):
     )
 
 
+def _order(c: _Claim, directions: str) -> int:
+    """Which method line judges ``c``: 0 value, 1 first, 2 second derivative; 3 a derivative
+    along a jvp's tangents, which the random directions leave alone."""
+    along = len(c.wrt) == 1 and isinstance(c.wrt[0], Along)
+    return 3 if along and directions == "random" else len(c.wrt)
+
+
+def _with_alongs(p: _Plan, pt: dict, M: Any, dirs: dict) -> dict:
+    """``dirs`` and each jvp direction of the plan: its tangents' values at ``pt`` (in high
+    precision, from the tangent expressions), added to the symbols' direction entries."""
+    if not p.alongs:
+        return dirs
+    out = {s: dict(d) for s, d in dirs.items()}
+    vals = values([t for a in p.alongs.values() for _, t in a.pairs], pt, M)
+    for serial, a in p.alongs.items():
+        k = p.coords[serial]
+        for sym, t in a.pairs:
+            d = out.setdefault(sym.serial, {})
+            d[k] = d.get(k, 0) + vals[t.serial]
+    return out
+
+
 def _random_directions(p: _Plan, rng: random.Random) -> dict:
     """Two random directions over the first-order symbols; coordinates stay for the symbols of
     second derivatives (the hyper-dual parts need them)."""
     paired = {k for pair in p.pairs for k in pair}
     out: dict[int, dict] = {}
     for s, k in p.coords.items():
+        if s in p.alongs:
+            continue
         d = out[s] = {r: rng.uniform(-1.0, 1.0) for r in _RANDOM}
         if k in paired:
             d[k] = 1
@@ -258,7 +294,7 @@ def _projected(p, jets, dirs, M, rtol, got, pt, checks, symbols, backend) -> boo
     first family that disagrees (the caller then names the output by coordinates)."""
     families: dict[int, list] = {}
     for c, y, chk in zip(p.claims, got, checks):
-        if len(c.wrt) == 1:
+        if len(c.wrt) == 1 and c.wrt[0].serial not in p.alongs:
             families.setdefault(c.base.serial, []).append((c, y, chk))
     for base, members in families.items():
         for r in _RANDOM:
@@ -287,7 +323,7 @@ def _judge(p, jets, got, pt, checks, symbols, backend, rtol, skip_first=False) -
         key = (c.base.serial, len(c.wrt))
         scale[key] = max(scale.get(key, 0.0), _absf(z)) if c.wrt else _absf(z)
     for c, z, y, chk in zip(p.claims, want, got, checks):
-        if skip_first and len(c.wrt) == 1:
+        if skip_first and len(c.wrt) == 1 and c.wrt[0].serial not in p.alongs:
             continue
         if z != z:  # the mathematics is undefined here (a pole, outside a domain)
             chk.skipped += 1

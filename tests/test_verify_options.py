@@ -131,3 +131,21 @@ def test_good_points_still_verify(fn):
     compiled, (x, y), _ = fn
     report = sg.verify(compiled, points=[{x: 0.5, "y": np.float64(1.5)}, {x: 2, y: -1}])
     assert report.complete and report.points_done == 2
+
+
+def test_a_small_time_budget_leaves_the_oracle_its_half(monkeypatch):
+    """SymPy is given at most half of time_budget, so what it does not prove is still checked
+    by the oracle (before, a budget under symbolic_time went to SymPy whole)."""
+    from symgrad.verification import check
+
+    given = []
+
+    def unproved(f, syms, grads, budget, seconds):  # SymPy using all it is given, proving nothing
+        given.append(seconds)
+        return set()
+
+    monkeypatch.setattr(check, "prove", unproved)
+    x, y = sg.symbols("x y")
+    report = sg.verify(sg.sin(x * y) + x**3, [x, y], time_budget=2.0)
+    assert given and given[0] <= 1.0
+    assert report.ok and set(report.methods.values()) == {"numeric"}

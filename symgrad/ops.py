@@ -83,6 +83,12 @@ def _truth(sp: Any, c: Any) -> Any:
     return c if isinstance(c, boolean) else sp.Ne(c, 0)
 
 
+def _ties_first(spellings: dict, name: str) -> dict:
+    """NumPy's maximum/minimum give their second argument on a tie (-0.0 against 0.0), the
+    other backends their first: the NumPy spelling swaps the arguments, so all agree."""
+    return {**spellings, "numpy": Template("np.%s({1}, {0})" % name)}
+
+
 def _sp_where(sp: Any, c: Any, a: Any, b: Any) -> Any:
     """``Piecewise((a, c), (b, True))``. A condition holding a Piecewise (a comparison of a
     ``where``) is first written as plain logic, ``(c1 & r1) | (~c1 & r2)``: SymPy would
@@ -227,7 +233,7 @@ ROWS: tuple[OpInfo, ...] = (
         doc="1 / (1 + exp(-x)), evaluated so that no finite x overflows.",
         c_helper="sg_sigmoid", c_libm=("exp", "fabs")),
     OpInfo("RELU", 1, _relu, spell(call("relu"), Template("(0.0 if {0} < 0.0 else {0})"),
-        Template("np.maximum({0}, 0.0)"), Template("({0} < 0.0 ? 0.0 : {0})")),
+        Template("np.maximum(0.0, {0})"), Template("({0} < 0.0 ? 0.0 : {0})")),
         lambda sp, a: sp.Max(0, a), fn_name="relu", doc="max(x, 0); its derivative at 0 is 0.",
         int_closed=True),
     OpInfo("SOFTPLUS", 1, s._softplus, spell(call("softplus"), call("_softplus"),
@@ -235,11 +241,11 @@ ROWS: tuple[OpInfo, ...] = (
         lambda sp, a: sp.log(1 + sp.exp(a)), fn_name="softplus",
         doc="log(1 + exp(x)), evaluated so that no finite x overflows.",
         c_helper="sg_softplus", c_libm=("exp", "log1p", "fabs")),
-    OpInfo("MAX", 2, s._maximum, fn("max", 2, py="_maximum", np="np.maximum", c="sg_max"),
+    OpInfo("MAX", 2, s._maximum, _ties_first(fn("max", 2, py="_maximum", c="sg_max"), "maximum"),
         _twin("Max"), ("Max",), value="maximum", fn_name="maximum",
         doc="The larger of a and b (nan if either is nan); a tie splits the gradient evenly.",
         ufunc="maximum", c_helper="sg_max", int_closed=True, commutative=True),
-    OpInfo("MIN", 2, s._minimum, fn("min", 2, py="_minimum", np="np.minimum", c="sg_min"),
+    OpInfo("MIN", 2, s._minimum, _ties_first(fn("min", 2, py="_minimum", c="sg_min"), "minimum"),
         _twin("Min"), ("Min",), value="minimum", fn_name="minimum",
         doc="The smaller of a and b (nan if either is nan); a tie splits the gradient evenly.",
         ufunc="minimum", c_helper="sg_min", int_closed=True, commutative=True),

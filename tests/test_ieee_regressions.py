@@ -67,3 +67,25 @@ def test_c_keeps_nan_through_trig_of_atan(outer, c_cache):
     want = np.array([sg.evaluate(e, {x: float(v)}) for v in xs])
     np.testing.assert_allclose(fn(xs), want, rtol=1e-14, atol=0)  # NaN where NaN
     assert math.isnan(fn(-1.0))
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("c", marks=needs_cc)])
+def test_signed_zeros_of_max_min_relu_agree_across_backends(backend, request):
+    """On a tie NumPy's maximum/minimum give their second argument, the reference its first:
+    the NumPy backend printed np.maximum(a, b), so relu(-0.0) was +0.0 there, -0.0 elsewhere."""
+    if backend == "c":
+        request.getfixturevalue("c_cache")
+    x, y = sg.symbols("x y")
+    outs = [sg.relu(x), sg.maximum(x, y), sg.minimum(x, y), sg.maximum(y, 0.0) - 0.0 * x]
+    pairs = [(a, b) for a in _SPECIAL for b in _SPECIAL]
+    X = np.array([a for a, _ in pairs])
+    Y = np.array([b for _, b in pairs])
+    fn = sg.compile([x, y], outs, backend=backend)
+    got = fn(X, Y) if backend == "numpy" else None
+    for k, (a, b) in enumerate(pairs):
+        want = [sg.evaluate(o, {x: a, y: b}) for o in outs]
+        row = [g[k] for g in got] if got is not None else fn(a, b)
+        for w, v in zip(want, row):
+            assert (math.isnan(w) and math.isnan(v)) or (
+                w == v and math.copysign(1, w) == math.copysign(1, v)
+            ), (a, b, want, row)

@@ -27,6 +27,22 @@ _local = threading.local()
 WHERE_HINT = "build both branches and choose with sg.where(cond, a, b) (np.where traces too)"
 
 
+def _label_in(e: Expr, serials: set[int]) -> str | None:
+    """The label of a symbol among ``serials`` that ``e`` depends on, or None."""
+    if not serials:
+        return None
+    stack, seen = [e], set()
+    while stack:
+        n = stack.pop()
+        if n.serial in seen:
+            continue
+        seen.add(n.serial)
+        if n.op is Op.SYMBOL and n.serial in serials:
+            return n.payload
+        stack.extend(n.args)
+    return None
+
+
 class TraceContext:
     """What one trace knows: symbol values, which symbols are differentiated or per-sample,
     and the guards recorded so far. ``parent`` is the enclosing trace (nested transforms)."""
@@ -102,19 +118,11 @@ class TraceContext:
 
     def depends_on_diff(self, e: Expr) -> str | None:
         """The label of a differentiated symbol ``e`` depends on, or None."""
-        diff = self.diff
-        if not diff:
-            return None
-        stack, seen = [e], set()
-        while stack:
-            n = stack.pop()
-            if n.serial in seen:
-                continue
-            seen.add(n.serial)
-            if n.op is Op.SYMBOL and n.serial in diff:
-                return n.payload
-            stack.extend(n.args)
-        return None
+        return _label_in(e, self.diff)
+
+    def depends_on_batch(self, e: Expr) -> bool:
+        """Whether ``e`` depends on a per-sample symbol (its value differs across a batch)."""
+        return _label_in(e, self.batched) is not None
 
     # -- decisions ----------------------------------------------------------------------
     def record(self, cond: Expr, outcome: bool) -> None:

@@ -75,18 +75,7 @@ def _known(p: Any) -> Any:
 
 def _batched(e: Expr) -> bool:
     ctx = current()
-    if ctx is None or not ctx.batched:
-        return False
-    stack, seen = [e], set()
-    while stack:
-        n = stack.pop()
-        if n.serial in seen:
-            continue
-        seen.add(n.serial)
-        if n.op is Op.SYMBOL and n.serial in ctx.batched:
-            return True
-        stack.extend(n.args)
-    return False
+    return ctx is not None and ctx.depends_on_batch(e)
 
 
 def gather(a: np.ndarray, key: Any) -> Any:

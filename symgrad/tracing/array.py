@@ -21,13 +21,13 @@ from ..ir import Expr, as_expr, const, make
 from ..ops import Op
 from . import kernels, ufuncs
 from .context import ESCAPED, current
-from .methods import ArrayMethods
+from .methods import ArrayMethods, attribute_message
 
 HANDLERS: dict[Callable, Callable] = {}  # NumPy function -> handler (filled by functions.py)
 UFUNC_CALL: list[Callable] = []  # the ufunc dispatcher (set by dispatch.py)
 _F64 = np.dtype(np.float64)
 
-TRACED_INDEX: list = []  # gather.py's (wants, gather): indexing with traced integers
+TRACED_INDEX: list = []  # gather.py's (wants, gather, assign): traced integers and masks
 BUFFER_HINT = (
     "to collect traced values, create the buffer with np.zeros_like(x, shape=...) of a traced "
     "x (it takes traced values), or build the result with np.stack([...])"
@@ -161,7 +161,7 @@ class Traced(ArrayMethods):
         # NumPy's object loops call x.exp(), x.arcsinh() ... on the elements of an object array
         fn = None if name.startswith("_") else ufuncs.scalar_fn(name)
         if fn is None:
-            raise AttributeError(f"'Traced' object has no attribute {name!r}")
+            raise AttributeError(attribute_message(name))
         return lambda *others: apply(fn, (self, *others))
 
     # -- Python's conversions: a decision on the call being traced ------------------------
@@ -288,7 +288,8 @@ class TracedArray(Traced):
         return Traced(r) if type(r) is not np.ndarray or r.ndim else Traced(r.item())
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self.a[_index(key)] = to_exprs(value)
+        if not (TRACED_INDEX and TRACED_INDEX[2](self.a, key, value)):  # a[mask] = v
+            self.a[_index(key)] = to_exprs(value)
 
 
 def _tolist(a: np.ndarray) -> Any:

@@ -146,7 +146,7 @@ def _fold(name: str, method: str, x: Any, kwargs: dict) -> Traced:
             acc = combine(acc, e)
         return wrap(acc if acc is not None else float("and" in name))
     op = _REDUCE_OPS.get(name)
-    if op is None or (method == "accumulate" and op not in (Op.ADD, Op.MUL)):
+    if op is None or (method == "accumulate" and op not in (Op.ADD, Op.MUL, Op.MAX, Op.MIN)):
         raise TypeError(f"numpy.{name}.{method} is not supported on traced values")
     a = np.asarray(to_exprs(x), dtype=object)
     axis = kwargs.pop("axis", 0)

@@ -47,14 +47,30 @@ def _reducer(op: Op, name: str) -> Callable:
     def handler(
         a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=np._NoValue
     ):
-        _no(name, out=out, where=where)
+        _no(name, out=out)
         float64_only(f"numpy.{name}", dtype)
+        if where is not np._NoValue:  # NumPy's where=: the excluded elements do not count
+            a = _masked(a, where, _IDENTITY.get(op, initial), name)
         r = wrap(kernels.reduce(op, _obj(a), axis, keepdims))
         if initial is not np._NoValue:
             r = apply(lambda x, y: make(op, (x, y)), (r, initial))
         return r
 
     return handler
+
+
+_IDENTITY = {Op.ADD: 0.0, Op.MUL: 1.0}
+
+
+def _masked(a: Any, where: Any, fill: Any, name: str) -> Any:
+    """``a`` with the elements ``where`` excludes replaced by ``fill`` (a reduction's where=)."""
+    if fill is np._NoValue:
+        raise ValueError(
+            f"numpy.{name}: reduction operation {name!r} does not have an identity, so to use "
+            "a where mask one has to specify 'initial'"
+        )
+    a = _obj(a)
+    return np.where(np.broadcast_to(where, a.shape), wrap(a), fill)
 
 
 implements(np.sum)(_reducer(Op.ADD, "sum"))
@@ -75,6 +91,14 @@ implements(np.max, np.amax)(_extreme(Op.MAX, "max"))
 implements(np.min, np.amin)(_extreme(Op.MIN, "min"))
 
 
+@implements(np.ptp)
+def _ptp(a, axis=None, out=None, keepdims=False):
+    """np.ptp: the maximum minus the minimum, as NumPy computes it."""
+    if out is not None:
+        raise TypeError("np.ptp with out= is not supported on traced values; use the result")
+    return np.subtract(np.max(a, axis, keepdims=keepdims), np.min(a, axis, keepdims=keepdims))
+
+
 def _count(a: np.ndarray, axis: Any) -> int:
     axes = kernels._axes(axis, a.ndim)
     n = 1
@@ -85,9 +109,13 @@ def _count(a: np.ndarray, axis: Any) -> int:
 
 @implements(np.mean)
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, where=np._NoValue):
-    _no("mean", out=out, where=where)
+    _no("mean", out=out)
     float64_only("numpy.mean", dtype)
     arr = _obj(a)
+    if where is not np._NoValue:  # the sum of the elements taken over how many are taken
+        mask = np.broadcast_to(where, arr.shape)
+        total = np.sum(_masked(arr, mask, 0.0, "mean"), axis=axis, keepdims=keepdims)
+        return total / np.sum(mask, axis=axis, keepdims=keepdims)
     total = wrap(kernels.reduce(Op.ADD, arr, axis, keepdims))
     return total / float(_count(arr, axis))
 
@@ -352,6 +380,8 @@ def _unwrap(x: Any) -> Any:
 
 def _rewrap(r: Any) -> Any:
     if isinstance(r, np.ndarray):  # NumPy's own zeros (np.diag, np.triu) become constants
+        if r.dtype == object and r.ndim and all(type(e) is Expr for e in r.flat):
+            return Traced(r)  # NumPy's view stays one (x.reshape(2, 2)[0, 0] = v writes x)
         return wrap(to_exprs(r)) if r.dtype == object else r
     if isinstance(r, list | tuple):
         return type(r)(_rewrap(v) for v in r)

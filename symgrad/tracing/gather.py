@@ -215,6 +215,33 @@ def _take_along_axis(structural):
     return take_along_axis
 
 
-TRACED_INDEX.extend((wants, gather))
+def assign(a: np.ndarray, key: Any, value: Any) -> bool:
+    """``a[mask] = v`` with a traced boolean mask: each element becomes ``where(mask, v, a)``,
+    in place (a scalar ``v``: how many elements the mask takes is known only at run time).
+    False where ``key`` is no traced mask (the caller assigns as NumPy does)."""
+    if not (isinstance(key, Traced) and key.ndim > 0 and is_boolean(key)):
+        return False
+    m = np.asarray(key.a, dtype=object)
+    if m.ndim > a.ndim or m.shape != a.shape[: m.ndim]:
+        raise IndexError(
+            f"boolean index did not match indexed array: the mask has shape {m.shape}, "
+            f"the array {a.shape}"
+        )
+    v = to_exprs(value)
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            raise TypeError(
+                "a[mask] = values with a traced boolean mask is supported for a single value "
+                "only (how many elements the mask takes is known only at run time); write "
+                "a = np.where(mask, values, a)"
+            )
+        v = v.ravel()[0]
+    m = np.broadcast_to(m.reshape(m.shape + (1,) * (a.ndim - m.ndim)), a.shape)
+    for i in np.ndindex(a.shape):
+        a[i] = make(Op.WHERE, (m[i], v, a[i]))
+    return True
+
+
+TRACED_INDEX.extend((wants, gather, assign))
 HANDLERS[np.take] = _take(HANDLERS[np.take])
 HANDLERS[np.take_along_axis] = _take_along_axis(HANDLERS[np.take_along_axis])

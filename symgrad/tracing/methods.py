@@ -68,7 +68,76 @@ class ArrayMethods:
     def conjugate(self) -> Any:
         return self
 
+    # -- more ndarray methods that are NumPy functions of the array (x.repeat(2) ...)
+    def repeat(self, *a: Any, **k: Any) -> Any:
+        return np.repeat(self, *a, **k)
+
+    def take(self, *a: Any, **k: Any) -> Any:
+        return np.take(self, *a, **k)
+
+    def swapaxes(self, *a: Any) -> Any:
+        return np.swapaxes(self, *a)
+
+    def diagonal(self, *a: Any, **k: Any) -> Any:
+        return np.diagonal(self, *a, **k)
+
+    def trace(self, *a: Any, **k: Any) -> Any:
+        return np.trace(self, *a, **k)
+
+    def round(self, *a: Any, **k: Any) -> Any:
+        return np.round(self, *a, **k)
+
+    def argmax(self, *a: Any, **k: Any) -> Any:
+        return np.argmax(self, *a, **k)
+
+    def argmin(self, *a: Any, **k: Any) -> Any:
+        return np.argmin(self, *a, **k)
+
+    def argsort(self, *a: Any, **k: Any) -> Any:
+        return np.argsort(self, *a, **k)
+
+    def sort(self, axis: Any = -1, **k: Any) -> None:
+        """In place, as ndarray.sort: the sorted traced values replace the array's."""
+        self[...] = np.sort(self, axis=axis, **k)
+
+    def fill(self, value: Any) -> None:
+        self[...] = value
+
     conj = conjugate
+
+    # -- in-place arithmetic writes the array (and so every view of it), as NumPy's does
+    def __iadd__(self, o: Any) -> Any:
+        return _in_place(self, np.add, o)
+
+    def __isub__(self, o: Any) -> Any:
+        return _in_place(self, np.subtract, o)
+
+    def __imul__(self, o: Any) -> Any:
+        return _in_place(self, np.multiply, o)
+
+    def __itruediv__(self, o: Any) -> Any:
+        return _in_place(self, np.true_divide, o)
+
+    def __ifloordiv__(self, o: Any) -> Any:
+        return _in_place(self, np.floor_divide, o)
+
+    def __imod__(self, o: Any) -> Any:
+        return _in_place(self, np.mod, o)
+
+    def __ipow__(self, o: Any) -> Any:
+        return _in_place(self, np.power, o)
+
+    def __imatmul__(self, o: Any) -> Any:
+        return _in_place(self, np.matmul, o)
+
+    def __iand__(self, o: Any) -> Any:
+        return _in_place(self, np.bitwise_and, o)
+
+    def __ior__(self, o: Any) -> Any:
+        return _in_place(self, np.bitwise_or, o)
+
+    def __ixor__(self, o: Any) -> Any:
+        return _in_place(self, np.bitwise_xor, o)
 
     # -- the bytes of an array: a traced value has none (its numbers exist only when the
     # compiled code runs), so these refuse instead of handing out the pointers of expressions
@@ -80,6 +149,33 @@ class ArrayMethods:
 
     def view(self, *a: Any, **k: Any) -> Any:
         raise TypeError(bytes_message("x.view()"))
+
+
+def _in_place(x: Any, fn: Any, other: Any) -> Any:
+    """``x op= other``: a traced array's elements are replaced (views of it see the new
+    values); a traced scalar is immutable, so the name is bound to the result."""
+    r = fn(x, other)
+    if not x.ndim:
+        return r
+    if np.shape(r) != x.shape:
+        raise ValueError(
+            f"non-broadcastable output operand with shape {x.shape} doesn't match the "
+            f"broadcast shape {np.shape(r)}"
+        )
+    x[...] = r
+    return x
+
+
+NDARRAY_ONLY = "is an ndarray attribute that symgrad's traced arrays do not have"
+
+
+def attribute_message(name: str) -> str:
+    """Why a traced array has no attribute ``name`` (an ndarray's or a typo)."""
+    if not hasattr(np.ndarray, name):
+        return f"'Traced' object has no attribute {name!r}"
+    fn = getattr(np, name, None)
+    hint = f"; np.{name}(x, ...) traces if docs/numpy.md lists it" if callable(fn) else ""
+    return f"x.{name} {NDARRAY_ONLY} (see docs/numpy.md for what traces){hint}"
 
 
 def bytes_message(what: str) -> str:

@@ -115,7 +115,20 @@ def _cbrt(x: Expr) -> Expr:
 
 
 def _hypot(a: Expr, b: Expr) -> Expr:
-    return make(Op.SQRT, (make(Op.ADD, (make(Op.MUL, (a, a)), make(Op.MUL, (b, b)))),))
+    # sqrt(a*a + b*b) where max(|a|, |b|) = m is moderate; else libm's scaling, m * sqrt((a/m)
+    # ** 2 + (b/m) ** 2), so hypot(1e200, 1e200) does not overflow (nor 1e-200 underflow); 0
+    # where m is 0, inf where a or b is infinite (beside NaN too, as C's hypot), NaN where
+    # one is NaN (MAX propagates it)
+    m = make(Op.MAX, (make(Op.ABS, (a,)), make(Op.ABS, (b,))))
+    plain = make(Op.SQRT, (make(Op.ADD, (make(Op.MUL, (a, a)), make(Op.MUL, (b, b)))),))
+    sq = lambda v: make(Op.MUL, (make(Op.DIV, (v, m)), make(Op.DIV, (v, m))))
+    r = make(Op.MUL, (m, make(Op.SQRT, (make(Op.ADD, (sq(a), sq(b))),))))
+    r = make(Op.WHERE, (make(Op.EQ, (m, const(0.0))), const(0.0), r))
+    moderate = make(Op.AND, (make(Op.GT, (m, const(1e-140))), make(Op.LT, (m, const(1e140)))))
+    r = make(Op.WHERE, (moderate, plain, r))
+    inf = const(float("inf"))
+    is_inf = lambda v: make(Op.EQ, (make(Op.ABS, (v,)), inf))
+    return make(Op.WHERE, (make(Op.OR, (is_inf(a), is_inf(b))), inf, r))
 
 
 def _scale(c: float) -> Callable[[Expr], Expr]:

@@ -32,7 +32,8 @@ _sweep_at = _SWEEP_MIN
 class Along:
     """A direction of differentiation: a tangent expression for each of some symbols (a
     ``jvp``'s seeds). It stands where a claim names a symbol; its ``serial`` is negative, so it
-    never meets a node's, and ``payload`` is the label it gives (``d f/dt``)."""
+    never meets a node's, and ``payload`` is the label it gives (``d f/dt``). It holds its
+    symbols and tangents weakly, as claims do: once one has died, the claim is dropped."""
 
     _count = 0
     payload = "t"
@@ -40,10 +41,22 @@ class Along:
     def __init__(self, pairs: tuple[tuple[Expr, Expr], ...]) -> None:
         Along._count += 1
         self.serial = -9 - Along._count
-        self.pairs = pairs
+        self._refs = tuple((weakref.ref(s), weakref.ref(t)) for s, t in pairs)
 
-    def __call__(self) -> Along:  # held strongly: a claim's weak-reference protocol
-        return self
+    @property
+    def pairs(self) -> tuple[tuple[Expr, Expr], ...]:
+        return tuple((s(), t()) for s, t in self._refs)
+
+    def __call__(self) -> Along | None:  # a claim's weak-reference protocol
+        return self if all(s() is not None and t() is not None for s, t in self._refs) else None
+
+    def pinned(self) -> Along:
+        """The same direction holding its symbols and tangents strongly (a compiled
+        function's snapshot keeps what verifying it needs)."""
+        out = object.__new__(Along)
+        out.serial = self.serial
+        out._refs = tuple(((lambda e=s: e), (lambda e=t: e)) for s, t in self.pairs)
+        return out
 
 
 def record(f: Expr, wrt: list[Expr], grads: list[Expr]) -> None:
@@ -108,6 +121,8 @@ def snapshot(roots: list[Expr]) -> dict[int, list[tuple[Expr, Expr]]]:
             if held is not None:  # claims(g), inlined: this runs once per output
                 for fref, sref in held[1]:
                     f, x = fref(), sref()
+                    if isinstance(x, Along):
+                        x = x.pinned()
                     if f is not None and x is not None:
                         found.append((f, x))
                         nxt[f.serial] = f

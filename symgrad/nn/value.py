@@ -8,6 +8,15 @@ take Values where they take symbols and expressions.
 
 The IR is built lazily, on the first ``_expr`` access, so eager training pays nothing for it.
 Neither ``backward`` nor the IR build recurses: a graph of any depth works.
+
+Invalid operations do not raise where they are computed, so that ``sg.where`` can compute a
+branch it will not take (micrograd's floats would raise there): ``x ** 0.5`` at ``x < 0``,
+``1 / x`` at 0, ``log(x)`` at 0 or below, an overflowing ``exp`` ... give IEEE-754's nan or inf,
+and the Value records why (``_why``): any nan or inf made from finite operands. A Value computed
+from one inherits its reason; ``where`` keeps only the taken branch's; a condition keeps none
+(it passes no gradient: ``sg.isnan`` and comparisons follow IEEE, NaN compares false).
+``backward()`` on a Value that has a reason raises ValueError naming that first invalid
+operation: its gradient would be NaN, or a one-sided limit, never a number to trust.
 """
 
 from __future__ import annotations
@@ -19,22 +28,42 @@ from typing import Any
 from .. import scalar
 from ..ir import Expr, const, make, symbol
 from ..ops import INFO, Op
+from .chain import HAND_WRITTEN, RULES, sweep
+from .derived import all_finite, invalid_reason
 
 
-def _arithmetic(op: Op, sym: str, on_data: Any) -> Any:
-    """``Value.__add__`` and its kin: the eager result, remembering ``op`` for the IR."""
+def _arithmetic(op: Op, sym: str, on_data: Any, name: str = "") -> Any:
+    """``Value.__add__`` and its kin: the eager result, remembering ``op`` for the IR (and the
+    invalid operation it depends on, if any: ``_note``; a condition depends on none)."""
+    checked = not INFO[op].is_condition
 
     def method(self: Value, other: Any) -> Value:
         if type(other) is not Value:
             other = _wrap(other)
             if other is None:
                 return NotImplemented
-        out = Value(on_data(self.data, other.data), (self, other), sym)
+        d = on_data(self.data, other.data)
+        out = Value(d, (self, other), sym)
         out._kind = op
+        if checked and (self._why is not None or other._why is not None or d - d != 0):
+            _note(out, sym)
         return out
 
-    method.__name__ = method.__qualname__ = f"__{on_data.__name__}__"
+    method.__name__ = method.__qualname__ = f"__{name or on_data.__name__}__"
     return method
+
+
+def _note(out: Value, name: str) -> None:
+    """``out._why``: its first operand's reason, or its own if it made nan or inf from finite
+    operands (called only when one of the two may hold: the common path pays one test)."""
+    kids = out._prev
+    for k in kids:
+        if k._why is not None:
+            out._why = k._why
+            return
+    d = out.data
+    if d - d != 0 and all_finite(k.data for k in kids):
+        out._why = invalid_reason(name, tuple(k.data for k in kids), d)
 
 
 def _truth(compare: Any) -> Any:
@@ -59,7 +88,7 @@ class Value:
     micrograd's bookkeeping; ``label`` names a leaf's symbol in generated code.
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_op", "_kind", "_e")
+    __slots__ = ("data", "grad", "label", "_prev", "_op", "_kind", "_e", "_why")
 
     def __init__(self, data: float, _children: tuple = (), _op: str = "", label: str = "") -> None:
         if type(data) is not float and type(data) is not int:
@@ -75,6 +104,7 @@ class Value:
         self._op = _op
         self._kind: Op | None = None  # None: a leaf (a symbol in the IR); else the IR op
         self._e: Expr | None = None
+        self._why: str | None = None  # the invalid operation this value depends on, if any
 
     def __repr__(self) -> str:
         return f"Value(data={self.data})"
@@ -102,7 +132,7 @@ class Value:
     __add__ = _arithmetic(Op.ADD, "+", operator.add)
     __mul__ = _arithmetic(Op.MUL, "*", operator.mul)
     __sub__ = _arithmetic(Op.SUB, "-", operator.sub)
-    __truediv__ = _arithmetic(Op.DIV, "/", operator.truediv)
+    __truediv__ = _arithmetic(Op.DIV, "/", scalar._div, "truediv")  # IEEE: x / 0 is +-inf, nan
 
     def __pow__(self, other: Any) -> Value:
         if type(other) is not float and type(other) is not int:
@@ -112,14 +142,16 @@ class Value:
                     f"{type(other).__name__}; for a Value exponent write (e * v.log()).exp()"
                 )
             other = float(other)
-        data = self.data**other
-        if type(data) is complex:
-            raise ValueError(
-                f"Value({self.data}) ** {other} is not a real number; "
-                "raise only non-negative bases to fractional powers"
-            )
+        try:
+            data = self.data**other  # ints stay ints, as in micrograd
+        except ArithmeticError:  # 0 ** -1, an overflow: IEEE's inf (invalid: see the module)
+            data = scalar._pow(float(self.data), float(other))
+        if type(data) is complex:  # a negative base to a fractional power: nan (invalid)
+            data = scalar._pow(float(self.data), float(other))
         out = Value(data, (self, _const(other)), f"**{other}")
         out._kind = Op.POW
+        if self._why is not None or data - data != 0:
+            _note(out, "**")
         return out
 
     def __rpow__(self, other: Any) -> Value:
@@ -128,11 +160,14 @@ class Value:
             return NotImplemented
         out = Value(scalar._pow(float(base.data), float(self.data)), (base, self), "**")
         out._kind = Op.POW
+        if self._why is not None or out.data - out.data != 0:
+            _note(out, "**")
         return out
 
     def __neg__(self) -> Value:
         out = Value(-self.data, (self,), "neg")
         out._kind = Op.NEG
+        out._why = self._why
         return out
 
     def __pos__(self) -> Value:
@@ -185,17 +220,17 @@ class Value:
 
         Nodes are ordered by an iterative depth-first search (micrograd's ``build_topo``
         without its recursion limit), then each node's local chain rule runs, newest first.
+        Raises ValueError (and changes no grad) if this Value depends on an invalid operation
+        (see the module docstring); a branch of ``sg.where`` not taken does not count.
         """
-        topo = _topo(self)
-        self.grad = 1.0
-        rules = _RULES
-        if any(v._kind is Op.WHERE for v in topo):
-            _backward_through_where(self, topo)
-            return
-        for v in reversed(topo):
-            rule = rules.get(v._kind)
-            if rule is not None:
-                rule(v)
+        if self._why is not None:
+            raise ValueError(
+                f"backward() of Value(data={self.data}): it depends, through the branches "
+                f"taken, on an invalid operation, {self._why}; its gradient would be NaN or "
+                "meaningless. Compute it only where it is valid, e.g. sg.where(x > 0, "
+                "sg.sqrt(x), -x): the branch not taken contributes exactly 0"
+            )
+        sweep(self)
 
     def _backward(self) -> None:
         """Apply this node's local chain rule once: add ``grad * d(self)/d(child)`` into each
@@ -205,117 +240,9 @@ class Value:
         its own node is a reference cycle, and a large graph of cycles makes Python's garbage
         collector, not arithmetic, the cost of eager training.
         """
-        rule = _RULES.get(self._kind)
+        rule = RULES.get(self._kind)
         if rule is not None:
             rule(self)
-
-
-# -- local chain rules: out.grad flows into out._prev ------------------------------------------
-
-
-def _add(out: Value) -> None:
-    a, b = out._prev
-    a.grad += out.grad
-    b.grad += out.grad
-
-
-def _sub(out: Value) -> None:
-    a, b = out._prev
-    a.grad += out.grad
-    b.grad -= out.grad
-
-
-def _mul(out: Value) -> None:
-    a, b = out._prev
-    a.grad += b.data * out.grad
-    b.grad += a.data * out.grad
-
-
-def _div(out: Value) -> None:
-    a, b = out._prev
-    a.grad += out.grad / b.data
-    b.grad -= out.grad * out.data / b.data
-
-
-def _pow(out: Value) -> None:
-    a, k = out._prev
-    if k._kind is Op.CONST:  # Value ** number (0 ** -0.5 is inf, as in the IR, not an error)
-        k = k.data
-        if k != 0.0:  # a ** 0 is 1 everywhere: no contribution (not 0 * 0**-1 = nan at a = 0)
-            a.grad += k * scalar._pow(float(a.data), k - 1.0) * out.grad
-    elif out.data != 0.0:  # number ** Value; d/dy 0**y = 0 (y > 0), never 0 * log(0)
-        k.grad += out.data * scalar._log(a.data) * out.grad
-
-
-def _neg(out: Value) -> None:
-    out._prev[0].grad -= out.grad
-
-
-def _tanh(out: Value) -> None:
-    # sech^2, not 1 - t*t: that cancels to 0 from |x| ~ 19 where the truth is a normal float
-    out._prev[0].grad += scalar._sech2(out._prev[0].data) * out.grad
-
-
-def _exp(out: Value) -> None:
-    out._prev[0].grad += out.data * out.grad
-
-
-def _log(out: Value) -> None:
-    a = out._prev[0]
-    a.grad += scalar._div(out.grad, a.data)  # IEEE as the forward log(0) = -inf: 1/0 is inf
-
-
-def _relu(out: Value) -> None:
-    if out.data > 0:  # relu'(0) = 0, as in micrograd; the flat side adds exactly 0 (no 0*nan)
-        out._prev[0].grad += out.grad
-
-
-def _sigmoid(out: Value) -> None:
-    # s(x) s(-x), not s (1 - s): 1 - s rounds to 0 from x = 37 on
-    out._prev[0].grad += out.data * scalar._sigmoid(-out._prev[0].data) * out.grad
-
-
-def _backward_through_where(root: Value, topo: list[Value]) -> None:
-    """``backward`` where the graph has a ``where``: a node reached only through branches not
-    taken runs no rule, so its infinite or NaN local derivative never meets the zero it would
-    be multiplied by (the IR's masks, eagerly: the gradient there is exactly 0)."""
-    reached = {root}
-    rules = _RULES
-    for v in reversed(topo):
-        if v not in reached:
-            continue
-        rule = rules.get(v._kind)
-        if rule is None:
-            continue
-        rule(v)
-        if v._kind is Op.WHERE:
-            c, a, b = v._prev
-            reached.add(a if c.data else b)
-        else:
-            reached.update(v._prev)
-
-
-def _where(out: Value) -> None:
-    # only the branch taken receives the gradient: exactly 0 to the other, even where its
-    # own derivative is inf or nan (no mask multiplied in)
-    c, a, b = out._prev
-    (a if c.data else b).grad += out.grad
-
-
-_RULES = {
-    Op.WHERE: _where,
-    Op.ADD: _add,
-    Op.SUB: _sub,
-    Op.MUL: _mul,
-    Op.DIV: _div,
-    Op.POW: _pow,
-    Op.NEG: _neg,
-    Op.TANH: _tanh,
-    Op.EXP: _exp,
-    Op.LOG: _log,
-    Op.RELU: _relu,
-    Op.SIGMOID: _sigmoid,
-}
 
 
 _LABELS = {Op.RELU: "ReLU"}  # micrograd's _op labels where they differ from the sg. name
@@ -326,8 +253,11 @@ def _function(op: Op) -> Any:
     f, label = INFO[op].on_floats, _LABELS.get(op, INFO[op].fn_name)
 
     def method(self: Value) -> Value:
-        out = Value(f(self.data), (self,), label)
+        d = f(self.data)
+        out = Value(d, (self,), label)
         out._kind = op
+        if self._why is not None or d - d != 0:
+            _note(out, INFO[op].fn_name)
         return out
 
     method.__name__ = method.__qualname__ = INFO[op].fn_name
@@ -335,12 +265,31 @@ def _function(op: Op) -> Any:
     return method
 
 
+def _operator(op: Op, reflected: bool = False) -> Any:
+    """``abs(v)``, ``v % w``, ``math.floor(v)`` ...: the table's operators a Value lacks."""
+    name = INFO[op].fn_name or INFO[op].dunder
+
+    def method(self: Value, *other: Any) -> Value:
+        if other and _wrap(other[0]) is None:
+            return NotImplemented
+        return _apply(op, (*other, self) if reflected else (self, *other), name)
+
+    method.__name__ = method.__qualname__ = f"__{'r' if reflected else ''}{INFO[op].dunder}__"
+    return method
+
+
 def _install_functions() -> None:
-    """A method per one-argument op of the table that has an eager rule here (``_RULES``)."""
-    for op in _RULES:
+    """A method per one-argument op with a hand-written rule (micrograd's: tanh, exp, log,
+    relu, sigmoid), and each operator of the table Value does not define above."""
+    for op in HAND_WRITTEN:
         if INFO[op].arity == 1 and INFO[op].fn_name:
             setattr(Value, INFO[op].fn_name, _function(op))
     Value.tahn = Value.tanh  # the tutorial's spelling, so its Layer class runs unchanged
+    for op, info in INFO.items():
+        if info.dunder and f"__{info.dunder}__" not in Value.__dict__:
+            setattr(Value, f"__{info.dunder}__", _operator(op))
+            if info.arity == 2:
+                setattr(Value, f"__r{info.dunder}__", _operator(op, reflected=True))
 
 
 _install_functions()
@@ -360,26 +309,6 @@ def _const(x: float) -> Value:
     v = Value(x)
     v._kind = Op.CONST
     return v
-
-
-def _topo(root: Value) -> list[Value]:
-    """Every Value reachable from ``root``, children before parents (iterative DFS)."""
-    topo: list[Value] = []
-    visited: set[Value] = set()  # Values hash by identity
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    while stack:
-        v, done = stack.pop()
-        if done:
-            topo.append(v)
-            continue
-        if v in visited:
-            continue
-        visited.add(v)
-        stack.append((v, True))
-        for c in v._prev:
-            if c not in visited:
-                stack.append((c, False))
-    return topo
 
 
 def _build_ir(root: Value) -> Expr:
@@ -415,19 +344,21 @@ _BY_NAME = {info.fn_name: op for op, info in INFO.items() if info.fn_name}
 
 
 def _eager_function(fn: Any, args: tuple) -> Value:
-    """An ``sg.`` function of Values (and numbers), computed now and recorded for the IR, for
-    the ops a Value can back-propagate: its own rules, ``where``, and conditions (whose
-    derivative is 0)."""
+    """An ``sg.`` function of Values (and numbers): every function of the op table, computed
+    now and recorded for the IR; it back-propagates by its row's rule (``chain.RULES``)."""
     name = getattr(fn, "__name__", "?")
     op = _BY_NAME.get(name)
-    if op is None or (op not in _RULES and not _is_condition(op)):
-        supported = sorted(
-            INFO[o].fn_name for o in _RULES if INFO[o].arity == 1 and INFO[o].fn_name
-        )
+    if op is None:
         raise TypeError(
-            f"sg.{name} of a Value: a Value back-propagates only {supported}, conditions and "
-            "where; build the loss from sg.symbols to use every function"
+            f"sg.{name} of a Value: only the functions of the op table (sg.sqrt, sg.where, "
+            "sg.maximum ...) take Values; write it with those, or build it from sg.symbols"
         )
+    return _apply(op, args, name)
+
+
+def _apply(op: Op, args: tuple, name: str) -> Value:
+    """``op`` of Values and numbers, eagerly. ``where`` keeps the reason of the branch it
+    takes only; a condition has none; any other op notes its own or its operands'."""
     vals = [_wrap(a) for a in args]
     for a, v in zip(args, vals):
         if v is None:
@@ -435,6 +366,12 @@ def _eager_function(fn: Any, args: tuple) -> Value:
                 f"sg.{name} of a Value takes Values and numbers, not {type(a).__name__} "
                 f"({a!r:.60}); a plain bool is not a condition: compare Values (x > 0)"
             )
-    out = Value(INFO[op].on_floats(*(v.data for v in vals)), tuple(vals), name)
+    d = INFO[op].on_floats(*(v.data for v in vals))
+    out = Value(d, tuple(vals), name)
     out._kind = op
+    if op is Op.WHERE:
+        c, a, b = vals
+        out._why = a._why if c.data else b._why
+    elif not INFO[op].is_condition and (d - d != 0 or any(v._why is not None for v in vals)):
+        _note(out, name)
     return out

@@ -105,40 +105,6 @@ class ArrayMethods:
 
     conj = conjugate
 
-    # -- in-place arithmetic writes the array (and so every view of it), as NumPy's does
-    def __iadd__(self, o: Any) -> Any:
-        return _in_place(self, np.add, o)
-
-    def __isub__(self, o: Any) -> Any:
-        return _in_place(self, np.subtract, o)
-
-    def __imul__(self, o: Any) -> Any:
-        return _in_place(self, np.multiply, o)
-
-    def __itruediv__(self, o: Any) -> Any:
-        return _in_place(self, np.true_divide, o)
-
-    def __ifloordiv__(self, o: Any) -> Any:
-        return _in_place(self, np.floor_divide, o)
-
-    def __imod__(self, o: Any) -> Any:
-        return _in_place(self, np.mod, o)
-
-    def __ipow__(self, o: Any) -> Any:
-        return _in_place(self, np.power, o)
-
-    def __imatmul__(self, o: Any) -> Any:
-        return _in_place(self, np.matmul, o)
-
-    def __iand__(self, o: Any) -> Any:
-        return _in_place(self, np.bitwise_and, o)
-
-    def __ior__(self, o: Any) -> Any:
-        return _in_place(self, np.bitwise_or, o)
-
-    def __ixor__(self, o: Any) -> Any:
-        return _in_place(self, np.bitwise_xor, o)
-
     # -- the bytes of an array: a traced value has none (its numbers exist only when the
     # compiled code runs), so these refuse instead of handing out the pointers of expressions
     def tobytes(self, *a: Any, **k: Any) -> Any:
@@ -149,6 +115,30 @@ class ArrayMethods:
 
     def view(self, *a: Any, **k: Any) -> Any:
         raise TypeError(bytes_message("x.view()"))
+
+
+def _in_place_method(fn: np.ufunc) -> Any:
+    def method(self: Any, other: Any) -> Any:
+        return _in_place(self, fn, other)
+
+    return method
+
+
+# in-place arithmetic writes the array (and so every view of it), as NumPy's does
+for _name, _fn in [
+    ("add", np.add),
+    ("sub", np.subtract),
+    ("mul", np.multiply),
+    ("truediv", np.true_divide),
+    ("floordiv", np.floor_divide),
+    ("mod", np.mod),
+    ("pow", np.power),
+    ("matmul", np.matmul),
+    ("and", np.bitwise_and),
+    ("or", np.bitwise_or),
+    ("xor", np.bitwise_xor),
+]:
+    setattr(ArrayMethods, f"__i{_name}__", _in_place_method(_fn))
 
 
 def _in_place(x: Any, fn: Any, other: Any) -> Any:

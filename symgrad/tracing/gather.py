@@ -146,6 +146,7 @@ def _check_in_range(flat_k: list[Expr], n: int) -> None:
     ctx = current()
     if ctx is None:
         return
+    checks: list[Expr] = []
     for e in flat_k:
         if e.op is Op.CONST:
             v = e.payload
@@ -159,9 +160,15 @@ def _check_in_range(flat_k: list[Expr], n: int) -> None:
         if not -n <= v < n:
             raise IndexError(f"index {int(v)} is out of bounds for axis with size {n}")
         if e.op is not Op.CONST:
-            ctx.record(make(Op.GE, (e, const(float(-n)))), True)
-            ctx.record(make(Op.LT, (e, const(float(n)))), True)
-            ctx.record(ufuncs.eq(e, make(Op.FLOOR, (e,))), True)
+            ok = ufuncs.logical_and(
+                make(Op.GE, (e, const(float(-n)))), make(Op.LT, (e, const(float(n))))
+            )
+            checks.append(ufuncs.logical_and(ok, ufuncs.eq(e, make(Op.FLOOR, (e,)))))
+    while len(checks) > 1:  # one guard for the whole index (pairwise: a shallow tree)
+        pairs = zip(checks[::2], checks[1::2])
+        checks = [ufuncs.logical_and(a, b) for a, b in pairs] + checks[len(checks) & ~1 :]
+    if checks:
+        ctx.record(checks[0], True)
 
 
 def _axis(axis: Any, ndim: int) -> int:

@@ -159,13 +159,11 @@ def _scale_targets(results: list[Result]) -> list[tuple[str, bool | None, str]]:
     ours = _best(results, "mnist", 1_000, True)
     hand = _find(results, "mnist", 1_000, "NumPy by hand")
     if ours and hand:
-        rate = limits.dense_flops(W.MNIST_SIZES, 1_000) / hand.vg_s / 1e9
         out.append(
             (
                 "MNIST MLP batch 1,000: symgrad's best at least 2x faster than NumPy by hand",
                 2 * ours.vg_s <= hand.vg_s,
-                f"{_vs(ours, hand)}; by hand runs its products at {rate:.0f} GFLOP/s, so 2x "
-                f"needs {2 * rate:.0f} GFLOP/s (compare the measured GEMM rate below)",
+                f"{_vs(ours, hand)}; {_twice_hand(hand)}",
             )
         )
     out += _setup_targets(results)
@@ -195,6 +193,22 @@ def _scale_targets(results: list[Result]) -> list[tuple[str, bool | None, str]]:
             )
         )
     return out
+
+
+def _twice_hand(hand: Result) -> str:
+    """What 2x faster than the hand-written backprop asks of the machine: its time halved
+    against the time the layers' products alone take at the measured GEMM rate."""
+    flops = limits.dense_flops(W.MNIST_SIZES, 1_000)
+    rate, gemm = flops / hand.vg_s / 1e9, limits.measured_rate()
+    half, bound = hand.vg_s / 2, flops / (gemm * 1e9)
+    text = (
+        f"by hand runs its products at {rate:.0f} GFLOP/s; 2x is {fmt_time(half)}, "
+        f"{2 * rate:.0f} GFLOP/s, against the measured GEMM rate of {gemm:.0f} GFLOP/s "
+        f"({fmt_time(bound)} for the products alone)"
+    )
+    if half < bound:
+        text += ": faster than the float64 products can run on this machine"
+    return text
 
 
 def _setup_targets(results: list[Result]) -> list[tuple[str, bool | None, str]]:

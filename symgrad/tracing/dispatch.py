@@ -25,7 +25,14 @@ from .array import (
     wrap,
 )
 
-_REDUCE_OPS = {"add": Op.ADD, "multiply": Op.MUL, "maximum": Op.MAX, "minimum": Op.MIN}
+_REDUCE_OPS = {
+    "add": Op.ADD,
+    "multiply": Op.MUL,
+    "maximum": Op.MAX,
+    "minimum": Op.MIN,
+    "fmax": Op.FMAX,
+    "fmin": Op.FMIN,
+}
 _ALIASES = {"mod": "remainder", "divide": "divide", "true_divide": "divide"}
 
 
@@ -123,6 +130,8 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
             result = apply(fn, inputs) if result is None else result
     elif method in ("reduce", "accumulate"):
         result = _fold(name, method, inputs[0], kwargs)
+    elif method == "at":
+        return _at(ufunc, inputs, kwargs)
     elif method == "outer":
         fn = _fn_of(ufunc)
         a, b = (np.asarray(to_exprs(x), dtype=object) for x in inputs)
@@ -130,6 +139,34 @@ def ufunc_call(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     else:
         raise TypeError(f"numpy.{name}.{method} is not supported on traced values")
     return result if out is None else _store(out, result)
+
+
+def _at(ufunc: np.ufunc, inputs: tuple, kwargs: dict) -> None:
+    """``np.add.at(a, indices, b)``: unbuffered, in place, so a repeated index applies again
+    (``a[[0, 0]] += 1`` adds once). ``a`` must be a traced array (a float array cannot hold
+    expressions); the indices must be numbers."""
+    name = ufunc.__name__
+    a, indices, *rest = inputs
+    if kwargs:
+        raise TypeError(f"numpy.{name}.at takes no keyword arguments on traced values")
+    if not isinstance(a, TracedArray):
+        from .array import BUFFER_HINT
+
+        raise TypeError(
+            f"numpy.{name}.at into a NumPy array cannot take traced values; {BUFFER_HINT}"
+        )
+    parts = indices if isinstance(indices, tuple) else (indices,)
+    if any(isinstance(k, Traced) for k in parts):
+        raise TypeError(f"numpy.{name}.at with traced indices is not supported; use np.where")
+    fn = _fn_of(ufunc)
+    target = a.a
+    positions = np.arange(target.size).reshape(target.shape)[indices]
+    if rest:
+        values = np.broadcast_to(np.asarray(to_exprs(rest[0]), dtype=object), positions.shape)
+        items = values.ravel().tolist()
+    for k, p in enumerate(positions.ravel().tolist()):
+        at = np.unravel_index(p, target.shape)
+        target[at] = fn(to_exprs(target[at]), items[k]) if rest else fn(to_exprs(target[at]))
 
 
 def _fold(name: str, method: str, x: Any, kwargs: dict) -> Traced:

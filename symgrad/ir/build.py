@@ -264,3 +264,41 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
             return make(op, tuple(a if is_condition(a) else make(Op.NE, (a, zero)) for a in args))
         node = _intern(key, op, args, None)
     return node
+
+
+def binary_builder(op: Op, other: Callable[[Op, Any, Any], Any]) -> Callable[[Expr, Any], Any]:
+    """``make(op, (a, b))`` as one function of ``a`` (an Expr) and ``b``, for the operators:
+    the common case (two expressions, neither a constant nor a negation, no leading negative
+    constant) is inlined, saving make's generic checks and three calls a node (an MLP's build
+    and gradient make one such node per weight). A ``b`` that is not an Expr goes to
+    ``other(op, a, b)``; every other case to ``make``, which the fast path must agree with."""
+    if op.arity != 2 or op.logic:
+        raise ValueError(f"{op.name} has no binary builder")
+    code, commutes, add, sub = op.code, op.commutes, op is _ADD, op is _SUB
+    get, expr_type = _interned.get, Expr
+
+    def build(a: Expr, b: Any) -> Any:
+        if type(b) is not expr_type:
+            return other(op, a, b)
+        ao = a.op
+        bo = b.op
+        if ao is _CONST or bo is _CONST or ao is _NEG or bo is _NEG:
+            return make(op, (a, b))
+        if add or sub:  # a sum or difference of -c*x: make's _lead row fires
+            if bo is _MUL or bo is _DIV:
+                lo = b.args[0].op  # _lead(b) can hold only if this is one of three ops
+                if (lo is _CONST or lo is _MUL or lo is _DIV) and _lead(b):
+                    return _simplify(op, a, b)
+            if add and (ao is _MUL or ao is _DIV):
+                lo = a.args[0].op
+                if (lo is _CONST or lo is _MUL or lo is _DIV) and _lead(a):
+                    return _simplify(op, a, b)
+        sa = a.serial
+        sb = b.serial
+        key = (code, sb, sa) if commutes and sb < sa else (code, sa, sb)
+        node = get(key)
+        if node is None:
+            node = _intern(key, op, (a, b), None)
+        return node
+
+    return build

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ops import INFO, Op
-from .build import make
+from .build import binary_builder, make
 from .intern import const
 from .node import BOOL_HINT, Expr, is_condition
 
@@ -139,8 +139,8 @@ def _install_table_methods() -> None:
                 method = _round_method(op)
             elif info.arity == 1:
                 method = lambda self, _op=op: make(_op, (self,))
-            else:
-                method = lambda self, o, _op=op: _binary(_op, self, o)
+            else:  # a + b ...: one call a node on the common path
+                method = binary_builder(op, _binary)
             _set(name, method)
         if info.dunder in _REFLECTED:
             rname = f"__r{info.dunder}__"

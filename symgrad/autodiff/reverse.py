@@ -31,6 +31,10 @@ def _as_symbol(s: Any, argname: str) -> Expr:
 def _symbols(wrt: Any) -> tuple[list[Expr], bool]:
     """``wrt`` as a list of symbols, and whether it was one symbol."""
     if isinstance(wrt, list | tuple):
+        sym = Op.SYMBOL  # the common case in one pass, without a call per symbol:
+        syms = [s for s in wrt if type(s) is Expr and s.op is sym]
+        if len(syms) == len(wrt):
+            return syms, False
         return [_as_symbol(s, f"wrt[{i}]") for i, s in enumerate(wrt)], False
     if hasattr(wrt, "shape") and hasattr(wrt, "ravel"):  # an object array of symbols
         return [_as_symbol(s, "wrt element") for s in wrt.ravel()], False
@@ -46,26 +50,47 @@ def adjoints(f: Expr, wrt: list[Expr] | None = None, seed: Expr | None = None) -
     return {s: _wrap(masks.get(s), h) for s, h in adj.items()}
 
 
+def _dead(order: list[Expr], wrt: list[Expr] | None) -> set[int]:
+    """The serials of the nodes of ``order`` (children first) that lead to no symbol of
+    ``wrt`` (to no symbol at all if None): leaves other than those symbols, and nodes all of
+    whose arguments are dead. Few, usually (the data and constants), so this marks fewer
+    nodes than the live ones would be."""
+    if wrt is None:
+        const_op = Op.CONST
+        return {n.serial for n in order if n.op is const_op}
+    targets = {s.serial for s in wrt}
+    dead: set[int] = set()
+    mark = dead.add
+    for node in order:
+        args = node.args
+        if not args:
+            if node.serial not in targets:
+                mark(node.serial)
+            continue
+        for a in args:
+            if a.serial not in dead:
+                break
+        else:
+            mark(node.serial)
+    return dead
+
+
 def _sweep(
     f: Expr, wrt: list[Expr] | None, seed: Expr | None
 ) -> tuple[dict[int, Expr], dict[int, frozenset]]:
     """The reverse sweep: each node's adjoint ``h``, and for a node reached only through
-    ``where`` branches its mask (see ``masks``); the true adjoint is ``_wrap(mask, h)``."""
+    ``where`` branches its mask (see ``masks``); the true adjoint is ``_wrap(mask, h)``.
+    Sums, differences and products (most nodes) are derived inline, as ``RULES`` does, without
+    a rule call or a ``need`` tuple per node (an MLP's gradient: 0.70 -> 0.53 s, measured)."""
     order = topo_order([f])
-    const_op, where_op = Op.CONST, Op.WHERE
-    if wrt is None:  # every node but a constant leads somewhere
-        live = {n.serial for n in order if n.op is not const_op}
-    else:
-        live = {s.serial for s in wrt}
-        mark = live.add
-        for node in order:  # children first: a node is live if it has a live argument
-            for a in node.args:
-                if a.serial in live:
-                    mark(node.serial)
-                    break
+    dead = _dead(order, wrt)
     adj: dict[int, Expr] = {f.serial: seed if seed is not None else const(1.0)}
     node_masks: dict[int, frozenset] = {}
-    get, mget, rules = adj.get, node_masks.get, RULES
+    get, mget, rules, give = adj.get, node_masks.get, RULES, _give
+    add, mul, neg = Expr.__add__, Expr.__mul__, Expr.__neg__
+    # inline only the rules as shipped (a test may swap one in RULES for a wrong one)
+    add_op, sub_op, mul_op = (op if rules[op] is _STOCK[op] else None for op in _STOCK)
+    where_op = Op.WHERE
     for node in reversed(order):
         args = node.args
         if not args:
@@ -73,33 +98,58 @@ def _sweep(
         g = get(node.serial)
         if g is None:
             continue
-        if len(args) == 2:  # most nodes: no list built
-            need = (args[0].serial in live, args[1].serial in live)
-        else:
-            need = tuple([a.serial in live for a in args])
+        op = node.op
         m = mget(node.serial) if node_masks else None
-        if node.op is where_op:  # each branch is masked by its side of the condition
+        if op is add_op or op is sub_op or op is mul_op:  # RULES' three, inline
+            a, b = args
+            sa, sb = a.serial, b.serial
+            ca = cb = None
+            if sa not in dead:
+                ca = mul(g, b) if op is mul_op else g
+            if sb not in dead:
+                cb = g if op is add_op else mul(g, a) if op is mul_op else neg(g)
+            if ca is not None and (ca.op is not _CONST or ca.payload != 0.0):
+                if node_masks:
+                    give(adj, node_masks, sa, m, ca)
+                else:
+                    prev = get(sa)
+                    adj[sa] = ca if prev is None else add(prev, ca)
+            if cb is not None and (cb.op is not _CONST or cb.payload != 0.0):
+                if node_masks:
+                    give(adj, node_masks, sb, m, cb)
+                else:
+                    prev = get(sb)
+                    adj[sb] = cb if prev is None else add(prev, cb)
+            continue
+        need = tuple([a.serial not in dead for a in args])
+        if op is where_op:  # each branch is masked by its side of the condition
             cond = args[0]
             for child, wanted, pol in ((args[1], need[1], True), (args[2], need[2], False)):
                 cm = masks.extend(m, cond, pol)
                 if wanted and cm is not masks.NEVER:
                     masks.add(adj, node_masks, child.serial, cm, g)
             continue
-        contribs = rules[node.op](node, g, need)
-        for child, c, wanted in zip(args, contribs, need):
-            if c is None or not wanted or (c.op is const_op and c.payload == 0.0):
-                continue
-            s = child.serial
-            prev = get(s)
-            if prev is None:
-                adj[s] = c
-                if m is not None:
-                    node_masks[s] = m
-            elif m is None and (not node_masks or s not in node_masks):
-                adj[s] = prev + c  # the unmasked case: what every graph without where builds
-            else:
-                masks.add(adj, node_masks, s, m, c)
+        for child, c, wanted in zip(args, rules[op](node, g, need), need):
+            if c is not None and wanted and (c.op is not _CONST or c.payload != 0.0):
+                give(adj, node_masks, child.serial, m, c)
     return adj, node_masks
+
+
+_CONST = Op.CONST
+_STOCK = {op: RULES[op] for op in (Op.ADD, Op.SUB, Op.MUL)}  # the rules _sweep inlines
+
+
+def _give(adj: dict[int, Expr], node_masks: dict, s: int, m: frozenset | None, c: Expr) -> None:
+    """Add the contribution ``c`` (valid under mask ``m``, None for none) to ``s``'s adjoint."""
+    prev = adj.get(s)
+    if prev is None:
+        adj[s] = c
+        if m is not None:
+            node_masks[s] = m
+    elif m is None and (not node_masks or s not in node_masks):
+        adj[s] = prev + c  # the unmasked case: what every graph without where builds
+    else:
+        masks.add(adj, node_masks, s, m, c)
 
 
 _wrap = masks.wrap
@@ -115,8 +165,11 @@ def gradient(f: Any, wrt: Any) -> Expr | list[Expr]:
     f = as_expr(getattr(f, "_expr", f), "f")
     with gc_paused():  # the sweep builds no cycles; the collector would rescan every node
         adj, node_masks = _sweep(f, syms, None)
-        zero = const(0.0)
-        grads = [_wrap(node_masks.get(s.serial), adj.get(s.serial, zero)) for s in syms]
+        zero, get = const(0.0), adj.get
+        if node_masks:
+            grads = [_wrap(node_masks.get(s.serial), get(s.serial, zero)) for s in syms]
+        else:
+            grads = [get(s.serial, zero) for s in syms]
         provenance.record(f, syms, grads)  # what each result claims to be, for sg.verify(fn)
     return grads[0] if single else grads
 

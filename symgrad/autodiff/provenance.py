@@ -15,6 +15,8 @@ of them a true statement.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
+from itertools import repeat
 
 from ..ir import Expr
 
@@ -25,7 +27,7 @@ _SWEEP_MIN = 1 << 16
 # paused too; together, a 101,770-parameter gradient's claims took 0.5 s before, 0.13 s now).
 # Serials are never reused, so an entry whose g died can never be found again;
 # `_forget_dead` drops those as the table doubles (amortized O(1), like the intern table).
-_claims: dict[int, tuple[weakref.ref, list]] = {}
+_claims: dict[int, tuple[weakref.ref, tuple | list]] = {}
 _sweep_at = _SWEEP_MIN
 
 
@@ -61,7 +63,7 @@ class Along:
 
 def record(f: Expr, wrt: list[Expr], grads: list[Expr]) -> None:
     """Note that ``grads[i]`` is the derivative of ``f`` with respect to ``wrt[i]``."""
-    _note([weakref.ref(f)] * len(grads), [weakref.ref(s) for s in wrt], grads)
+    _note(repeat(weakref.ref(f)), map(weakref.ref, wrt), grads)
 
 
 def record_along(fs: list[Expr], along: Along, results: list[Expr]) -> None:
@@ -69,16 +71,23 @@ def record_along(fs: list[Expr], along: Along, results: list[Expr]) -> None:
     _note([weakref.ref(f) for f in fs], [along] * len(fs), results)
 
 
-def _note(frefs: list, srefs: list, grads: list[Expr]) -> None:
+def _note(frefs: Iterable, srefs: Iterable, grads: list[Expr]) -> None:
+    """An entry's claims are a 1-tuple for one claim, the usual case, and a list once a second
+    comes: a tuple is one allocation, a list two (a 101,770-parameter gradient's claims took
+    0.075 s before, 0.063 s now, measured)."""
     table, ref = _claims, weakref.ref
+    get = table.get
     for fref, sref, g in zip(frefs, srefs, grads):
-        claim = (fref, sref)
-        held = table.get(g.serial)
+        s = g.serial
+        held = get(s)
         if held is None:
-            table[g.serial] = (ref(g), [claim])
+            table[s] = (ref(g), ((fref, sref),))
+        elif type(held[1]) is tuple:
+            table[s] = (held[0], [*held[1], (fref, sref)])
         else:
-            held[1].append(claim)
-            del held[1][:-_KEEP]
+            kept = held[1]
+            kept.append((fref, sref))
+            del kept[:-_KEEP]
     if len(table) >= _sweep_at:
         _forget_dead()
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .ir import BOOL_HINT, Expr, _is_bool, as_expr, make, symbol
+from .ir import BOOL_HINT, Expr, _is_bool, as_expr, make, symbol, symbols_named
 from .ops import INFO, Op
 
 
@@ -51,7 +51,7 @@ def symbols(names: str) -> Expr | tuple[Expr, ...]:
             ranged = True
             continue
         labels.append(p)
-    made = tuple(symbol(n) for n in labels)
+    made = tuple(symbols_named(labels))
     if len(made) == 1 and not ranged and not names.strip().endswith(","):
         return made[0]
     return made

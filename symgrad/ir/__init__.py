@@ -12,7 +12,7 @@ serial is a topological order and no traversal here ever recurses. The package r
 """
 
 from .build import SIMPLIFY, make
-from .intern import _SWEEP_MIN, _interned, _sweep, const, gc_paused, symbol
+from .intern import _SWEEP_MIN, _interned, _sweep, const, gc_paused, symbol, symbols_named
 from .methods import _is_bool, as_expr
 from .node import BOOL_HINT, CONTROL_FLOW_HINT, VIEWS, Expr, is_condition
 from .traverse import orders_shared, share_order, topo_order
@@ -42,6 +42,7 @@ __all__ = [
     "orders_shared",
     "share_order",
     "symbol",
+    "symbols_named",
     "topo_order",
     "unflatten",
 ]

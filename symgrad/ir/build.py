@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ops import INFO, Op
+from . import intern as _intern_state
 from .intern import _intern, _interned, const
 from .node import Expr, is_condition
 
@@ -271,11 +272,18 @@ def binary_builder(op: Op, other: Callable[[Op, Any, Any], Any]) -> Callable[[Ex
     the common case (two expressions, neither a constant nor a negation, no leading negative
     constant) is inlined, saving make's generic checks and three calls a node (an MLP's build
     and gradient make one such node per weight). A ``b`` that is not an Expr goes to
-    ``other(op, a, b)``; every other case to ``make``, which the fast path must agree with."""
+    ``other(op, a, b)``; every other case to ``make``, which the fast path must agree with.
+    A miss is made under the intern lock, as ``_intern`` makes it (inlined: one call less)."""
     if op.arity != 2 or op.logic:
         raise ValueError(f"{op.name} has no binary builder")
     code, commutes, add, sub = op.code, op.commutes, op is _ADD, op is _SUB
-    get, expr_type = _interned.get, Expr
+    table, expr_type, alloc, serials = _interned, Expr, object.__new__, _intern_state._serials
+    get, keep, acquire, release = (
+        table.get,
+        table.setdefault,
+        _intern_state.acquire,
+        _intern_state.release,
+    )
 
     def build(a: Expr, b: Any) -> Any:
         if type(b) is not expr_type:
@@ -297,8 +305,19 @@ def binary_builder(op: Op, other: Callable[[Op, Any, Any], Any]) -> Callable[[Ex
         sb = b.serial
         key = (code, sb, sa) if commutes and sb < sa else (code, sa, sb)
         node = get(key)
-        if node is None:
-            node = _intern(key, op, (a, b), None)
+        if node is None:  # _intern, inlined
+            acquire()
+            try:
+                new = alloc(expr_type)
+                new.op = op
+                new.args = (a, b)
+                new.payload = None
+                new.serial = next(serials)
+                node = keep(key, new)  # another thread's, if it made one meanwhile
+                if node is new and len(table) >= _intern_state._sweep_at:
+                    _intern_state._sweep()
+            finally:
+                release()
         return node
 
     return build

@@ -15,6 +15,7 @@ from ..ops import INFO, Op
 from . import intern as _intern_state
 from .intern import _intern, _interned, const
 from .node import Expr, is_condition
+from .squares import is_sum_of_squares
 
 for _i, _op in enumerate(Op):
     # Facts that `make` needs on every call, as plain attributes of the op (no table lookup).
@@ -23,6 +24,7 @@ for _i, _op in enumerate(Op):
     _op.commutes = INFO[_op].commutative if _op in INFO else False
     _op.logic = _op.name in ("AND", "OR", "NOT")  # operands are conditions (see `make`)
 _CONST, _NEG, _MUL, _DIV, _ADD, _SUB = Op.CONST, Op.NEG, Op.MUL, Op.DIV, Op.ADD, Op.SUB
+_SQRT = Op.SQRT
 
 
 def _is(v: float) -> Callable[[Expr], bool]:
@@ -71,6 +73,7 @@ _Rule = tuple[tuple[Any, Any], Callable[[Expr, Any], bool], Callable[[Expr, Any]
 # fire only where its `when` admits the arguments' ops; None admits any).
 _C, _N = frozenset({Op.CONST}), frozenset({Op.NEG})
 _CM = frozenset({Op.CONST, Op.MUL, Op.DIV})  # what _lead can hold of
+_SQ = frozenset({Op.SQRT})
 _X = None  # any op
 
 # Identities that hold for every float, inf and NaN included (IEEE-safe; only the sign of a
@@ -119,6 +122,11 @@ SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
         ((_X, _CM), lambda a, b: _lead(b), lambda a, b: make(Op.ADD, (a, _flip(b)))),  # a-(-c*x)
     ),
     Op.MUL: (
+        (
+            (_SQ, _SQ),
+            lambda a, b: a is b and is_sum_of_squares(a.args[0]),
+            lambda a, b: a.args[0],
+        ),  # sqrt(s)*sqrt(s) -> s, s a sum of squares (as sqrt(s)**2 below)
         ((_C, _X), lambda a, b: _ONE(a), lambda a, b: b),  # 1*x -> x
         ((_C, _X), lambda a, b: _MINUS_ONE(a), lambda a, b: make(Op.NEG, (b,))),  # -1*x -> -x
         (  # c*(-x) -> (-c)*x
@@ -173,6 +181,13 @@ SIMPLIFY: dict[Op, tuple[_Rule, ...]] = {
     Op.POW: (
         ((_X, _C), lambda a, b: _ONE(b), lambda a, b: a),  # x**1 -> x
         ((_X, _C), lambda a, b: _ZERO(b), lambda a, b: const(1.0)),  # x**0 -> 1
+        # The one row exact only up to rounding (s is the exact value; see ir/squares.py):
+        # without it norm(w)**2 has a NaN gradient at w = 0.
+        (
+            (_SQ, _C),
+            lambda a, b: b.payload == 2.0 and is_sum_of_squares(a.args[0]),
+            lambda a, b: a.args[0],
+        ),  # sqrt(s)**2 -> s, s a sum of squares
     ),
 }
 
@@ -235,6 +250,10 @@ def make(op: Op, args: tuple[Expr, ...]) -> Expr:
             and _lead(a)
         ):
             return _simplify(op, a, b)  # a sum or difference of -c*x: its _lead row fires
+        elif a is b and ao is _SQRT:
+            s = _simplify(op, a, b)  # sqrt(s)*sqrt(s)
+            if s is not None:
+                return s
         if op.commutes and b.serial < a.serial:
             key = (op.code, b.serial, a.serial)  # one node for a+b and b+a, args as first built
         else:
@@ -301,6 +320,8 @@ def binary_builder(op: Op, other: Callable[[Op, Any, Any], Any]) -> Callable[[Ex
                 lo = a.args[0].op
                 if (lo is _CONST or lo is _MUL or lo is _DIV) and _lead(a):
                     return _simplify(op, a, b)
+        elif a is b and ao is _SQRT:
+            return make(op, (a, b))  # sqrt(s)*sqrt(s): make's row
         sa = a.serial
         sb = b.serial
         key = (code, sb, sa) if commutes and sb < sa else (code, sa, sb)

@@ -37,7 +37,7 @@ def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool 
         items, picks, dots, scalar = None, [], 0, list(roots)
     products, replace = _products(scalar, elements, _orders_of(items or ()))
     if products:
-        new = rebuild(topo_order(scalar), replace)
+        new = rebuild(_live(scalar, products, replace), replace)
         roots = [new.get(r.serial, r) for r in roots]
         products = [_remap_product(m, new) for m in products]
         if items is not None:
@@ -97,7 +97,8 @@ def _pairs(roots: list[Expr]) -> list[tuple[Expr, Expr | None]]:
     """Each root as (row, column): a product no node uses as (newer, older) factor, else
     (root, None). Only a node newer than a product can use it, so the search for users starts
     at the oldest product root."""
-    muls = [r.serial for r in roots if r.op is Op.MUL]
+    mul = Op.MUL
+    muls = [r.serial for r in roots if r.op is mul]
     used: set[int] = set()
     if muls:
         order = topo_order(roots)  # by serial
@@ -105,7 +106,7 @@ def _pairs(roots: list[Expr]) -> list[tuple[Expr, Expr | None]]:
         used = {a.serial for n in newer for a in n.args}
     pairs: list[tuple[Expr, Expr | None]] = []
     for r in roots:
-        if r.op is Op.MUL and r.serial not in used:
+        if r.op is mul and r.serial not in used:
             a, b = r.args
             pairs.append((a, b) if a.serial >= b.serial else (b, a))
         else:
@@ -135,26 +136,24 @@ def _as_slice(nodes: tuple[Expr, ...], elements: dict[int, tuple[int, int]]) -> 
 
 
 def _sums(nodes: list[Expr], roots: list[Expr]) -> list[tuple[Expr, list[Expr]]]:
-    """Each maximal tree of single-use additions, as (its top node, its terms left to right)."""
-    uses = Counter(a.serial for n in nodes for a in n.args)
+    """Each maximal tree of single-use additions, as (its top node, its terms left to right).
+    One pass in serial order: an addition takes over the term lists of its single-use
+    addition arguments (which are then no sum's top), so each term is appended once."""
+    add = Op.ADD
+    uses = Counter([a.serial for n in nodes for a in n.args if a.op is add])  # of additions
     for r in roots:
         uses[r.serial] += 2  # an output is never absorbed into a sum
-    add = Op.ADD
-    inner = {a.serial for n in nodes if n.op is add for a in n.args if a.op is add}
-    inner = {s for s in inner if uses[s] == 1}
-    sums = []
-    for n in nodes:
-        if n.op is not add or n.serial in inner:  # inner: part of a larger sum
-            continue
-        terms, stack = [], [n]
-        while stack:
-            m = stack.pop()
-            if m is n or m.serial in inner:
-                stack.extend(reversed(m.args))
-            else:
-                terms.append(m)
-        sums.append((n, terms))
-    return sums
+    open_: dict[int, tuple[Expr, list[Expr]]] = {}  # top serial -> (top, terms), serial order
+    take = open_.pop
+    for n in [n for n in nodes if n.op is add]:
+        a, b = n.args
+        terms = take(a.serial)[1] if a.op is add and uses[a.serial] == 1 else [a]
+        if b.op is add and uses[b.serial] == 1:
+            terms += take(b.serial)[1]
+        else:
+            terms.append(b)
+        open_[n.serial] = (n, terms)
+    return list(open_.values())
 
 
 def _split(terms, elements, count) -> tuple[list[tuple[Expr, Expr]], list[Expr]]:
@@ -183,7 +182,7 @@ def _candidates(scalar: list[Expr], elements) -> dict[tuple, list]:
     nodes = topo_order(scalar)
     sums = _sums(nodes, scalar)
     mul = Op.MUL
-    count = Counter(a.serial for _, terms in sums for t in terms if t.op is mul for a in t.args)
+    count = Counter([a.serial for _, ts in sums for t in ts if t.op is mul for a in t.args])
     found: dict[tuple, list] = {}
     for n, terms in sums:
         prods, rest = _split(terms, elements, count)
@@ -252,6 +251,32 @@ def _products(scalar: list[Expr], elements, prefer: dict) -> tuple[list[MatMul],
 def _param_of(t: Expr, elements) -> int | None:
     e = elements.get(t.serial)
     return None if e is None else e[0]
+
+
+def _live(scalar: list[Expr], products: list[MatMul], replace: dict) -> list[Expr]:
+    """The nodes the rebuilt graph reaches (from ``scalar`` and the products' vectors), in
+    serial order: a replaced sum's tree is not entered, only its remaining terms are (most of
+    a layer's nodes are its sums' trees, and nothing reads them once replaced)."""
+    stack = list(scalar)
+    for m in products:
+        stack += m.vectors.nodes
+    seen: set[int] = set()
+    nodes: list[Expr] = []
+    mark, keep, pop, push = seen.add, nodes.append, stack.pop, stack.extend
+    while stack:
+        n = pop()
+        s = n.serial
+        if s in seen:
+            continue
+        mark(s)
+        keep(n)
+        r = replace.get(s)
+        if r is not None:
+            push(r[0])
+        elif n.args:
+            push(n.args)
+    nodes.sort(key=_serial)
+    return nodes
 
 
 def rebuild(nodes: list[Expr], replace: dict[int, tuple[list[Expr], Expr]]) -> dict[int, Expr]:

@@ -63,11 +63,15 @@ def _flat_names(item: list, scope: NameScope, names: dict[int, str]) -> list[str
     """``_spec_names`` of a flat list of symbols, or None if it holds anything else (the
     general path then names it, or says what is wrong)."""
     exprs = [getattr(x, "_expr", x) for x in item]
-    symbol = Op.SYMBOL
-    for e in exprs:
-        if not isinstance(e, Expr) or e.op is not symbol:
-            return None
+    if not all(issubclass(t, Expr) for t in set(map(type, exprs))):
+        return None
+    if exprs and {e.op for e in exprs} != {Op.SYMBOL}:
+        return None
     out = scope.fresh_all([e.payload for e in exprs])
+    serials = [e.serial for e in exprs]
+    if len(set(serials)) == len(serials) and names.keys().isdisjoint(serials):
+        names.update(zip(serials, out))  # each symbol once: the loop below would not raise
+        return out
     for e, nm in zip(exprs, out):
         if e.serial in names:
             raise ValueError(
@@ -80,15 +84,14 @@ def _flat_names(item: list, scope: NameScope, names: dict[int, str]) -> list[str
 
 def _param_label(item: Any, position: int) -> str:
     """A list input's parameter name: the stem its labels share (``w`` for ``w0, w1``), else
-    its position (``arg0``)."""
-    labels = [
-        e.payload
-        for e in (getattr(x, "_expr", x) for x in structure.leaves(item))
-        if isinstance(e, Expr)
-    ]
+    its position (``arg0``). Only symbols have labels (anything else is refused later)."""
+    symbol = Op.SYMBOL
+    exprs = [getattr(x, "_expr", x) for x in structure.leaves(item)]
+    labels = [e.payload for e in exprs if isinstance(e, Expr) and e.op is symbol]
     if labels:
         stem = labels[0].rstrip("0123456789_[]() ")
-        if stem and all(lbl.startswith(stem) for lbl in labels):
+        # every label starts with stem iff the smallest and largest do (sorted order)
+        if stem and min(labels).startswith(stem) and max(labels).startswith(stem):
             return stem
     return f"arg{position}"
 
@@ -359,7 +362,8 @@ def _params(
 
 
 def _check_closed(roots: list[Expr], names: dict[int, str]) -> None:
-    missing = [n for n in topo_order(roots) if n.op is Op.SYMBOL and n.serial not in names]
+    symbol = Op.SYMBOL  # a local: looking the enum member up per node costs more than the test
+    missing = [n for n in topo_order(roots) if n.op is symbol and n.serial not in names]
     if missing:
         labels = ", ".join(repr(m.payload) for m in missing)
         raise ValueError(
@@ -423,7 +427,8 @@ def _split_outputs(outputs: Any) -> tuple[Any, list]:
             leaves.append(item)
             return item
         elements = item.ravel().tolist()
-        for x in elements:
+        plain = {Expr, float, int}  # never a container or an array (Expr has __slots__)
+        for x in elements if not set(map(type, elements)) <= plain else ():
             if isinstance(x, list | tuple) or _is_array(x):
                 raise TypeError(
                     "an array in outputs must hold expressions or numbers, not "

@@ -189,7 +189,9 @@ def shape(tree: Any, where: str = "the argument") -> tuple[int, ...]:
             raise ValueError(f"{where} is a ragged nested list; give a rectangular one")
         dims.append(n)
         level = [y for x in level for y in x]
-    if any(isinstance(x, list | tuple) for x in level):
+    if not all(_plain(t) for t in {type(x) for x in level}) and any(
+        isinstance(x, list | tuple) for x in level
+    ):  # the leaves' types first: 100,000 symbols are one type to look at
         raise ValueError(f"{where} is a ragged nested list; give a rectangular one")
     return tuple(dims)
 

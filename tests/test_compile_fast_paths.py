@@ -96,3 +96,88 @@ def test_live_rebuild_agrees_with_the_full_rebuild() -> None:
     live = lm.rebuild(lm._live(out, products, replace), replace)
     read = [*out, *(n for m in products for n in m.vectors.nodes)]
     assert [full.get(n.serial, n) for n in read] == [live.get(n.serial, n) for n in read]
+
+
+def _label(rng: random.Random) -> str:
+    alphabet = "ab_Z09 é\n-"
+    return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 5))) + rng.choice(
+        ["", "0", "1", "_", "x" * 30]
+    )
+
+
+def test_fresh_all_names_as_fresh_does_one_by_one() -> None:
+    from symgrad.backends.naming import NameScope
+
+    rng = random.Random(3)
+    for _ in range(400):
+        labels = [_label(rng) for _ in range(rng.randrange(0, 6))]
+        if rng.random() < 0.5:  # a regular list, the fast path's case
+            labels = [f"w{i}" for i in range(rng.randrange(1, 30))] + labels[:1]
+        fast, slow = NameScope(), NameScope()
+        slow.reserve("w3")
+        fast.reserve("w3")
+        assert fast.fresh_all(labels) == [slow.fresh(lb) for lb in labels]
+        assert fast._taken == slow._taken
+        assert fast.fresh_all(labels) == [slow.fresh(lb) for lb in labels]  # all taken now
+
+
+def _runs_reference(values: list[int]) -> list[tuple[int, int, int]]:
+    runs: list[list[int]] = []
+    for v in values:
+        if runs:
+            r = runs[-1]
+            if r[1] == 1 or v - (r[0] + r[2] * (r[1] - 1)) == r[2]:
+                if r[1] == 1:
+                    r[2] = v - r[0]
+                r[1] += 1
+                continue
+        runs.append([v, 1, 1])
+    return [tuple(r) for r in runs]
+
+
+def test_runs_match_one_pass_greedy_runs() -> None:
+    from symgrad.backends.numpy_steps import runs
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        vals: list[int] = []
+        while len(vals) < rng.randrange(0, 80):
+            start, step = rng.randrange(-5, 50), rng.randrange(-3, 4)
+            vals += [start + step * j for j in range(rng.randrange(1, 40))]
+        assert runs(vals) == _runs_reference(vals)
+    assert runs(list(range(0, 300000, 3))) == [(0, 100000, 3)]
+
+
+def test_elements_of_matches_a_lookup_by_name() -> None:
+    names = {10: "a0", 11: "a1", 12: "b", 13: "c0", 14: "c1", 15: "c2"}
+    params = [("a", ["a0", "a1"]), ("b", None), ("c", [["c0", "c1"], ["c2", "a0"]])]
+    params[2] = ("c", [["c2", "c0"], ["c1"]])  # out of order: looked up by name
+    by_name = {v: k for k, v in names.items()}
+    want = {}
+    for q, (_, spec) in enumerate(params):
+        if spec is not None:
+            for i, nm in enumerate(sg.structure.leaves(spec)):
+                want[by_name[nm]] = (q, i)
+    assert lm.elements_of(params, names) == want
+
+
+def test_a_list_input_holding_an_expression_is_refused_by_name() -> None:
+    a, b = sg.symbols("a b")
+    for bad in ([a, a + b], [a + b, a]):
+        try:
+            sg.compile([bad], a)
+        except TypeError as e:
+            assert "inputs[0] must be a symbol" in str(e)
+        else:
+            raise AssertionError("compiled a non-symbol input")
+
+
+def test_a_symbol_twice_in_a_list_input_is_refused() -> None:
+    a, b = sg.symbols("a b")
+    for inputs in ([[a, b, a]], [[a, b], [b]], [a, [b, a]]):
+        try:
+            sg.compile(inputs, a + b)
+        except ValueError as e:
+            assert "given twice" in str(e)
+        else:
+            raise AssertionError("compiled a repeated input")

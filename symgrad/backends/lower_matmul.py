@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
+from itertools import repeat
 from operator import attrgetter
 
 from ..ir import Expr, leaves, make, share_order, symbol, topo_order
@@ -322,11 +323,22 @@ def _remap_item(it, new: dict[int, Expr]):
 
 def elements_of(params: list[tuple[str, object]], names: dict[int, str]) -> dict:
     """Serial of each element symbol of a list parameter -> (parameter number, flat index);
-    ``params`` as the printers get them (name, nested element names or None)."""
-    by_name = {v: k for k, v in names.items()}
+    ``params`` as the printers get them (name, nested element names or None). Names are
+    unique, so where a parameter's names sit in ``names`` in order (as ``sg.compile`` named
+    them), that slice of its keys is the serials; else each name is looked up."""
+    serials, labels = list(names), list(names.values())
+    by_name: dict[str, int] | None = None
     out: dict[int, tuple[int, int]] = {}
     for q, (_, spec) in enumerate(params):
-        if spec is not None:
-            for i, nm in enumerate(leaves(spec)):
-                out[by_name[nm]] = (q, i)
+        if spec is None:
+            continue
+        flat = leaves(spec)
+        at = labels.index(flat[0]) if flat and flat[0] in names.values() else -1
+        if at >= 0 and labels[at : at + len(flat)] == flat:
+            keys = serials[at : at + len(flat)]
+        else:
+            if by_name is None:
+                by_name = dict(zip(labels, serials))
+            keys = [by_name[nm] for nm in flat]
+        out.update(zip(keys, zip(repeat(q), range(len(flat)))))
     return out

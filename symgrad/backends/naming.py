@@ -11,6 +11,7 @@ import builtins
 import keyword
 import math
 import re
+import string
 
 RESERVED = frozenset(
     set(keyword.kwlist)
@@ -35,6 +36,29 @@ def sanitize(label: str) -> str:
     if s[0].isdigit():
         s = "v" + s
     return s
+
+
+_ID_CHARS = (string.ascii_letters + string.digits + "_").encode()
+_BAD_FIRST = frozenset({"", "_", *string.digits})
+
+
+def _all_plain(labels: list) -> bool:
+    """Whether ``sanitize`` keeps every label as it is and none starts with ``_`` (what
+    ``fresh`` needs to hand a label out unchanged): ASCII letters, digits and underscores
+    only, 1 to 32 of them, no digit first, no underscore first or last. One joined text, so
+    the check runs at C speed; the per-label test in ``fresh_all`` says the same."""
+    if not labels:
+        return False
+    try:
+        text = "\n" + "\n".join(labels) + "\n"
+    except TypeError:  # not all strings: the per-label path says what is wrong
+        return False
+    if not text.isascii() or max(map(len, labels)) > _MAX_LEN:
+        return False
+    raw = text.encode("ascii")
+    if raw.translate(None, _ID_CHARS) != b"\n" * (len(labels) + 1):  # no other character
+        return False
+    return b"_\n" not in raw and _BAD_FIRST.isdisjoint({lb[:1] for lb in labels})
 
 
 class NameScope:
@@ -67,8 +91,16 @@ class NameScope:
 
     def fresh_all(self, labels: list[str]) -> list[str]:
         """``[self.fresh(lb) for lb in labels]``, with the common case (a plain label not
-        taken yet: ``w0``) in one loop."""
-        taken, out = self._taken, []
+        taken yet: ``w0``) in one loop, and a whole list of them (``p0 ... p101769``) checked
+        at once on its joined text."""
+        taken = self._taken
+        if _all_plain(labels) and taken.isdisjoint(labels):
+            size = len(taken)
+            taken.update(labels)
+            if len(taken) - size == len(labels):  # no label repeated: each is its own name
+                return list(labels)
+            taken.difference_update(labels)  # none was taken before (isdisjoint)
+        out: list[str] = []
         add, keep = taken.add, out.append
         for lb in labels:
             if (

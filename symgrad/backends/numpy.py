@@ -161,11 +161,12 @@ def _item_names(low: Lowered, roots: list[Expr], scope: NameScope) -> list[str |
     """A name for each reduced matrix (a layer's weight gradients, ``_outer``/``_gram``) whose
     outputs all carry labels of one stem (``g_w0``, ``g_w1`` ... -> ``g_w``), else None: the
     generated code says which gradient each matrix is."""
-    stems: dict[int, set[str]] = {}
+    hints = scope.hints
+    labels: dict[int, list[str]] = {}  # item -> its outputs' labels ("" for none)
     for r, pk in zip(roots, low.picks):
-        hint = scope.hints.get(r.serial)
-        stem = None if hint is None else hint.rstrip("0123456789").rstrip("_")
-        stems.setdefault(pk[0], set()).add(stem or "")
+        labels.setdefault(pk[0], []).append(hints.get(r.serial) or "")
+    digits = "0123456789"
+    stems = {k: {h.rstrip(digits).rstrip("_") for h in hs} for k, hs in labels.items()}
     out: list[str | None] = []
     for i, it in enumerate(low.items):
         names = stems.get(i, {""})
@@ -253,15 +254,16 @@ def _driver(low: Lowered, params, structure, batch, batch_line, reduce, consts) 
     mean = " / _n" if reduce == "mean" else ""
     if reduce == "mean":
         driver.append(f"_n = math.prod({batch})")
-    totals = [f"_tot{''.join(pick_text(pk))}{mean}" for pk in low.picks]
     spans = array_spans(structure)
     if not spans or not any(isinstance(it, OuterSum) for it in low.items):
+        totals = [f"_tot{pick_text(pk)}{mean}" for pk in low.picks]
 
         def array_text(shape: tuple[int, ...], leaves: list[str]) -> str:
             return f"np.array([{', '.join(leaves)}], dtype=np.float64).reshape({shape!r})"
 
     else:
         driver.append(f"_flat = np.concatenate([np.ravel(_t) for _t in _tot]){mean}")
+        totals = _scalar_totals(low.picks, spans, mean)
         flat = flat_picks(low.items, low.picks)
         next_span = iter(spans).__next__
 
@@ -273,6 +275,17 @@ def _driver(low: Lowered, params, structure, batch, batch_line, reduce, consts) 
 
     driver.append(f"return {structure_text(structure, totals, array_text)}")
     return driver
+
+
+def _scalar_totals(picks: list, spans: list[tuple[int, int]], mean: str) -> list[str]:
+    """Each output's text from the block totals, for the outputs outside the array outputs
+    (``spans``: those read from ``_flat``, whose texts go unused, stay empty)."""
+    totals = [""] * len(picks)
+    at = 0
+    for start, size in [*spans, (len(picks), 0)]:
+        totals[at:start] = [f"_tot{pick_text(pk)}{mean}" for pk in picks[at:start]]
+        at = start + size
+    return totals
 
 
 def _module(doc: str, funcs: list[tuple[str, list[str]]], consts, reduced: bool, sig) -> str:

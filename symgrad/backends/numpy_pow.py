@@ -17,7 +17,8 @@ from ..ops import Op
 def ieee_pow(roots: list[Expr]) -> list[Expr]:
     """``roots`` with every such ``pow`` guarded (the same roots when there is none)."""
     nodes = topo_order(roots)
-    if not any(n.op is Op.POW and _may_be_half(n.args[1]) for n in nodes):
+    pow_op = Op.POW  # a local: an enum member's lookup per node would cost more than the test
+    if not any(_may_be_half(n.args[1]) for n in nodes if n.op is pow_op):
         return roots
     new: dict[int, Expr] = {}
     for n in nodes:

@@ -25,7 +25,8 @@ def step_text(
         w, wspec = params[m.param]
         vtext, vnames = _vectors_text(m.vectors, params, texts, znames, consts)
         n, k = len(m.index), len(m.index[0])
-        consts.append(f"_W{g} = _ranges({runs(sum(m.index, ()))!r}, ({n}, {k}))  # into {w}")
+        flat = [v for row in m.index for v in row]
+        consts.append(f"_W{g} = _ranges({runs(flat)!r}, ({n}, {k}))  # into {w}")
         text = f"_matmul({w}, {spec_ndim(wspec)}, _W{g}, {vtext}, {int(m.bias)}, {batch})"
         return text, (w, *vnames)
     arg_texts, precs, reads = [], [], []
@@ -108,18 +109,36 @@ def place(prog: Program, blocks: list[list[tuple]], outputs: list[list[str]]) ->
 
 
 def runs(values) -> list[tuple[int, int, int]]:
-    """``values`` as arithmetic runs (start, count, step): short source for long indices."""
-    runs: list[list[int]] = []
-    for v in values:
-        if runs:
-            r = runs[-1]
-            if r[1] == 1 or v - (r[0] + r[2] * (r[1] - 1)) == r[2]:
-                if r[1] == 1:
-                    r[2] = v - r[0]
-                r[1] += 1
-                continue
-        runs.append([v, 1, 1])
-    return [tuple(r) for r in runs]
+    """``values`` as arithmetic runs (start, count, step): short source for long indices.
+    Greedy, as one pass would take them (a run's second value sets its step; a run of one
+    has step 1); each run is extended by comparing whole slices with a ``range``, doubling
+    the slice while it matches, so a long run costs a few comparisons, not a loop."""
+    vals = list(values)
+    n = len(vals)
+    out: list[tuple[int, int, int]] = []
+    i = 0
+    while i < n:
+        v0 = vals[i]
+        if i + 1 == n:
+            out.append((v0, 1, 1))
+            break
+        step = vals[i + 1] - v0
+        k, m = 2, 1  # vals[i : i + k] is the run so far; m: the next slice to try
+        while i + k < n:
+            m = min(m, n - i - k)
+            want = v0 + k * step
+            if vals[i + k : i + k + m] == (
+                list(range(want, want + m * step, step)) if step else [want] * m
+            ):
+                k += m
+                m *= 2
+            elif m > 1:
+                m //= 2
+            else:
+                break
+        out.append((v0, k, step))
+        i += k
+    return out
 
 
 def item_text(it, texts: dict[int, str], params, batch: str, znames, consts) -> str:

@@ -22,6 +22,8 @@ def flatten(outputs: Any) -> list[Expr]:
     """The expressions of a nested list/tuple/array structure, in order (numbers become
     constants)."""
     items = _structure.leaves(outputs, arrays=True, is_leaf=_structure.dict_leaf)
+    if set(map(type, items)) <= {Expr}:  # expressions already (a gradient): nothing to convert
+        return items
     return [as_expr(getattr(x, "_expr", x), "output") for x in items]
 
 

@@ -18,7 +18,8 @@ from .backends import get as get_backend
 from .backends.base import ArrayOut
 from .backends.naming import NameScope, derivative_labels
 from .display import compiled_html
-from .ir import Expr, count_ops, flatten, gc_paused, orders_shared, topo_order
+from .ir import Expr, count_ops, flatten, gc_paused, orders_shared
+from .ir.traverse import order_and_leaves
 from .ops import Op
 from .passes import optimize
 
@@ -45,10 +46,7 @@ def _spec_names(item: Any, scope: NameScope, names: dict[int, str], where: str) 
     def name(x: Any) -> str:
         e = _leaf(x, where)
         if e.serial in names:
-            raise ValueError(
-                f"the symbol {e.payload!r} is given twice in inputs; "
-                "each input symbol must appear once"
-            )
+            _given_twice(e)
         names[e.serial] = scope.fresh(e.payload)
         return names[e.serial]
 
@@ -74,12 +72,15 @@ def _flat_names(item: list, scope: NameScope, names: dict[int, str]) -> list[str
         return out
     for e, nm in zip(exprs, out):
         if e.serial in names:
-            raise ValueError(
-                f"the symbol {e.payload!r} is given twice in inputs; "
-                "each input symbol must appear once"
-            )
+            _given_twice(e)
         names[e.serial] = nm
     return out
+
+
+def _given_twice(e: Expr) -> None:
+    raise ValueError(
+        f"the symbol {e.payload!r} is given twice in inputs; each input symbol must appear once"
+    )
 
 
 def _param_label(item: Any, position: int) -> str:
@@ -309,19 +310,10 @@ def compile(  # the contract's name
         claims = provenance.snapshot(roots)  # what each output is the derivative of
         labels = derivative_labels(roots, claims, names)  # g_w0: names from the claims
         with orders_shared():  # the check, the passes and the printer walk the graph once
-            _check_closed(roots, names)
-            fn = _compile(
-                params,
-                arg_info,
-                names,
-                scope,
-                roots,
-                structure_,
-                be,
-                reduce,
-                optimize_passes,
-                labels,
-            )
+            forward_ops = _check_closed(roots, names)
+            passed = optimize(roots) if optimize_passes else roots
+            fn = _compile(params, arg_info, names, scope, passed, structure_, be, reduce, labels)
+            fn.stats.update(_cost_split(roots, passed, forward_ops, fn.stats["ops"]))
     # What sg.verify(fn) needs: the input symbols and the outputs as given, before any pass.
     fn.inputs = [_as_nested(raw) for raw in inputs]
     fn.output_exprs = roots
@@ -361,23 +353,26 @@ def _params(
     return params, arg_info
 
 
-def _check_closed(roots: list[Expr], names: dict[int, str]) -> None:
+def _check_closed(roots: list[Expr], names: dict[int, str]) -> int:
+    """Refuse outputs that read a symbol not among the inputs; returns the op count of the
+    first output (the same walk: see ``order_and_leaves``), for ``_cost_split``."""
+    _, leaves, first_ops = order_and_leaves(roots)
     symbol = Op.SYMBOL  # a local: looking the enum member up per node costs more than the test
-    missing = [n for n in topo_order(roots) if n.op is symbol and n.serial not in names]
+    missing = sorted(
+        (n for n in leaves if n.op is symbol and n.serial not in names), key=lambda n: n.serial
+    )
     if missing:
         labels = ", ".join(repr(m.payload) for m in missing)
         raise ValueError(
             f"outputs depend on symbols that are not inputs: {labels}; add them to inputs"
         )
+    return first_ops
 
 
-def _compile(
-    params, arg_info, names, scope, roots, structure_, be, reduce, optimize_passes, labels
-):
-    """Passes, lowering, code generation and loading, once the inputs and outputs are checked.
-    ``labels[i]`` names the line computing output ``i`` (kept through the passes by position)."""
-    if optimize_passes:
-        roots = optimize(roots)
+def _compile(params, arg_info, names, scope, roots, structure_, be, reduce, labels):
+    """Lowering, code generation and loading of ``roots`` (after the passes, if any), once
+    the inputs and outputs are checked. ``labels[i]`` names the line computing output ``i``
+    (kept through the passes by position)."""
     scope.hints = {r.serial: lb for r, lb in zip(roots, labels) if lb is not None}
     # The docstring shows the generated parameter names: a raw label there could close the
     # docstring and reach the module's code (names are labels, never code).
@@ -391,16 +386,17 @@ def _compile(
         "source_lines": source.count("\n"),
         "source_sha1": hashlib.sha1(source.encode()).hexdigest()[:12],
     }
-    stats.update(_cost_split(roots, prog.n_ops))
     return CompiledFunction(source, be.name, arg_info, stats, reduce=reduce)
 
 
-def _cost_split(roots: list[Expr], total_ops: int) -> dict:
+def _cost_split(roots: list[Expr], optimized: list[Expr], first: int, total_ops: int) -> dict:
     """The first output's own op count (the forward value, when the outputs are ``[f, grad]``)
-    against the whole program's, so a user sees what the gradient costs over the function."""
+    against the whole program's, so a user sees what the gradient costs over the function.
+    ``first`` counts ``roots[0]``; the passes may have changed it (``optimized``)."""
     if not roots:
         return {}
-    first = count_ops([roots[0]])
+    if optimized[0] is not roots[0]:
+        first = count_ops([optimized[0]])
     return {
         "forward_ops": first,
         "rest_ops": total_ops - first,

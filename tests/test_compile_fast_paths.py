@@ -181,3 +181,56 @@ def test_a_symbol_twice_in_a_list_input_is_refused() -> None:
             assert "given twice" in str(e)
         else:
             raise AssertionError("compiled a repeated input")
+
+
+def test_order_and_leaves_is_one_walk_of_topo_order() -> None:
+    from symgrad.ir import count_ops
+    from symgrad.ir.traverse import order_and_leaves
+
+    rng = random.Random(11)
+    for _ in range(200):
+        roots = _random_graph(rng)
+        nodes, leaves, first = order_and_leaves(roots)
+        assert [n.serial for n in nodes] == [n.serial for n in topo_order(roots)]
+        assert sorted(n.serial for n in leaves) == [n.serial for n in nodes if not n.args]
+        assert first == count_ops(roots[:1])
+    assert order_and_leaves([])[2] == 0
+
+
+def test_forward_ops_count_the_first_output_after_the_passes() -> None:
+    from symgrad.ir import count_ops
+    from symgrad.passes import optimize
+
+    a, b = sg.symbols("a b")
+    for outs in ([a**2 + b, a * b], [sg.sin(a) * 3.0, a**3], [a, a * b], [(a * 2.0) * 3.0]):
+        for passes in (True, False):
+            fn = sg.compile([a, b], outs, optimize_passes=passes)
+            roots = [getattr(e, "_expr", e) for e in sg.ir.flatten(outs)]
+            want = count_ops((optimize(roots) if passes else roots)[:1])
+            assert fn.stats["forward_ops"] == want
+
+
+def test_missing_symbols_are_named_oldest_first() -> None:
+    a, b, c = sg.symbols("a b c")
+    try:
+        sg.compile([a], c * a + b)
+    except ValueError as e:
+        assert "'b', 'c'" in str(e)
+    else:
+        raise AssertionError("compiled with free symbols")
+
+
+def test_labels_of_one_gradient_with_its_hessian() -> None:
+    """One function differentiated: every first derivative is ``g_``, second ``h_``."""
+    from symgrad.autodiff import provenance
+    from symgrad.backends.naming import derivative_labels
+
+    x, y = sg.symbols("x y")
+    f = sg.sin(x * y) + x**3
+    outs = [
+        getattr(e, "_expr", e)
+        for e in sg.ir.flatten([sg.gradient(f, [x, y]), sg.hessian(f, [x, y])])
+    ]
+    names = {getattr(s, "_expr", s).serial: n for s, n in ((x, "x"), (y, "y"))}
+    labels = derivative_labels(outs, provenance.snapshot(outs), names)
+    assert labels == ["g_x", "g_y", "h_x_x", "h_x_y", "h_x_y", "h_y_y"]

@@ -167,13 +167,15 @@ def derivative_labels(
 
     kinds: list[tuple | None] = []
     firsts: dict[int, int] = {}  # id of a differentiated f -> its index among them
+    get, keep = claims.get, kinds.append
     for r in roots:
-        found = claims.get(r.serial, ())
+        found = get(r.serial, ())
         if len(found) == 1:  # most roots: one first derivative (a gradient's entry)
             f, s = found[0]
-            if f is not r and second(f) is None:
-                kinds.append(("g", id(f), id(s), label(s)))
-                firsts.setdefault(id(f), len(firsts))
+            if f is not r and (seconds[f.serial] if f.serial in seconds else second(f)) is None:
+                keep(("g", id(f), id(s), names.get(s.serial) or sanitize(s.payload)))
+                if id(f) not in firsts:
+                    firsts[id(f)] = len(firsts)
                 continue
         cands = set()
         for f, s in claims.get(r.serial, ()):
@@ -187,6 +189,13 @@ def derivative_labels(
                 cands.add(("g", id(f), id(s), label(s)))
                 firsts.setdefault(id(f), len(firsts))
         kinds.append(cands.pop() if len(cands) == 1 else None)
+    return _texts(kinds, firsts)
+
+
+def _texts(kinds: list[tuple | None], firsts: dict[int, int]) -> list[str | None]:
+    """The labels of ``derivative_labels``' kinds: ``g_w0``, ``g1_w0``, ``h_w0_w1``."""
+    if len(firsts) <= 1:  # one function differentiated (a gradient): every prefix is "g"
+        return [None if k is None else "_".join((k[0], *k[3:])) for k in kinds]
     out: list[str | None] = []
     for k in kinds:
         if k is None:
@@ -194,6 +203,5 @@ def derivative_labels(
         elif k[0] == "h":
             out.append(f"h_{k[3]}_{k[4]}")
         else:
-            prefix = "g" if len(firsts) == 1 else f"g{firsts[k[1]]}"
-            out.append(f"{prefix}_{k[3]}")
+            out.append(f"g{firsts[k[1]]}_{k[3]}")
     return out

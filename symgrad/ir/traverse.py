@@ -67,3 +67,37 @@ def topo_order(roots: Iterable[Any]) -> list[Any]:
         cache[key] = nodes
         return list(nodes)
     return nodes
+
+
+def order_and_leaves(roots: list[Any]) -> tuple[list[Any], list[Any], int]:
+    """(``topo_order(roots)``, the leaves among them, how many nodes with arguments
+    ``roots[0]`` alone reaches), from one walk: ``sg.compile``'s input check reads only the
+    leaves, and its cost split the forward value's op count (the walk takes ``roots[0]``'s
+    subgraph first). Within an ``orders_shared`` block the order is shared as
+    ``topo_order``'s."""
+    seen: set[int] = set()
+    mark = seen.add
+    ops: list[Any] = []
+    leaves: list[Any] = []
+    keep_op, keep_leaf = ops.append, leaves.append
+    counts = []
+    for part in (roots[:1], roots[1:]):
+        stack = list(part)
+        pop, push = stack.pop, stack.extend
+        while stack:
+            node = pop()
+            s = node.serial
+            if s in seen:
+                continue
+            mark(s)
+            args = node.args
+            if args:
+                keep_op(node)
+                push(args)
+            else:
+                keep_leaf(node)
+        counts.append(len(ops))
+    nodes = ops + leaves
+    nodes.sort(key=_by_serial)
+    share_order(roots, nodes)
+    return list(nodes) if _orders is not None else nodes, leaves, counts[0]

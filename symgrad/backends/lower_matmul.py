@@ -13,7 +13,7 @@ fits no group (an irregular graph) is left as it is.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import repeat
 from operator import attrgetter
@@ -33,7 +33,9 @@ def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool 
         items, picks, dots, folded = _reduced(roots)
         scalar = Lowered(roots, [], items, picks, dots).output_nodes()
         if folded:  # the scalar graph is the outputs' minus the products folded into items
-            share_order(scalar, [n for n in topo_order(roots) if n.serial not in folded])
+            order = topo_order(roots)  # by serial: nothing older than a product is one
+            k = bisect_left(order, min(folded), key=_serial)
+            share_order(scalar, order[:k] + [n for n in order[k:] if n.serial not in folded])
     else:
         items, picks, dots, scalar = None, [], 0, list(roots)
     products, replace = _products(scalar, elements, _orders_of(items or ()))
@@ -67,8 +69,10 @@ def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int, set[i
         cs[1].setdefault(-1 if col is None else col.serial, col)
     groups: dict[tuple[int, ...], list[Expr]] = {}  # column set -> rows, in first-seen order
     for row, cs in cols_of.values():
-        key = tuple(sorted(cs, key=lambda s: (s < 0, s)))
-        groups.setdefault(key, []).append(row)
+        key = sorted(cs)  # by serial; the ones (-1, the only negative key) go last
+        if key[0] < 0:
+            key.append(key.pop(0))
+        groups.setdefault(tuple(key), []).append(row)
     items: list = []
     at_row: dict[int, tuple[int, int]] = {}  # row serial -> (item, row position)
     at_col: list[dict[int, int]] = []  # per item: column serial (-1: ones) -> position

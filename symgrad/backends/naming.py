@@ -167,15 +167,18 @@ def derivative_labels(
 
     kinds: list[tuple | None] = []
     firsts: dict[int, int] = {}  # id of a differentiated f -> its index among them
-    get, keep = claims.get, kinds.append
+    get, keep, name = claims.get, kinds.append, names.get
+    last, fid, first_order = None, 0, False  # a gradient's entries share their f: test it once
     for r in roots:
         found = get(r.serial, ())
         if len(found) == 1:  # most roots: one first derivative (a gradient's entry)
             f, s = found[0]
-            if f is not r and (seconds[f.serial] if f.serial in seconds else second(f)) is None:
-                keep(("g", id(f), id(s), names.get(s.serial) or sanitize(s.payload)))
-                if id(f) not in firsts:
-                    firsts[id(f)] = len(firsts)
+            if f is not last:
+                last, fid, first_order = f, id(f), second(f) is None
+            if f is not r and first_order:
+                keep(("g", fid, 0, name(s.serial) or sanitize(s.payload)))
+                if fid not in firsts:
+                    firsts[fid] = len(firsts)
                 continue
         cands = set()
         for f, s in claims.get(r.serial, ()):
@@ -195,7 +198,7 @@ def derivative_labels(
 def _texts(kinds: list[tuple | None], firsts: dict[int, int]) -> list[str | None]:
     """The labels of ``derivative_labels``' kinds: ``g_w0``, ``g1_w0``, ``h_w0_w1``."""
     if len(firsts) <= 1:  # one function differentiated (a gradient): every prefix is "g"
-        return [None if k is None else "_".join((k[0], *k[3:])) for k in kinds]
+        return [None if k is None else "_".join(k[:1] + k[3:]) for k in kinds]
     out: list[str | None] = []
     for k in kinds:
         if k is None:

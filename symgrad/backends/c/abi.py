@@ -53,6 +53,12 @@ CHUNK_LINES = 250
 # least this many samples, which it then serves (smaller ones stay on the plain build, so a
 # call's values never depend on which builds exist yet); see native.NativeFunction.
 SIMD_MIN_SAMPLES = 16
+# The phased form's kernels (mixed.py) are built at -O1: short vectorized loops over a block of
+# samples, which GCC vectorizes the same at -O1 (``#pragma omp simd`` forces it) with the same
+# bits; -O2 only costs compile time (MNIST-size MLP: 0.32 -> 0.25 s; MLP(10, [64, 64, 1]):
+# 6.3 -> 2.7 s on a loaded machine), calls at batch 1 and 1,000 equal within noise
+# (docs/c_backend.md).
+MIXED_OPT = "-O1"
 
 # -- the tape interpreter's opcodes: the op table's order ------------------------------------
 OPS: list[Op] = [op for op in INFO]  # opcode k is OPS[k]
@@ -133,8 +139,9 @@ IEEE_FLAGS = ("-fno-math-errno", "-fno-builtin-atan")
 """Flags every build takes: see ``flags_for``."""
 
 
-def flags_for(n_lines: int, simd: bool) -> list[str]:
-    """Compiler flags for a function of ``n_lines`` straight-line statements.
+def flags_for(n_lines: int, simd: bool, opt: str | None = None) -> list[str]:
+    """Compiler flags for a function of ``n_lines`` straight-line statements (``opt``, e.g.
+    ``MIXED_OPT``, overrides the level its size would choose).
 
     IEEE semantics: never -ffast-math; no contraction into FMAs (arithmetic matches the other
     backends bit for bit; libm functions and symgrad's own ``sg_tanh`` are within a few ulp).
@@ -142,7 +149,8 @@ def flags_for(n_lines: int, simd: bool) -> list[str]:
     sin(atan(x)) and cos(atan(x)) into forms that turn a NaN into 1 or 0, so atan is not treated
     as a builtin (-fno-builtin-atan). Larger functions get lower levels (see the size tiers).
     """
-    opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1" if n_lines <= O1_MAX_LINES else "-O0"
+    if opt is None:
+        opt = "-O2" if n_lines <= SMALL_MAX_LINES else "-O1" if n_lines <= O1_MAX_LINES else "-O0"
     flags = [opt, "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", *IEEE_FLAGS]
     if platform.machine() in ("x86_64", "AMD64"):
         flags.append("-march=native")

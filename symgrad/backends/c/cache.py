@@ -144,12 +144,14 @@ def build(
     compile_missing: bool = True,
     simd: bool | None = None,
     defines: Sequence[str] = (),
+    opt: str | None = None,
 ) -> str | None:
     """The path of a shared library built from ``source``: from the cache, or compiled now.
 
     ``extra_flags`` follow the usual ones (and are hashed with them); ``subdir`` is the cache
     subdirectory (another one for libraries that are not generated functions, e.g. call.py's).
     ``defines``: ``-D`` flags (hashed too) that leave the vectorized build possible.
+    ``opt``: the optimization level, where not the one ``abi.flags_for`` gives by size.
     ``simd``: None, vectorized over libmvec where ``simd_supported`` (else, or if that build
     fails, plain); False, plain only; True, vectorized only (None where that is not supported).
     A cached library is returned only when it matches its record (``store.verified``); with no
@@ -158,7 +160,7 @@ def build(
     """
     root = store.private_dir(cache_dir() / subdir)
     store.check_private(cache_dir())
-    extra = " ".join([*extra_flags, *defines])
+    extra = " ".join([*extra_flags, *defines, *([opt] if opt else [])])
     plain = "\n".join([CACHE_FORMAT, _cpu_id(), str(n_lines), extra, source])
     source_key = hashlib.sha256(plain.encode()).hexdigest()[:32]
     try:
@@ -176,7 +178,7 @@ def build(
         return None
     failures = []
     for use_simd in [True] if simd else [True, False] if vector and simd is None else [False]:
-        flags = flags_for(n_lines, use_simd) + list(extra_flags) + list(defines)
+        flags = flags_for(n_lines, use_simd, opt) + list(extra_flags) + list(defines)
         key = "\n".join([CACHE_FORMAT, ident, _cpu_id(), " ".join(flags), source])
         final = root / f"sg_{hashlib.sha256(key.encode()).hexdigest()[:32]}.so"
         for _ in range(3):  # a concurrent build may replace the file between install and check

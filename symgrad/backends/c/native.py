@@ -27,7 +27,7 @@ from ctypes import addressof, c_char
 
 from . import cache, tape
 from . import call as entry
-from .abi import FUNC, SIMD_MIN_SAMPLES, check_arrays, ctypes_argtypes, read_meta
+from .abi import FUNC, MIXED_OPT, SIMD_MIN_SAMPLES, check_arrays, ctypes_argtypes, read_meta
 from .cache import release as _release
 from .pack import _packer
 
@@ -294,7 +294,7 @@ def load(source: str) -> Callable:
         from .mixed_run import MixedFunction  # needs NumPy, which the core does not
 
         structure = ast.literal_eval(meta["structure"])
-        library = cache.build(source, meta["lines"])
+        library = cache.build(source, meta["lines"], opt=MIXED_OPT)
         return MixedFunction(
             source, meta, _packer(structure), "{" in meta["structure"], library, _release
         )

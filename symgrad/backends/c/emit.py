@@ -21,6 +21,7 @@ from ...ir import Expr, leaves, topo_order
 from ..base import Names, NewScope, Params, Program, linearize, spec_ndim, structure_text
 from . import abi, mixed, tape
 from .abi import FUNC, SIMD_LIBM, declaration, make_meta, meta_comment
+from .native import prebuild
 from .spell import (
     COND_VALUE,
     HELPER_LIBM,
@@ -95,6 +96,7 @@ def _phased(params, roots, structure, names, reduce, layout, nodes) -> tuple[str
         low, phases(low), params, arg_pos, layout, reduce, shape,
         lambda kernels: _runtime([line for k in kernels for line in k]),
     )  # fmt: skip
+    prebuild(source)  # the compiler runs while sg.compile finishes; load() waits for it
     counts = Counter(n.op for n in nodes if n.args)  # by member: Enum's .value is a property
     return source, Program(lines, [], {op.value: c for op, c in counts.items()})
 

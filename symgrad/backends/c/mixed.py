@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from itertools import chain
 
 from ...ir import Expr, make, symbol
 from ...ops import Op
@@ -27,7 +28,6 @@ from ..base import Params, linearize
 from ..lower_phases import Phased, kernel_inputs
 from ..lowered import Dot, Elementwise, Lowered, MatMul, OuterSum, Total
 from ..naming import NameScope
-from ..numpy_steps import flat_picks, runs
 from .abi import make_meta, meta_comment
 from .spell import COND_VALUE, NAME, literal, render_op
 
@@ -73,6 +73,8 @@ def generate(
 ) -> tuple[str, list[tuple[str, str]]]:  # fmt: skip
     """The translation unit (kernels, product comments, plan and metadata) and the kernels'
     statements as (name, text), what ``fn.stats`` counts as lines."""
+    from .runs import flat_picks, runs  # NumPy: only for programs this large
+
     n_args = len(params)
     blocks = _Blocks(n_args, len(low.steps))
     rows = sum(len(m.rows) for m in low.steps) + sum(len(p.slots) for p in ph.phases)
@@ -277,7 +279,9 @@ def _step_plan(m: MatMul | Elementwise, k: int, at) -> dict:
     if isinstance(m, Elementwise):
         return {"after": k, "lanewise": True, "rows": len(m.rows)}
     v = m.vectors
-    flat = [i for row in m.index for i in row]
+    from .runs import runs  # NumPy: only for programs this large
+
+    flat = chain.from_iterable(m.index)
     return {
         "after": k,
         "param": m.param,

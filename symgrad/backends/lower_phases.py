@@ -62,6 +62,7 @@ class Phased:
     item_at: list[tuple]
     root_at: list[tuple[int, int]]
     step_rows: dict[int, tuple[int, int]]  # a product's row symbol -> (product, row)
+    ops: int = 0  # operations the kernels compute (what the C compiler's time follows)
 
 
 def phases(low: Lowered) -> Phased:
@@ -70,13 +71,14 @@ def phases(low: Lowered) -> Phased:
     row_step = {serial: s for serial, (s, _) in step_rows.items()}
     phase_of: dict[int, int] = {}
     step_phase: list[int] = []
+    ops = 0
     for m in low.steps:
         nodes = _scalar_operands(m)
-        _settle(nodes, phase_of, row_step, step_phase)
+        ops += _settle(nodes, phase_of, row_step, step_phase)
         after = [step_phase[a.step] for a in _lanes_operands(m)]
         step_phase.append(max([0, *after, *(phase_of[n.serial] for n in nodes)]))
     result = low.output_nodes()
-    _settle(result, phase_of, row_step, step_phase)
+    ops += _settle(result, phase_of, row_step, step_phase)
     top = max([0, *step_phase, *phase_of.values()])
     ph = [Phase() for _ in range(top + 1)]
     for s, k in enumerate(step_phase):
@@ -92,7 +94,7 @@ def phases(low: Lowered) -> Phased:
             item_at.append((_place(ph, it.rows, phase_of), _place(ph, it.cols, phase_of)))
     root_at = [] if low.items is not None else [_slot(ph, r, phase_of) for r in low.roots]
     _carry(ph, phase_of)
-    return Phased(ph, phase_of, step_phase, vector_at, item_at, root_at, step_rows)
+    return Phased(ph, phase_of, step_phase, vector_at, item_at, root_at, step_rows, ops)
 
 
 def _scalar_operands(m: MatMul | Elementwise) -> list[Expr]:
@@ -108,8 +110,10 @@ def _lanes_operands(m: MatMul | Elementwise) -> list[Lanes]:
     return [a for a in m.args if isinstance(a, Lanes)]
 
 
-def _settle(targets, phase_of: dict, row_step: dict, step_phase: list) -> None:
-    """The phase of every node ``targets`` reach that has none yet (iterative post-order)."""
+def _settle(targets, phase_of: dict, row_step: dict, step_phase: list) -> int:
+    """The phase of every node ``targets`` reach that has none yet (iterative post-order);
+    how many of them are operations."""
+    ops = 0
     stack = [(t, False) for t in targets if t.serial not in phase_of]
     while stack:
         node, done = stack.pop()
@@ -123,9 +127,11 @@ def _settle(targets, phase_of: dict, row_step: dict, step_phase: list) -> None:
                 phase_of[s] = step_phase[row_step[s]] + 1 if s in row_step else 0
             else:
                 phase_of[s] = max(0, *(phase_of[a.serial] for a in node.args))
+                ops += 1
             continue
         stack.append((node, True))
         stack.extend((a, False) for a in node.args if a.serial not in phase_of)
+    return ops
 
 
 def _home(nodes, phase_of: dict) -> int:

@@ -88,12 +88,15 @@ def _phased(params, roots, structure, names, reduce, layout, nodes) -> tuple[str
     if not low.products or not mixed.worth_it(low):
         return None
     low = vectorize(low)
+    ph = phases(low)
+    if not mixed.kernels_small(low, ph):
+        return None  # straight-line kernels too large for the compiler to be quick
     arg_pos = dict(elements)
     by_name = {v: k for k, v in names.items()}
     arg_pos.update((by_name[p], (q, 0)) for q, (p, spec) in enumerate(params) if spec is None)
     shape = _structure_meta(structure, len(roots))
     source, lines = mixed.generate(
-        low, phases(low), params, arg_pos, layout, reduce, shape,
+        low, ph, params, arg_pos, layout, reduce, shape,
         lambda kernels: _runtime([line for k in kernels for line in k]),
     )  # fmt: skip
     prebuild(source)  # the compiler runs while sg.compile finishes; load() waits for it

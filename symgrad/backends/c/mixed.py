@@ -42,6 +42,15 @@ BLOCK_DOUBLES = 1 << 21
 MIN_PRODUCT_MACS = 1_000
 
 
+# Kernels are straight-line C vectorized across samples, which GCC compiles at ~1,000 operations
+# a second (MLP(10, [256, 256, 1]): 1,026 in 1.6 s; a softmax cross-entropy over 100 samples
+# traced without batch_argnums, products of 100 multiply-adds per sample: 37,000 in 41 s). Past
+# this many the phased form is used only where the products do this many times more work
+# (a wide layer's); otherwise the program takes the other forms (rerolled loops, the tape).
+MAX_KERNEL_OPS = 8_000
+MACS_PER_KERNEL_OP = 8
+
+
 def may_pay(nodes: list, elements: dict, n_roots: int) -> bool:
     """Whether products found in ``nodes`` could reach ``MIN_PRODUCT_MACS``, checked before the
     search: a product's multiply-adds are multiplications by parameter elements, and a
@@ -60,11 +69,20 @@ def may_pay(nodes: list, elements: dict, n_roots: int) -> bool:
 
 def worth_it(low: Lowered) -> bool:
     """Whether ``low``'s products carry enough of the work for the phased form to pay."""
+    return _macs(low) >= MIN_PRODUCT_MACS
+
+
+def kernels_small(low: Lowered, ph: Phased) -> bool:
+    """Whether the kernels of ``ph`` compile in seconds, or the products outweigh them."""
+    return ph.ops <= MAX_KERNEL_OPS or _macs(low) >= MACS_PER_KERNEL_OP * ph.ops
+
+
+def _macs(low: Lowered) -> int:
     macs = sum(len(m.rows) * len(m.vectors.nodes) for m in low.products)
     for it in low.items or ():
         if isinstance(it, OuterSum):
             macs += len(it.rows.nodes) * len(it.cols.nodes)
-    return macs >= MIN_PRODUCT_MACS
+    return macs
 
 
 def generate(

@@ -15,13 +15,16 @@ from typing import Any
 import numpy as np
 
 from .array import HANDLERS, Traced, to_exprs, wrap
-from .functions import _delegate, _obj, implements
+from .functions import _ARITH, _delegate, _obj, implements
 
 # np.pad's modes that only move or copy elements (NumPy's code on object arrays is exact);
 # "symmetric"/"reflect" with reflect_type="odd" add 2*edge - x, also exact.
 _PAD_MODES = {"constant", "edge", "reflect", "symmetric", "wrap"}
 _PAD_OPTIONS = {"constant": {"constant_values"}, "reflect": {"reflect_type"}}
 _PAD_OPTIONS["symmetric"] = _PAD_OPTIONS["reflect"]
+
+
+_RUN_PAD = _delegate(np.pad)
 
 
 @implements(np.pad)
@@ -34,23 +37,12 @@ def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> A
     for k in kwargs:
         if k not in _PAD_OPTIONS.get(mode, ()):
             raise TypeError(f"numpy.pad with mode={mode!r} takes no {k}= on traced values")
-    return _delegate(np.pad)(_obj(array), pad_width, mode=mode, **kwargs)
-
-
-def _numbers_as_exprs(func: Any) -> Any:
-    """``func`` run by NumPy on object arrays, with plain number arrays among its arguments
-    made constants first (NumPy's object loops then see expressions only)."""
-    run = _delegate(func)
-
-    def handler(*args: Any, **kwargs: Any) -> Any:
-        args = tuple(_obj(a) if isinstance(a, Traced | np.ndarray | list) else a for a in args)
-        return run(*args, **kwargs)
-
-    return handler
+    return _RUN_PAD(_obj(array), pad_width, mode=mode, **kwargs)
 
 
 for _f in (np.convolve, np.correlate):  # products and sums: NumPy's object loop is exact
-    HANDLERS[_f] = _numbers_as_exprs(_f)
+    _ARITH.add(_f)  # number arrays beside expressions become constants
+    HANDLERS[_f] = _delegate(_f)
 
 
 @implements(np.trapezoid)

@@ -169,3 +169,18 @@ def test_random_convolutions_and_pads(xs, ks, mode, width, pad_mode):
     value, grad = sg.value_and_grad(f)(x.copy())
     np.testing.assert_allclose(value, f(x.copy()), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(grad, _fd(f, x), rtol=1e-5, atol=1e-5)
+
+
+def test_nan_constant_array_traces_without_a_warning():
+    """A NaN-holding constant array entering a trace is converted without NumPy reporting an
+    invalid-value flag (CPython 3.11's specialized float compare raised it on ``v == v``)."""
+    c = np.where(np.arange(40) % 3 == 0, np.nan, np.arange(40.0))
+
+    def f(w):
+        return np.nansum(c * w)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        value, grad = sg.value_and_grad(f)(np.ones(40))
+    assert value == np.nansum(c)
+    np.testing.assert_array_equal(grad, np.nan_to_num(c, nan=0.0))

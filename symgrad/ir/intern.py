@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import sys
 import threading
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ _sweep_at = _SWEEP_MIN
 acquire, release = _lock.acquire, _lock.release
 _alloc = object.__new__
 _keep = _interned.setdefault
+_isnan = math.isnan
 
 
 def _new(op: Op, args: tuple[Expr, ...], payload: Any) -> Expr:
@@ -47,7 +49,10 @@ def const(value: float) -> Expr:
     value = float(value)
     # Nonzero floats other than NaN are equal exactly when their bits are, so the value keys
     # them; 0.0 and -0.0 (equal, distinct) and NaNs (payloads) are keyed by their bits.
-    key = (-1, value) if value and value == value else (-1, value.hex())
+    # isnan, not value == value: CPython 3.11's specialized float compare evaluates >= and
+    # <=, which raise the invalid flag on a NaN, and NumPy reports it as a RuntimeWarning when
+    # this runs inside np.frompyfunc (tracing a NaN-holding constant array).
+    key = (-1, value) if value and not _isnan(value) else (-1, value.hex())
     node = _interned.get(key)
     if node is None:
         node = _intern(key, Op.CONST, (), value)

@@ -237,6 +237,8 @@ def _verify(args: argparse.Namespace, f, inputs, wrt) -> int:
         how = {"symbolic": "proved by SymPy", "numeric": "forward-mode oracle, 50 digits"}
         what = how.get(check.method, f"UNDECIDED ({check.note})")
         ulps = f"{out.max_ulps:.3g} ulps max" if out.points else "not run (no defined point)"
+        if out.points and out.max_scaled_ulps < out.max_ulps:  # an entry near 0: its scale's
+            ulps += f" ({out.max_scaled_ulps:.3g} norm-wise)"
         print(f"  d/d{check.name}: {what}; compiled ({program.backend}): {ulps}")
     if program.out_of_budget:
         print(f"  out of budget: {program.out_of_budget}")

@@ -132,11 +132,13 @@ def evaluate_jets(
     pairs: set | None = None,
     deadline: float | None = None,
     tick: Callable[[int, int], None] | None = None,
+    absolute: bool = False,
 ) -> Jets:
     """One forward pass over ``roots``: ``env`` maps symbol serials to numbers, ``directions``
     maps a symbol serial to its tangent entries (``{direction: component}``; a coordinate
     direction is ``{k: 1}``). With ``second``, second-order parts for the direction pairs in
-    ``pairs`` (all pairs if None). Raises ``OutOfBudget`` after ``deadline`` (time.monotonic)."""
+    ``pairs`` (all pairs if None). Raises ``OutOfBudget`` after ``deadline`` (time.monotonic);
+    ``absolute``: first-order magnitudes instead (see ``magnitudes``)."""
     order = topo_order(roots)
     keep = {r.serial for r in roots}
     uses = _uses(order)
@@ -160,9 +162,11 @@ def evaluate_jets(
             val[s] = mpf(env[s])
             d = directions.get(s)
             if d:
-                tan[s] = {k: (one if v == 1 else mpf(v)) for k, v in d.items()}
+                tan[s] = {
+                    k: (one if v == 1 else mpf(abs(v) if absolute else v)) for k, v in d.items()
+                }
             continue
-        _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs)
+        _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs, absolute)
         args = node.args
         for a in args:  # free what has no use left (roots stay)
             a_s = a.serial
@@ -180,7 +184,7 @@ def evaluate_jets(
     return jets
 
 
-def _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs) -> None:
+def _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs, absolute=False) -> None:
     """One operation node: its value, and its tangents (and second-order parts) from its
     arguments' through the op's partials (``where``: the taken branch's, copied)."""
     s, op, args = node.serial, node.op, node.args
@@ -208,6 +212,8 @@ def _apply(node, val, tan, hes, uses, keep, entries, M, second, pairs) -> None:
         if second and hs[pick]:
             hes[s] = dict(hs[pick])
         return
+    if absolute:
+        d1 = tuple(abs(q) for q in d1)
     if second:
         h = _second(d1, e.d2(M, out, *avals), ts, hs, pairs)
         if h:
@@ -227,6 +233,16 @@ def _owned(args: tuple, uses: dict[int, int], keep: set) -> int:
             if sum(1 for b in args if b is a) == 1:
                 return k
     return -1
+
+
+def magnitudes(
+    roots: list[Expr], env: dict[int, Any], directions: dict[int, dict[int, Any]], M: Any, **kw
+) -> dict[int, dict]:
+    """Per root serial, the first-order magnitudes along each direction,
+    ``sum_k |partial_k| |tangent_k|`` through the graph: the size of the chain rule's terms
+    before they cancel. Where they cancel to an exact 0 (``x/(2.5*x)``), a float program's
+    derivative is a rounding error of that size, not a wrong rule."""
+    return evaluate_jets(roots, env, directions, M, absolute=True, **kw).d1
 
 
 def values(roots: Iterable[Expr], env: dict[int, Any], M: Any, deadline: float | None = None):

@@ -188,3 +188,13 @@ def test_sigmoid_and_softplus_do_not_overflow():
             assert math.isfinite(py(v))
     assert sg.compile([x], sg.softplus(x))(1000.0) == 1000.0
     assert sg.compile([x], sg.sigmoid(x))(-1000.0) == 0.0
+
+
+def test_to_sympy_of_a_modulo_by_what_sympy_folds_to_zero_is_nan():
+    """SymPy folds ``x - x`` to 0 (symgrad keeps it: x may be inf) and its Mod then raises
+    ZeroDivisionError; the twin is NaN, symgrad's own value there, not an exception."""
+    x = sg.symbols("x")
+    e = sg.mod(1.5, x - x + 3 * sg.sign(x - x))
+    assert sg.to_sympy(e) is sp.nan
+    assert math.isnan(sg.evaluate(e, {x: 0.7}))
+    assert sg.to_sympy(sg.mod(x, 2.0)) == sp.Mod(sg.to_sympy(x), 2)

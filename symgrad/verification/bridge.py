@@ -63,9 +63,19 @@ def to_sympy(e: Any) -> Any:
         elif node.op is Op.SYMBOL:
             conv[node.serial] = _symbol_for(sp, node)
         else:
-            conv[node.serial] = INFO[node.op].sympy(sp, *(conv[a.serial] for a in node.args))
+            conv[node.serial] = _sympy_op(sp, node, conv)
     out = [conv[r.serial] for r in roots]
     return unflatten(e, out) if isinstance(e, list | tuple) else out[0]
+
+
+def _sympy_op(sp, node: Expr, conv: dict[int, Any]) -> Any:
+    """The op's SymPy twin of its converted arguments. SymPy raises ZeroDivisionError where
+    its exact arithmetic meets a modulo by 0 (``Mod(1.5, x - x)``: it folds ``x - x``, which
+    symgrad keeps, as x may be inf); symgrad's value there is NaN, and so is the twin's."""
+    try:
+        return INFO[node.op].sympy(sp, *(conv[a.serial] for a in node.args))
+    except ZeroDivisionError:
+        return sp.nan
 
 
 def _fold(fn, items: list[Expr]) -> Expr:

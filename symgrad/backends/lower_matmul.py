@@ -82,18 +82,22 @@ def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int, list[
         for i, row in enumerate(rows):
             at_row[row.serial] = (k, i, at_col)
     picks = []
-    pick = picks.append
-    for rs, c in keys:
-        at = at_row[rs]
-        pick(at if len(at) == 1 else (at[0], at[1], at[2][c]))
+    pick, last = picks.append, None
+    for rs, c in zip(*keys):  # a row's outputs are mostly in a run
+        if rs != last:
+            last, at = rs, at_row[rs]
+            if len(at) > 1:
+                k, i, at_col = at
+        pick(at if len(at) == 1 else (k, i, at_col[c]))
     dots = sum(len(cs) - (-1 in cs) for _, cs in cols_of.values())
     return items, picks, dots, order
 
 
-def _pairs(roots: list[Expr]) -> tuple[list[tuple[int, int]], dict, list[Expr] | None]:
+def _pairs(roots: list[Expr]) -> tuple[tuple[list[int], list[int]], dict, list[Expr] | None]:
     """Each root as (row, column): a product no node uses as (newer, older) factor, else
-    (root, None). Returns (row serial, column serial or -1) per root; row serial -> (row,
-    column serial -> column) in first-seen order; the graph's order without those products.
+    (root, None). Returns the row serials and the column serials (-1: none) of the roots;
+    row serial -> (row, column serial -> column) in first-seen order; the graph's order
+    without those products.
     Only a node newer than a product can use it, so the search for users starts at the
     oldest product root."""
     mul = Op.MUL
@@ -105,32 +109,37 @@ def _pairs(roots: list[Expr]) -> tuple[list[tuple[int, int]], dict, list[Expr] |
         k = bisect_left(order, lo, key=_serial)
         used = {a.serial for n in islice(order, k + 1, None) for a in n.args}
     folded: set[int] = set()
-    keys: list[tuple[int, int]] = []
+    rss: list[int] = []
+    cols: list[int] = []
     cols_of: dict[int, tuple[Expr, dict[int, Expr | None]]] = {}
-    fold, key = folded.add, keys.append
+    fold, key, col_key = folded.add, rss.append, cols.append
+    last, cs = None, {}  # a row's outputs are mostly in a run: its columns at hand
     for r in roots:
         s = r.serial
         if r.op is mul and s not in used:
             fold(s)
             row, col = r.args
-            if row.serial < col.serial:
-                row, col = col, row
-            c = col.serial
+            rs, c = row.serial, col.serial
+            if rs < c:
+                row, col, rs, c = col, row, c, rs
         else:
-            row, col, c = r, None, -1
-        rs = row.serial
-        cs = cols_of.get(rs)
-        if cs is None:
-            cols_of[rs] = cs = (row, {})
-        cs[1].setdefault(c, col)
-        key((rs, c))
+            row, col, rs, c = r, None, s, -1
+        if rs != last:
+            e = cols_of.get(rs)
+            if e is None:
+                cols_of[rs] = e = (row, {})
+            last, cs = rs, e[1]
+        if c not in cs:
+            cs[c] = col
+        key(rs)
+        col_key(c)
     if order is not None:
         if not folded:
-            return keys, cols_of, None
+            return (rss, cols), cols_of, None
         tail = order[k:]
         del order[k:]
         order += [n for n in tail if n.serial not in folded]
-    return keys, cols_of, order
+    return (rss, cols), cols_of, order
 
 
 def _with_slices(item, elements: dict[int, tuple[int, int]]):

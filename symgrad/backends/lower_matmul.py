@@ -218,7 +218,7 @@ def _candidates(scalar: list[Expr], elements) -> dict[tuple, list]:
     return found
 
 
-def _split_all(terms, uv, su, sv, elements, count) -> tuple | None:
+def _split_all(terms, uv, su, sv, elements, count) -> tuple | bool | None:
     """``_split`` when every product takes its weight from the same side (a layer's sums), in
     whole-list steps; None when they do not (``_split`` then decides term by term), False
     when the sum is no candidate."""
@@ -244,7 +244,7 @@ def _split_all(terms, uv, su, sv, elements, count) -> tuple | None:
     return w[0][0], vec, rest, vs, nodes
 
 
-def _split(terms: list[Expr], elements: dict, count: Counter) -> tuple | False:
+def _split(terms: list[Expr], elements: dict, count: Counter) -> tuple | bool:
     """A sum's terms as weight * vector products, the weight an element of a parameter (if
     both factors are, the one in fewer sums), and the rest: (parameter, vector serial ->
     weight's (parameter, flat index), rest, the vectors' serials, the vectors), or False

@@ -13,16 +13,17 @@ fits no group (an irregular graph) is left as it is.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import Counter
-from itertools import repeat
-from operator import attrgetter
+from itertools import islice, repeat
+from operator import attrgetter, gt, itemgetter, lt
 
 from ..ir import Expr, leaves, make, share_order, symbol, topo_order
 from ..ops import Op
 from .lowered import Dot, Lowered, MatMul, OuterSum, Total, Vectors
 
 _serial = attrgetter("serial")
+_first, _second = itemgetter(0), itemgetter(1)
 
 
 def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool = False) -> Lowered:
@@ -30,12 +31,10 @@ def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool 
     a list parameter to (parameter number, flat index); ``reduce``: outputs are summed over the
     batch. Values are those of the scalar graph up to the order of additions."""
     if reduce:
-        items, picks, dots, folded = _reduced(roots)
+        items, picks, dots, order = _reduced(roots)
         scalar = Lowered(roots, [], items, picks, dots).output_nodes()
-        if folded:  # the scalar graph is the outputs' minus the products folded into items
-            order = topo_order(roots)  # by serial: nothing older than a product is one
-            k = bisect_left(order, min(folded), key=_serial)
-            share_order(scalar, order[:k] + [n for n in order[k:] if n.serial not in folded])
+        if order is not None:  # the outputs' order minus the products folded into items
+            share_order(scalar, order)
     else:
         items, picks, dots, scalar = None, [], 0, list(roots)
     products, replace = _products(scalar, elements, _orders_of(items or ()))
@@ -53,20 +52,14 @@ def lower(roots: list[Expr], elements: dict[int, tuple[int, int]], reduce: bool 
 # -- reduced outputs ------------------------------------------------------------------------
 
 
-def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int, set[int]]:
+def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int, list[Expr] | None]:
     """Every reduced output as a sum over the batch of ``row * col``: an output ``a*b`` used
     nowhere else is (newer, older) operand, any other output ``r`` is (r, None). Rows pairing
     with the same columns form one ``OuterSum`` (a layer's weight and bias gradients); a pair
-    alone stays one ``Dot`` or ``Total``. Also returns the serials of the products folded so
-    (no node uses them: only they leave the graph the items' operands span)."""
-    pairs = _pairs(roots)
-    folded = {r.serial for r, (_, col) in zip(roots, pairs) if col is not None}
-    cols_of: dict[int, tuple[Expr, dict[int, Expr | None]]] = {}
-    for row, col in pairs:
-        cs = cols_of.get(row.serial)
-        if cs is None:
-            cols_of[row.serial] = cs = (row, {})
-        cs[1].setdefault(-1 if col is None else col.serial, col)
+    alone stays one ``Dot`` or ``Total``. Also returns the topological order of the graph
+    without the products folded so (None when none is): only they leave the graph the
+    items' operands span, as no node uses them."""
+    keys, cols_of, order = _pairs(roots)
     groups: dict[tuple[int, ...], list[Expr]] = {}  # column set -> rows, in first-seen order
     for row, cs in cols_of.values():
         key = sorted(cs)  # by serial; the ones (-1, the only negative key) go last
@@ -74,49 +67,79 @@ def _reduced(roots: list[Expr]) -> tuple[list, list[tuple[int, ...]], int, set[i
             key.append(key.pop(0))
         groups.setdefault(tuple(key), []).append(row)
     items: list = []
-    at_row: dict[int, tuple[int, int]] = {}  # row serial -> (item, row position)
-    at_col: list[dict[int, int]] = []  # per item: column serial (-1: ones) -> position
+    at_row: dict[int, tuple] = {}  # row serial -> (item,) or (item, row position, columns)
     for key, rows in groups.items():
         cs = cols_of[rows[0].serial][1]
+        k = len(items)
         if len(rows) * len(key) == 1:
             s = key[0]
             items.append(Total(rows[0]) if s < 0 else Dot(rows[0], cs[s]))
-        else:
-            cols = tuple(cs[s] for s in key if s >= 0)
-            items.append(OuterSum(Vectors(tuple(rows)), Vectors(cols), key[-1] < 0))
-        at_col.append({s: j for j, s in enumerate(key)})
+            at_row[rows[0].serial] = (k,)
+            continue
+        cols = tuple(cs[s] for s in key if s >= 0)
+        items.append(OuterSum(Vectors(tuple(rows)), Vectors(cols), key[-1] < 0))
+        at_col = {s: j for j, s in enumerate(key)}  # column serial (-1: ones) -> position
         for i, row in enumerate(rows):
-            at_row[row.serial] = (len(items) - 1, i)
+            at_row[row.serial] = (k, i, at_col)
     picks = []
-    for row, col in pairs:
-        k, i = at_row[row.serial]
-        if isinstance(items[k], OuterSum):
-            picks.append((k, i, at_col[k][-1 if col is None else col.serial]))
-        else:
-            picks.append((k,))
+    pick, last = picks.append, None
+    for rs, c in zip(*keys):  # a row's outputs are mostly in a run
+        if rs != last:
+            last, at = rs, at_row[rs]
+            if len(at) > 1:
+                k, i, at_col = at
+        pick(at if len(at) == 1 else (k, i, at_col[c]))
     dots = sum(len(cs) - (-1 in cs) for _, cs in cols_of.values())
-    return items, picks, dots, folded
+    return items, picks, dots, order
 
 
-def _pairs(roots: list[Expr]) -> list[tuple[Expr, Expr | None]]:
+def _pairs(roots: list[Expr]) -> tuple[tuple[list[int], list[int]], dict, list[Expr] | None]:
     """Each root as (row, column): a product no node uses as (newer, older) factor, else
-    (root, None). Only a node newer than a product can use it, so the search for users starts
-    at the oldest product root."""
+    (root, None). Returns the row serials and the column serials (-1: none) of the roots;
+    row serial -> (row, column serial -> column) in first-seen order; the graph's order
+    without those products.
+    Only a node newer than a product can use it, so the search for users starts at the
+    oldest product root."""
     mul = Op.MUL
-    muls = [r.serial for r in roots if r.op is mul]
+    lo = min([r.serial for r in roots if r.op is mul], default=None)
     used: set[int] = set()
-    if muls:
-        order = topo_order(roots)  # by serial
-        newer = order[bisect_right(order, min(muls), key=_serial) :]
-        used = {a.serial for n in newer for a in n.args}
-    pairs: list[tuple[Expr, Expr | None]] = []
+    order = None
+    if lo is not None:
+        order = topo_order(roots)  # by serial: nothing older than a product is one
+        k = bisect_left(order, lo, key=_serial)
+        used = {a.serial for n in islice(order, k + 1, None) for a in n.args}
+    folded: set[int] = set()
+    rss: list[int] = []
+    cols: list[int] = []
+    cols_of: dict[int, tuple[Expr, dict[int, Expr | None]]] = {}
+    fold, key, col_key = folded.add, rss.append, cols.append
+    last, cs = None, {}  # a row's outputs are mostly in a run: its columns at hand
     for r in roots:
-        if r.op is mul and r.serial not in used:
-            a, b = r.args
-            pairs.append((a, b) if a.serial >= b.serial else (b, a))
+        s = r.serial
+        if r.op is mul and s not in used:
+            fold(s)
+            row, col = r.args
+            rs, c = row.serial, col.serial
+            if rs < c:
+                row, col, rs, c = col, row, c, rs
         else:
-            pairs.append((r, None))
-    return pairs
+            row, col, rs, c = r, None, s, -1
+        if rs != last:
+            e = cols_of.get(rs)
+            if e is None:
+                cols_of[rs] = e = (row, {})
+            last, cs = rs, e[1]
+        if c not in cs:
+            cs[c] = col
+        key(rs)
+        col_key(c)
+    if order is not None:
+        if not folded:
+            return (rss, cols), cols_of, None
+        tail = order[k:]
+        del order[k:]
+        order += [n for n in tail if n.serial not in folded]
+    return (rss, cols), cols_of, order
 
 
 def _with_slices(item, elements: dict[int, tuple[int, int]]):
@@ -143,62 +166,118 @@ def _as_slice(nodes: tuple[Expr, ...], elements: dict[int, tuple[int, int]]) -> 
 def _sums(nodes: list[Expr], roots: list[Expr]) -> list[tuple[Expr, list[Expr]]]:
     """Each maximal tree of single-use additions, as (its top node, its terms left to right).
     One pass in serial order: an addition takes over the term lists of its single-use
-    addition arguments (which are then no sum's top), so each term is appended once."""
+    addition arguments (which are then no sum's top), so each term is appended once. A
+    chain (each addition's left argument the one before it: a layer's ``b + w0*x0 + ...``)
+    keeps its list at hand instead of in the table of open sums."""
     add = Op.ADD
     uses = Counter([a.serial for n in nodes for a in n.args if a.op is add])  # of additions
     for r in roots:
         uses[r.serial] += 2  # an output is never absorbed into a sum
+    once = {s for s, c in uses.items() if c == 1}  # additions only: absorbed by their user
     open_: dict[int, tuple[Expr, list[Expr]]] = {}  # top serial -> (top, terms), serial order
     take = open_.pop
+    cur, terms = None, []  # the newest addition and its terms, not yet in open_
     for n in [n for n in nodes if n.op is add]:
         a, b = n.args
-        terms = take(a.serial)[1] if a.op is add and uses[a.serial] == 1 else [a]
-        if b.op is add and uses[b.serial] == 1:
+        if a is not cur or a.serial not in once:
+            if cur is not None:
+                open_[cur.serial] = (cur, terms)
+            terms = take(a.serial)[1] if a.serial in once else [a]
+        if b.serial in once:
             terms += take(b.serial)[1]
         else:
             terms.append(b)
-        open_[n.serial] = (n, terms)
+        cur = n
+    if cur is not None:
+        open_[cur.serial] = (cur, terms)
     return list(open_.values())
-
-
-def _split(terms, elements, count) -> tuple[list[tuple[Expr, Expr]], list[Expr]]:
-    """A sum's terms as (weight, vector) products, the weight an element of a parameter (if
-    both factors are, the one in fewer sums), and the rest."""
-    prods, rest = [], []
-    mul = Op.MUL
-    for t in terms:
-        if t.op is mul:
-            u, v = t.args
-            su, sv = u.serial, v.serial
-            eu, ev = su in elements, sv in elements
-            if eu and (not ev or count[su] < count[sv]):
-                prods.append((u, v))
-                continue
-            if ev and (not eu or count[sv] < count[su]):
-                prods.append((v, u))
-                continue
-        rest.append(t)
-    return prods, rest
 
 
 def _candidates(scalar: list[Expr], elements) -> dict[tuple, list]:
     """Sums of at least two weight * vector products, with weights from one parameter and
-    distinct vectors, keyed by (parameter, vector set)."""
-    nodes = topo_order(scalar)
-    sums = _sums(nodes, scalar)
+    distinct vectors, keyed by (parameter, vector set); each as (top, rest, vector serial ->
+    weight's (parameter, flat index), the vectors' serials, the vectors) (see ``_split``)."""
     mul = Op.MUL
-    count = Counter([a.serial for _, ts in sums for t in ts if t.op is mul for a in t.args])
+    count: Counter = Counter()  # how many products of the sums each factor is in
+    factors = []
+    for n, terms in _sums(topo_order(scalar), scalar):
+        uv = [t.args for t in terms if t.op is mul]
+        su, sv = [u.serial for u, _ in uv], [v.serial for _, v in uv]
+        count.update(su)
+        count.update(sv)
+        if len(uv) > 1:
+            factors.append((n, terms, uv, su, sv))
     found: dict[tuple, list] = {}
-    for n, terms in sums:
-        prods, rest = _split(terms, elements, count)
-        if len(prods) < 2 or len({elements[w.serial][0] for w, _ in prods}) > 1:
-            continue
-        vec = {a.serial: (elements[w.serial][1], a) for w, a in prods}
-        if len(vec) < len(prods):
-            continue
-        key = (elements[prods[0][0].serial][0], tuple(sorted(vec)))
-        found.setdefault(key, []).append((n, rest, vec))
+    for n, terms, uv, su, sv in factors:
+        hit = _split_all(terms, uv, su, sv, elements, count)
+        if hit is None:
+            hit = _split(terms, elements, count)
+        if hit:
+            vec = hit[1]
+            found.setdefault((hit[0], tuple(sorted(vec))), []).append((n, *hit[2:], vec))
     return found
+
+
+def _split_all(terms, uv, su, sv, elements, count) -> tuple | bool | None:
+    """``_split`` when every product takes its weight from the same side (a layer's sums), in
+    whole-list steps; None when they do not (``_split`` then decides term by term), False
+    when the sum is no candidate."""
+    get, n = elements.get, len(uv)
+    eu, ev = list(map(get, su)), list(map(get, sv))
+    if None not in eu and (
+        ev.count(None) == n or all(map(lt, map(count.get, su), map(count.get, sv)))
+    ):
+        w, vs, nodes = eu, sv, [v for _, v in uv]
+    elif None not in ev and (
+        eu.count(None) == n or all(map(gt, map(count.get, su), map(count.get, sv)))
+    ):
+        w, vs, nodes = ev, su, [u for u, _ in uv]
+    else:
+        return None
+    if len(set(map(_first, w))) > 1:
+        return False
+    vec = dict(zip(vs, w))
+    if len(vec) < len(w):
+        return False
+    mul = Op.MUL
+    rest = [t for t in terms if t.op is not mul] if len(uv) < len(terms) else []
+    return w[0][0], vec, rest, vs, nodes
+
+
+def _split(terms: list[Expr], elements: dict, count: Counter) -> tuple | bool:
+    """A sum's terms as weight * vector products, the weight an element of a parameter (if
+    both factors are, the one in fewer sums), and the rest: (parameter, vector serial ->
+    weight's (parameter, flat index), rest, the vectors' serials, the vectors), or False
+    unless there are at least two products, all with weights from one parameter and
+    distinct vectors (the search stops at the first that breaks this)."""
+    mul = Op.MUL
+    get = elements.get
+    rest: list[Expr] = []
+    vec: dict[int, tuple[int, int]] = {}
+    vs: list[int] = []
+    nodes: list[Expr] = []
+    param = None
+    for t in terms:
+        if t.op is mul:
+            u, v = t.args
+            su, sv = u.serial, v.serial
+            eu, ev = get(su), get(sv)
+            if eu is not None and (ev is None or count[su] < count[sv]):
+                w, sa = eu, sv
+            elif ev is not None and (eu is None or count[sv] < count[su]):
+                w, sa, v = ev, su, u
+            else:
+                rest.append(t)
+                continue
+            if sa in vec or (vec and w[0] != param):
+                return False
+            param = w[0]
+            vec[sa] = w
+            vs.append(sa)
+            nodes.append(v)
+        else:
+            rest.append(t)
+    return (param, vec, rest, vs, nodes) if len(vec) > 1 else False
 
 
 def _orders_of(items) -> dict[frozenset, tuple[int, ...]]:
@@ -227,28 +306,29 @@ def _products(scalar: list[Expr], elements, prefer: dict) -> tuple[list[MatMul],
         if len(members) < 2:
             continue
         g = len(products)
-        vec0 = members[0][2]
+        _, _, vs0, nodes0, _ = members[0]
+        node_of = dict(zip(vs0, nodes0))
         order = list(vkey)  # by serial, or by flat index when all are elements of one param
         if all(s in elements for s in order) and len({elements[s][0] for s in order}) == 1:
             order.sort(key=lambda s: elements[s][1])
         else:
             order = list(prefer.get(frozenset(vkey), order))
-        vectors = _as_slice(tuple(vec0[s][1] for s in order), elements)
-        index = [[vec[s][0] for s in order] for _, _, vec in members]
+        vectors = _as_slice(tuple(map(node_of.__getitem__, order)), elements)
+        index = [list(map(_second, map(m[4].__getitem__, order))) for m in members]
         # A bias: one more element of the same parameter in every sum joins the product as a
         # column of W times a row of ones (one fewer whole-batch addition per sum).
         bias = [
             next((t for t in rest if _param_of(t, elements) == param), None)
-            for _, rest, _ in members
+            for _, rest, *_ in members
         ]
         ones = all(b is not None for b in bias)
         if ones:
-            for row, b, (_, rest, _) in zip(index, bias, members):
+            for row, b, (_, rest, *_) in zip(index, bias, members):
                 row.append(elements[b.serial][1])
                 del rest[next(i for i, t in enumerate(rest) if t is b)]  # one occurrence
         rows = tuple(symbol(f"mm{g}_{j}") for j in range(len(members)))
         products.append(MatMul(param, tuple(map(tuple, index)), vectors, ones, rows))
-        for (n, rest, _), row in zip(members, rows):
+        for (n, rest, *_), row in zip(members, rows):
             replace[n.serial] = (rest, row)
     return products, replace
 

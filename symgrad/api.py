@@ -17,6 +17,7 @@ from .backends import BACKENDS, Backend
 from .backends import get as get_backend
 from .backends.base import ArrayOut
 from .backends.naming import NameScope, derivative_labels
+from .backends.params import parameters
 from .display import compiled_html
 from .ir import Expr, count_ops, flatten, gc_paused, orders_shared
 from .ir.traverse import order_and_leaves
@@ -27,74 +28,10 @@ REDUCTIONS = (None, "sum", "mean")
 __all__ = ["BACKENDS", "CompiledFunction", "compile"]
 
 
-def _leaf(x: Any, where: str) -> Expr:
-    e = getattr(x, "_expr", x)
-    if not isinstance(e, Expr) or e.op is not Op.SYMBOL:
-        raise TypeError(f"{where} must be a symbol (or a list of symbols), got {x!r:.60}")
-    return e
-
-
 def _as_nested(item: Any) -> Any:
     if hasattr(item, "tolist") and hasattr(item, "dtype"):  # an object array of symbols
         return item.tolist()
     return item
-
-
-def _spec_names(item: Any, scope: NameScope, names: dict[int, str], where: str) -> Any:
-    """The nested list of element names for a list input; each symbol named once."""
-
-    def name(x: Any) -> str:
-        e = _leaf(x, where)
-        if e.serial in names:
-            _given_twice(e)
-        names[e.serial] = scope.fresh(e.payload)
-        return names[e.serial]
-
-    if type(item) is list:  # the common flat list: one loop, no structure rebuilt
-        flat = _flat_names(item, scope, names)
-        if flat is not None:
-            return flat
-    return structure.map(name, item, is_leaf=structure.dict_leaf)
-
-
-def _flat_names(item: list, scope: NameScope, names: dict[int, str]) -> list[str] | None:
-    """``_spec_names`` of a flat list of symbols, or None if it holds anything else (the
-    general path then names it, or says what is wrong)."""
-    exprs = [getattr(x, "_expr", x) for x in item]
-    if not all(issubclass(t, Expr) for t in set(map(type, exprs))):
-        return None
-    if exprs and {e.op for e in exprs} != {Op.SYMBOL}:
-        return None
-    out = scope.fresh_all([e.payload for e in exprs])
-    serials = [e.serial for e in exprs]
-    if len(set(serials)) == len(serials) and names.keys().isdisjoint(serials):
-        names.update(zip(serials, out))  # each symbol once: the loop below would not raise
-        return out
-    for e, nm in zip(exprs, out):
-        if e.serial in names:
-            _given_twice(e)
-        names[e.serial] = nm
-    return out
-
-
-def _given_twice(e: Expr) -> None:
-    raise ValueError(
-        f"the symbol {e.payload!r} is given twice in inputs; each input symbol must appear once"
-    )
-
-
-def _param_label(item: Any, position: int) -> str:
-    """A list input's parameter name: the stem its labels share (``w`` for ``w0, w1``), else
-    its position (``arg0``). Only symbols have labels (anything else is refused later)."""
-    symbol = Op.SYMBOL
-    exprs = [getattr(x, "_expr", x) for x in structure.leaves(item)]
-    labels = [e.payload for e in exprs if isinstance(e, Expr) and e.op is symbol]
-    if labels:
-        stem = labels[0].rstrip("0123456789_[]() ")
-        # every label starts with stem iff the smallest and largest do (sorted order)
-        if stem and min(labels).startswith(stem) and max(labels).startswith(stem):
-            return stem
-    return f"arg{position}"
 
 
 class CompiledFunction:
@@ -303,7 +240,7 @@ def compile(  # the contract's name
     scope = NameScope()
     names: dict[int, str] = {}
     with gc_paused():  # IR, claims and printing build no cycles; see ir.gc_paused
-        params, arg_info = _params([_as_nested(raw) for raw in inputs], scope, names)
+        params, arg_info = parameters([_as_nested(raw) for raw in inputs], scope, names)
         layout = sparse_outputs.slots(outputs)  # where sg.Sparse outputs sit (usually none)
         structure_, leaves = _split_outputs(outputs)
         roots = flatten(leaves)
@@ -322,35 +259,6 @@ def compile(  # the contract's name
         return fn
     fn.stats.update(sparse_outputs.stats(outputs))
     return _SparseOutputs.wrap(fn, layout)
-
-
-def _params(
-    items: list, scope: NameScope, names: dict[int, str]
-) -> tuple[list[tuple[str, Any]], list[tuple[str, tuple | None]]]:
-    """(params, arg_info): each input's parameter name and, for a list, its nested element
-    names; and the name and shape a call checks. List parameters are named first, so a list
-    ``w`` keeps ``w`` and its items ``w0, w1 ...``."""
-    params: list[tuple[str, Any]] = []
-    arg_info: list[tuple[str, tuple | None]] = []
-    for i, item in enumerate(items):
-        if isinstance(item, list | tuple):
-            shape = structure.shape(item, f"inputs[{i}]")
-            pname = scope.fresh(_param_label(item, i))
-            params.append((pname, None))
-            arg_info.append((pname, shape))
-        else:
-            _leaf(item, f"inputs[{i}]")
-            params.append((None, None))
-            arg_info.append((None, None))
-    for i, item in enumerate(items):
-        if isinstance(item, list | tuple):
-            params[i] = (params[i][0], _spec_names(item, scope, names, f"inputs[{i}]"))
-        else:
-            e = _leaf(item, f"inputs[{i}]")
-            pname = _spec_names(item, scope, names, f"inputs[{i}]")
-            params[i] = (pname, None)
-            arg_info[i] = (e.payload, None)
-    return params, arg_info
 
 
 def _check_closed(roots: list[Expr], names: dict[int, str]) -> int:

@@ -165,7 +165,9 @@ def derivative_labels(
         seconds[f.serial] = out = next(iter(found.values())) if len(found) == 1 else None
         return out
 
-    kinds: list[tuple | None] = []
+    # Per root: for a gradient's entry the label of its s, a str (its f is the root's one
+    # claim's); else the kind _texts reads (a tuple), or None.
+    kinds: list[str | tuple | None] = []
     firsts: dict[int, int] = {}  # id of a differentiated f -> its index among them
     get, keep, name = claims.get, kinds.append, names.get
     last, fid, first_order = None, 0, False  # a gradient's entries share their f: test it once
@@ -176,12 +178,12 @@ def derivative_labels(
             if f is not last:
                 last, fid, first_order = f, id(f), second(f) is None
             if f is not r and first_order:
-                keep(("g", fid, 0, name(s.serial) or sanitize(s.payload)))
+                keep(name(s.serial) or sanitize(s.payload))
                 if fid not in firsts:
                     firsts[fid] = len(firsts)
                 continue
         cands = set()
-        for f, s in claims.get(r.serial, ()):
+        for f, s in found:
             s0 = None if f is r else second(f)
             if f is r:
                 cands.add(None)
@@ -191,20 +193,25 @@ def derivative_labels(
             else:
                 cands.add(("g", id(f), id(s), label(s)))
                 firsts.setdefault(id(f), len(firsts))
-        kinds.append(cands.pop() if len(cands) == 1 else None)
-    return _texts(kinds, firsts)
+        keep(cands.pop() if len(cands) == 1 else None)
+    return _texts(kinds, firsts, roots, claims)
 
 
-def _texts(kinds: list[tuple | None], firsts: dict[int, int]) -> list[str | None]:
+def _texts(
+    kinds: list, firsts: dict[int, int], roots: list, claims: dict[int, list[tuple]]
+) -> list[str | None]:
     """The labels of ``derivative_labels``' kinds: ``g_w0``, ``g1_w0``, ``h_w0_w1``."""
-    if len(firsts) <= 1:  # one function differentiated (a gradient): every prefix is "g"
-        return [None if k is None else "_".join(k[:1] + k[3:]) for k in kinds]
+    one = len(firsts) <= 1  # one function differentiated (a gradient): every prefix is "g"
+    if one and set(map(type, kinds)) <= {str}:
+        return list(map("g_".__add__, kinds))  # a gradient alone: the common case
     out: list[str | None] = []
-    for k in kinds:
+    for r, k in zip(roots, kinds):
         if k is None:
             out.append(None)
+        elif type(k) is str:  # a gradient's entry: its f is the root's one claim's
+            out.append("g_" + k if one else f"g{firsts[id(claims[r.serial][0][0])]}_{k}")
         elif k[0] == "h":
             out.append(f"h_{k[3]}_{k[4]}")
         else:
-            out.append(f"g{firsts[k[1]]}_{k[3]}")
+            out.append("g_" + k[3] if one else f"g{firsts[k[1]]}_{k[3]}")
     return out

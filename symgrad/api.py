@@ -7,6 +7,8 @@ import numbers
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from itertools import compress, repeat
+from operator import attrgetter, is_not
 from typing import Any
 
 from . import sparse_outputs, structure
@@ -16,7 +18,7 @@ from .autodiff.sparse import Sparse
 from .backends import BACKENDS, Backend
 from .backends import get as get_backend
 from .backends.base import ArrayOut
-from .backends.naming import NameScope, derivative_labels
+from .backends.naming import LazyHints, NameScope, derivative_labels
 from .backends.params import parameters
 from .display import compiled_html
 from .ir import Expr, count_ops, flatten, gc_paused, orders_shared
@@ -25,6 +27,7 @@ from .ops import Op
 from .passes import optimize
 
 REDUCTIONS = (None, "sum", "mean")
+_serial = attrgetter("serial")
 __all__ = ["BACKENDS", "CompiledFunction", "compile"]
 
 
@@ -243,9 +246,12 @@ def compile(  # the contract's name
         params, arg_info = parameters([_as_nested(raw) for raw in inputs], scope, names)
         layout = sparse_outputs.slots(outputs)  # where sg.Sparse outputs sit (usually none)
         structure_, leaves = _split_outputs(outputs)
-        roots = flatten(leaves)
+        roots = leaves if set(map(type, leaves)) <= {Expr} else flatten(leaves)  # a gradient
         claims = provenance.snapshot(roots)  # what each output is the derivative of
-        labels = derivative_labels(roots, claims, names)  # g_w0: names from the claims
+
+        def labels() -> list[str | None]:  # g_w0: names from the claims, if a backend asks
+            return derivative_labels(roots, claims, names)
+
         with orders_shared():  # the check, the passes and the printer walk the graph once
             forward_ops = _check_closed(roots, names)
             passed = optimize(roots) if optimize_passes else roots
@@ -279,9 +285,9 @@ def _check_closed(roots: list[Expr], names: dict[int, str]) -> int:
 
 def _compile(params, arg_info, names, scope, roots, structure_, be, reduce, labels):
     """Lowering, code generation and loading of ``roots`` (after the passes, if any), once
-    the inputs and outputs are checked. ``labels[i]`` names the line computing output ``i``
-    (kept through the passes by position)."""
-    scope.hints = {r.serial: lb for r, lb in zip(roots, labels) if lb is not None}
+    the inputs and outputs are checked. ``labels()[i]`` names the line computing output ``i``
+    (kept through the passes by position), made when the printer first asks for a name."""
+    scope.hints = LazyHints(lambda: _hint_table(roots, labels()))
     # The docstring shows the generated parameter names: a raw label there could close the
     # docstring and reach the module's code (names are labels, never code).
     doc = _doc([(p, s) for (p, _), (_, s) in zip(params, arg_info)], be)
@@ -295,6 +301,12 @@ def _compile(params, arg_info, names, scope, roots, structure_, be, reduce, labe
         "source_sha1": hashlib.sha1(source.encode()).hexdigest()[:12],
     }
     return CompiledFunction(source, be.name, arg_info, stats, reduce=reduce)
+
+
+def _hint_table(roots: list[Expr], labels: list[str | None]) -> dict[int, str]:
+    """Serial -> label of the roots that have one (of a node given twice, its last label)."""
+    serials = map(_serial, roots)
+    return dict(compress(zip(serials, labels), map(is_not, labels, repeat(None))))
 
 
 def _cost_split(roots: list[Expr], optimized: list[Expr], first: int, total_ops: int) -> dict:

@@ -261,3 +261,109 @@ def test_the_slot_table_covers_every_op():
     slots = passes._slots(rules, frozenset({Op.MUL}))
     assert all(slots[op.code] == (rules[op], op is Op.MUL) for op in Op)
     assert topo_order([]) == []
+
+
+# -- names: the joined-text test of plain labels, lazy labels ------------------------------
+
+
+def _plain_one_by_one(labels) -> bool:
+    """``_all_plain`` by its definition: each label one at a time."""
+    return bool(labels) and all(
+        type(lb) is str
+        and lb.isascii()
+        and lb.isidentifier()
+        and len(lb) <= 32
+        and lb[0] != "_"
+        and lb[-1] != "_"
+        for lb in labels
+    )
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [],
+        [""],
+        ["a", ""],
+        ["", "a"],
+        ["_a"],
+        ["a_"],
+        ["a__b"],
+        ["0a"],
+        ["a", "9"],
+        ["x" * 32],
+        ["x" * 33],
+        ["a\nb"],
+        ["a", "b\n"],
+        ["é"],
+        ["a b"],
+        ["w0", "w1", "b"],
+        ["a", 1],
+        [f"p{i}" for i in range(2000)],
+    ],
+)
+def test_plain_labels_by_joined_text_match_one_by_one(labels):
+    from symgrad.backends.naming import _all_plain
+
+    assert _all_plain(labels) == _plain_one_by_one(labels)
+
+
+def test_lazy_hints_are_made_once_and_only_when_asked():
+    from symgrad.backends.naming import LazyHints
+
+    calls = []
+
+    def make():
+        calls.append(1)
+        return {3: "g_w0"}
+
+    hints = LazyHints(make)
+    scope = NameScope(hints=hints)
+    other = scope.copy()
+    assert calls == [] and other.hints is hints  # shared, not made
+    assert other.name_for(3) == "g_w0" and scope.hints.get(4) is None
+    assert scope.hints.get(4, "d") == "d" and calls == [1]
+    plain = NameScope(hints={1: "g_a"})
+    assert plain.copy().hints == {1: "g_a"} and plain.copy().hints is not plain.hints
+
+
+def test_hint_table_keeps_the_last_label_of_a_node():
+    from symgrad.api import _hint_table
+
+    a, b = (_node(s) for s in sg.symbols("a b"))
+    roots = [a, b, a, b, a]
+    labels = ["g_a", None, "h_a_a", None, None]
+    want = {r.serial: lb for r, lb in zip(roots, labels) if lb is not None}
+    assert _hint_table(roots, labels) == want
+    assert _hint_table([], []) == {}
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_lazy_labels_print_what_eager_labels_print(backend, monkeypatch):
+    """Each compile asks for the labels at most once, and prints what labels made before
+    the lowering print."""
+    from symgrad import api
+
+    x = list(sg.symbols("x0:3"))
+    y = sg.symbols("y")
+    f = sg.tanh(x[0] * x[1]) * x[2] + y * y
+    outs = [f, sg.gradient(f, x), sg.hessian(f, x[:2]), sg.jacobian([f, x[0] * y], [y])]
+    real = api.derivative_labels
+    calls = []
+
+    def counted(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(api, "derivative_labels", counted)
+    lazy = sg.compile([x, y], outs, backend=backend).source
+    assert len(calls) == 1
+
+    class Eager(api.LazyHints):
+        def __init__(self, make):
+            super().__init__(make)
+            self.get(-1)
+
+    monkeypatch.setattr(api, "LazyHints", Eager)
+    assert sg.compile([x, y], outs, backend=backend).source == lazy
+    assert "g0_x0" in lazy and "h_x0_x1" in lazy

@@ -12,6 +12,8 @@ import keyword
 import math
 import re
 import string
+from collections.abc import Callable
+from operator import itemgetter
 
 RESERVED = frozenset(
     set(keyword.kwlist)
@@ -39,7 +41,8 @@ def sanitize(label: str) -> str:
 
 
 _ID_CHARS = (string.ascii_letters + string.digits + "_").encode()
-_BAD_FIRST = frozenset({"", "_", *string.digits})
+_BAD_FIRST = frozenset({"_", *string.digits})
+_first_char = itemgetter(0)
 
 
 def _all_plain(labels: list) -> bool:
@@ -58,7 +61,29 @@ def _all_plain(labels: list) -> bool:
     raw = text.encode("ascii")
     if raw.translate(None, _ID_CHARS) != b"\n" * (len(labels) + 1):  # no other character
         return False
-    return b"_\n" not in raw and _BAD_FIRST.isdisjoint({lb[:1] for lb in labels})
+    if b"\n\n" in raw or b"_\n" in raw:  # a label empty, or ending in _
+        return False
+    return _BAD_FIRST.isdisjoint(set(map(_first_char, labels)))
+
+
+class LazyHints:
+    """Node serial -> label (``g_w0``), made by ``make`` at the first lookup and kept: a
+    backend that names no line after an output (the C backend's phased form of a large
+    model) never pays for its 100,000 labels. Read-only, so the copies of a scope share it."""
+
+    __slots__ = ("_make", "_table")
+
+    def __init__(self, make: Callable[[], dict[int, str]]) -> None:
+        self._make: Callable[[], dict[int, str]] | None = make
+        self._table: dict[int, str] | None = None
+
+    def get(self, serial: int, default: str | None = None) -> str | None:
+        table = self._table
+        if table is None:
+            assert self._make is not None
+            table = self._table = self._make()
+            self._make = None
+        return table.get(serial, default)
 
 
 class NameScope:
@@ -67,11 +92,14 @@ class NameScope:
     def __init__(
         self,
         reserved: frozenset[str] | set[str] = RESERVED,
-        hints: dict[int, str] | None = None,
+        hints: dict[int, str] | LazyHints | None = None,
     ) -> None:
         self._taken: set[str] = set(reserved)
         self._counters: dict[str, int] = {}
-        self.hints: dict[int, str] = dict(hints or {})  # node serial -> label (``g_w0``)
+        # node serial -> label (``g_w0``); a LazyHints is shared, a dict copied
+        self.hints: dict[int, str] | LazyHints = (
+            hints if isinstance(hints, LazyHints) else dict(hints or {})
+        )
 
     def reserve(self, name: str) -> None:
         self._taken.add(name)

@@ -62,7 +62,7 @@ def _flat_names(
     path's loop raises for the first repeat, in order)."""
     out = scope.fresh_all(labels)
     serials = list(map(_serial, exprs))
-    if names.keys().isdisjoint(serials):
+    if not names or names.keys().isdisjoint(serials):
         size = len(names)
         names.update(zip(serials, out))
         if len(names) - size == len(serials):  # each symbol once

@@ -253,8 +253,8 @@ def compile(  # the contract's name
             return derivative_labels(roots, claims, names)
 
         with orders_shared():  # the check, the passes and the printer walk the graph once
-            forward_ops = _check_closed(roots, names)
-            passed = optimize(roots) if optimize_passes else roots
+            order, forward_ops = _check_closed(roots, names)
+            passed = optimize(roots, order=order) if optimize_passes else roots
             fn = _compile(params, arg_info, names, scope, passed, structure_, be, reduce, labels)
             fn.stats.update(_cost_split(roots, passed, forward_ops, fn.stats["ops"]))
     # What sg.verify(fn) needs: the input symbols and the outputs as given, before any pass.
@@ -267,10 +267,11 @@ def compile(  # the contract's name
     return _SparseOutputs.wrap(fn, layout)
 
 
-def _check_closed(roots: list[Expr], names: dict[int, str]) -> int:
-    """Refuse outputs that read a symbol not among the inputs; returns the op count of the
-    first output (the same walk: see ``order_and_leaves``), for ``_cost_split``."""
-    _, leaves, first_ops = order_and_leaves(roots)
+def _check_closed(roots: list[Expr], names: dict[int, str]) -> tuple[list[Expr], int]:
+    """Refuse outputs that read a symbol not among the inputs; returns the walk's order (for
+    the passes) and the op count of the first output (the same walk: see
+    ``order_and_leaves``), for ``_cost_split``."""
+    order, leaves, first_ops = order_and_leaves(roots)
     symbol = Op.SYMBOL  # a local: looking the enum member up per node costs more than the test
     missing = sorted(
         (n for n in leaves if n.op is symbol and n.serial not in names), key=lambda n: n.serial
@@ -280,7 +281,7 @@ def _check_closed(roots: list[Expr], names: dict[int, str]) -> int:
         raise ValueError(
             f"outputs depend on symbols that are not inputs: {labels}; add them to inputs"
         )
-    return first_ops
+    return order, first_ops
 
 
 def _compile(params, arg_info, names, scope, roots, structure_, be, reduce, labels):

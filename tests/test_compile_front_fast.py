@@ -367,3 +367,10 @@ def test_lazy_labels_print_what_eager_labels_print(backend, monkeypatch):
     monkeypatch.setattr(api, "LazyHints", Eager)
     assert sg.compile([x, y], outs, backend=backend).source == lazy
     assert "g0_x0" in lazy and "h_x0_x1" in lazy
+
+
+@pytest.mark.parametrize("case", list(_pass_cases()))
+def test_optimize_with_the_callers_order_equals_its_own_walk(case):
+    roots = _pass_cases()[case]
+    given = passes.optimize(roots, order=topo_order(roots))
+    assert [r.serial for r in given] == [r.serial for r in passes.optimize(roots)]

@@ -40,13 +40,19 @@ def rewrite(roots: list[Expr], rule: Rule, ops: frozenset[Op] | None = None) -> 
     return _sweep(roots, {op: [rule] for op in ops}, frozenset())
 
 
-def _sweep(roots: list[Expr], rules: dict[Op, list[Rule]], guarded: frozenset[Op]) -> list[Expr]:
+def _sweep(
+    roots: list[Expr],
+    rules: dict[Op, list[Rule]],
+    guarded: frozenset[Op],
+    order: list[Expr] | None = None,
+) -> list[Expr]:
     """One bottom-up rebuild trying ``rules`` per op; an op in ``guarded`` is tried only on a
-    node with a constant argument."""
+    node with a constant argument. ``order`` is ``topo_order(roots)``, if the caller has it."""
     new: dict[int, Expr] = {}  # only the nodes that changed
     get = new.get
     const_op = Op.CONST
-    order = topo_order(roots)
+    if order is None:
+        order = topo_order(roots)
     slots = _slots(rules, guarded)
     with gc_paused():
         start = _first_change(order, slots, rules, new)
@@ -130,8 +136,12 @@ def _first_change(order: list[Expr], slots: list, rules: dict[Op, list[Rule]], n
     return len(order)
 
 
-def optimize(roots: list[Expr], passes: list[str] | None = None) -> list[Expr]:
-    """Run the pipeline (or only the named ``passes`` of it) over ``roots`` in one sweep."""
+def optimize(
+    roots: list[Expr], passes: list[str] | None = None, *, order: list[Expr] | None = None
+) -> list[Expr]:
+    """Run the pipeline (or only the named ``passes`` of it) over ``roots`` in one sweep;
+    ``order`` is ``topo_order(roots)`` if the caller has it (``sg.compile``'s input check
+    walked the graph: looking the order up again costs a key of every root's serial)."""
     rules: dict[Op, list[Rule]] = {}
     unguarded: set[Op] = set()
     for name, rule, ops, needs_const in PIPELINE:
@@ -141,7 +151,7 @@ def optimize(roots: list[Expr], passes: list[str] | None = None) -> list[Expr]:
                 if not needs_const:
                     unguarded.add(op)
     guarded = frozenset(rules) - unguarded
-    return _sweep(roots, rules, guarded) if rules else list(roots)
+    return _sweep(roots, rules, guarded, order) if rules else list(roots)
 
 
 __all__ = ["optimize", "rewrite", "PIPELINE", "gc_paused", "Op"]

@@ -196,6 +196,7 @@ def derivative_labels(
     # Per root: for a gradient's entry the label of its s, a str (its f is the root's one
     # claim's); else the kind _texts reads (a tuple), or None.
     kinds: list[str | tuple | None] = []
+    odd: list[int] = []  # the positions of the kinds that are not a str
     firsts: dict[int, int] = {}  # id of a differentiated f -> its index among them
     get, keep, name = claims.get, kinds.append, names.get
     last, fid, first_order = None, 0, False  # a gradient's entries share their f: test it once
@@ -210,36 +211,52 @@ def derivative_labels(
                 if fid not in firsts:
                     firsts[fid] = len(firsts)
                 continue
-        cands = set()
-        for f, s in found:
-            s0 = None if f is r else second(f)
-            if f is r:
-                cands.add(None)
-            elif s0 is not None:
-                pair = sorted((s0, s), key=lambda e: e.serial)
-                cands.add(("h", id(pair[0]), id(pair[1]), label(pair[0]), label(pair[1])))
-            else:
-                cands.add(("g", id(f), id(s), label(s)))
-                firsts.setdefault(id(f), len(firsts))
-        keep(cands.pop() if len(cands) == 1 else None)
-    return _texts(kinds, firsts, roots, claims)
+        odd.append(len(kinds))
+        keep(_kind(r, found, second, label, firsts))
+    return _texts(kinds, odd, firsts, roots, claims)
+
+
+def _kind(r, found: list[tuple], second, label, firsts: dict[int, int]) -> tuple | None:
+    """The kind of a root with other claims than one first derivative: ``("h", ...)`` for a
+    second derivative, ``("g", ...)`` for a first, None if its claims disagree or it is its
+    own derivative. Each differentiated f is numbered (``firsts``) as it is met."""
+    cands = set()
+    for f, s in found:
+        s0 = None if f is r else second(f)
+        if f is r:
+            cands.add(None)
+        elif s0 is not None:
+            pair = sorted((s0, s), key=lambda e: e.serial)
+            cands.add(("h", id(pair[0]), id(pair[1]), label(pair[0]), label(pair[1])))
+        else:
+            cands.add(("g", id(f), id(s), label(s)))
+            firsts.setdefault(id(f), len(firsts))
+    return cands.pop() if len(cands) == 1 else None
 
 
 def _texts(
-    kinds: list, firsts: dict[int, int], roots: list, claims: dict[int, list[tuple]]
+    kinds: list, odd: list[int], firsts: dict[int, int], roots: list, claims: dict
 ) -> list[str | None]:
-    """The labels of ``derivative_labels``' kinds: ``g_w0``, ``g1_w0``, ``h_w0_w1``."""
-    one = len(firsts) <= 1  # one function differentiated (a gradient): every prefix is "g"
-    if one and set(map(type, kinds)) <= {str}:
-        return list(map("g_".__add__, kinds))  # a gradient alone: the common case
-    out: list[str | None] = []
+    """The labels of ``derivative_labels``' kinds: ``g_w0``, ``g1_w0``, ``h_w0_w1``. With one
+    function differentiated (a gradient), every gradient entry's is ``"g_" + k``, made for
+    all at once; then the few ``odd`` kinds (the loss itself: None) are put in."""
+    if len(firsts) <= 1:
+        bulk = list(kinds) if odd else kinds
+        for i in odd:
+            bulk[i] = ""
+        out: list[str | None] = list(map("g_".__add__, bulk))
+        for i in odd:
+            k = kinds[i]
+            out[i] = None if k is None else f"h_{k[3]}_{k[4]}" if k[0] == "h" else "g_" + k[3]
+        return out
+    out = []
     for r, k in zip(roots, kinds):
         if k is None:
             out.append(None)
         elif type(k) is str:  # a gradient's entry: its f is the root's one claim's
-            out.append("g_" + k if one else f"g{firsts[id(claims[r.serial][0][0])]}_{k}")
+            out.append(f"g{firsts[id(claims[r.serial][0][0])]}_{k}")
         elif k[0] == "h":
             out.append(f"h_{k[3]}_{k[4]}")
         else:
-            out.append("g_" + k[3] if one else f"g{firsts[k[1]]}_{k[3]}")
+            out.append(f"g{firsts[k[1]]}_{k[3]}")
     return out

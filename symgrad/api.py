@@ -7,6 +7,8 @@ import numbers
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from itertools import compress, repeat
+from operator import attrgetter, is_not
 from typing import Any
 
 from . import sparse_outputs, structure
@@ -16,7 +18,8 @@ from .autodiff.sparse import Sparse
 from .backends import BACKENDS, Backend
 from .backends import get as get_backend
 from .backends.base import ArrayOut
-from .backends.naming import NameScope, derivative_labels
+from .backends.naming import LazyHints, NameScope, derivative_labels
+from .backends.params import parameters
 from .display import compiled_html
 from .ir import Expr, count_ops, flatten, gc_paused, orders_shared
 from .ir.traverse import order_and_leaves
@@ -24,77 +27,14 @@ from .ops import Op
 from .passes import optimize
 
 REDUCTIONS = (None, "sum", "mean")
+_serial = attrgetter("serial")
 __all__ = ["BACKENDS", "CompiledFunction", "compile"]
-
-
-def _leaf(x: Any, where: str) -> Expr:
-    e = getattr(x, "_expr", x)
-    if not isinstance(e, Expr) or e.op is not Op.SYMBOL:
-        raise TypeError(f"{where} must be a symbol (or a list of symbols), got {x!r:.60}")
-    return e
 
 
 def _as_nested(item: Any) -> Any:
     if hasattr(item, "tolist") and hasattr(item, "dtype"):  # an object array of symbols
         return item.tolist()
     return item
-
-
-def _spec_names(item: Any, scope: NameScope, names: dict[int, str], where: str) -> Any:
-    """The nested list of element names for a list input; each symbol named once."""
-
-    def name(x: Any) -> str:
-        e = _leaf(x, where)
-        if e.serial in names:
-            _given_twice(e)
-        names[e.serial] = scope.fresh(e.payload)
-        return names[e.serial]
-
-    if type(item) is list:  # the common flat list: one loop, no structure rebuilt
-        flat = _flat_names(item, scope, names)
-        if flat is not None:
-            return flat
-    return structure.map(name, item, is_leaf=structure.dict_leaf)
-
-
-def _flat_names(item: list, scope: NameScope, names: dict[int, str]) -> list[str] | None:
-    """``_spec_names`` of a flat list of symbols, or None if it holds anything else (the
-    general path then names it, or says what is wrong)."""
-    exprs = [getattr(x, "_expr", x) for x in item]
-    if not all(issubclass(t, Expr) for t in set(map(type, exprs))):
-        return None
-    if exprs and {e.op for e in exprs} != {Op.SYMBOL}:
-        return None
-    out = scope.fresh_all([e.payload for e in exprs])
-    serials = [e.serial for e in exprs]
-    if len(set(serials)) == len(serials) and names.keys().isdisjoint(serials):
-        names.update(zip(serials, out))  # each symbol once: the loop below would not raise
-        return out
-    for e, nm in zip(exprs, out):
-        if e.serial in names:
-            _given_twice(e)
-        names[e.serial] = nm
-    return out
-
-
-def _given_twice(e: Expr) -> None:
-    raise ValueError(
-        f"the symbol {e.payload!r} is given twice in inputs; each input symbol must appear once"
-    )
-
-
-def _param_label(item: Any, position: int) -> str:
-    """A list input's parameter name: the stem its labels share (``w`` for ``w0, w1``), else
-    its position (``arg0``). Only symbols have labels (anything else is refused later)."""
-    symbol = Op.SYMBOL
-    exprs = [getattr(x, "_expr", x) for x in structure.leaves(item)]
-    labels = [e.payload for e in exprs if isinstance(e, Expr) and e.op is symbol]
-    if labels:
-        stem = labels[0].rstrip("0123456789_[]() ")
-        # every label starts with stem iff the smallest and largest do (sorted order)
-        if stem and min(labels).startswith(stem) and max(labels).startswith(stem):
-            return stem
-    return f"arg{position}"
 
 
 class CompiledFunction:
@@ -303,15 +243,18 @@ def compile(  # the contract's name
     scope = NameScope()
     names: dict[int, str] = {}
     with gc_paused():  # IR, claims and printing build no cycles; see ir.gc_paused
-        params, arg_info = _params([_as_nested(raw) for raw in inputs], scope, names)
+        params, arg_info = parameters([_as_nested(raw) for raw in inputs], scope, names)
         layout = sparse_outputs.slots(outputs)  # where sg.Sparse outputs sit (usually none)
         structure_, leaves = _split_outputs(outputs)
-        roots = flatten(leaves)
+        roots = leaves if set(map(type, leaves)) <= {Expr} else flatten(leaves)  # a gradient
         claims = provenance.snapshot(roots)  # what each output is the derivative of
-        labels = derivative_labels(roots, claims, names)  # g_w0: names from the claims
+
+        def labels() -> list[str | None]:  # g_w0: names from the claims, if a backend asks
+            return derivative_labels(roots, claims, names)
+
         with orders_shared():  # the check, the passes and the printer walk the graph once
-            forward_ops = _check_closed(roots, names)
-            passed = optimize(roots) if optimize_passes else roots
+            order, forward_ops = _check_closed(roots, names)
+            passed = optimize(roots, order=order) if optimize_passes else roots
             fn = _compile(params, arg_info, names, scope, passed, structure_, be, reduce, labels)
             fn.stats.update(_cost_split(roots, passed, forward_ops, fn.stats["ops"]))
     # What sg.verify(fn) needs: the input symbols and the outputs as given, before any pass.
@@ -324,39 +267,11 @@ def compile(  # the contract's name
     return _SparseOutputs.wrap(fn, layout)
 
 
-def _params(
-    items: list, scope: NameScope, names: dict[int, str]
-) -> tuple[list[tuple[str, Any]], list[tuple[str, tuple | None]]]:
-    """(params, arg_info): each input's parameter name and, for a list, its nested element
-    names; and the name and shape a call checks. List parameters are named first, so a list
-    ``w`` keeps ``w`` and its items ``w0, w1 ...``."""
-    params: list[tuple[str, Any]] = []
-    arg_info: list[tuple[str, tuple | None]] = []
-    for i, item in enumerate(items):
-        if isinstance(item, list | tuple):
-            shape = structure.shape(item, f"inputs[{i}]")
-            pname = scope.fresh(_param_label(item, i))
-            params.append((pname, None))
-            arg_info.append((pname, shape))
-        else:
-            _leaf(item, f"inputs[{i}]")
-            params.append((None, None))
-            arg_info.append((None, None))
-    for i, item in enumerate(items):
-        if isinstance(item, list | tuple):
-            params[i] = (params[i][0], _spec_names(item, scope, names, f"inputs[{i}]"))
-        else:
-            e = _leaf(item, f"inputs[{i}]")
-            pname = _spec_names(item, scope, names, f"inputs[{i}]")
-            params[i] = (pname, None)
-            arg_info[i] = (e.payload, None)
-    return params, arg_info
-
-
-def _check_closed(roots: list[Expr], names: dict[int, str]) -> int:
-    """Refuse outputs that read a symbol not among the inputs; returns the op count of the
-    first output (the same walk: see ``order_and_leaves``), for ``_cost_split``."""
-    _, leaves, first_ops = order_and_leaves(roots)
+def _check_closed(roots: list[Expr], names: dict[int, str]) -> tuple[list[Expr], int]:
+    """Refuse outputs that read a symbol not among the inputs; returns the walk's order (for
+    the passes) and the op count of the first output (the same walk: see
+    ``order_and_leaves``), for ``_cost_split``."""
+    order, leaves, first_ops = order_and_leaves(roots)
     symbol = Op.SYMBOL  # a local: looking the enum member up per node costs more than the test
     missing = sorted(
         (n for n in leaves if n.op is symbol and n.serial not in names), key=lambda n: n.serial
@@ -366,14 +281,14 @@ def _check_closed(roots: list[Expr], names: dict[int, str]) -> int:
         raise ValueError(
             f"outputs depend on symbols that are not inputs: {labels}; add them to inputs"
         )
-    return first_ops
+    return order, first_ops
 
 
 def _compile(params, arg_info, names, scope, roots, structure_, be, reduce, labels):
     """Lowering, code generation and loading of ``roots`` (after the passes, if any), once
-    the inputs and outputs are checked. ``labels[i]`` names the line computing output ``i``
-    (kept through the passes by position)."""
-    scope.hints = {r.serial: lb for r, lb in zip(roots, labels) if lb is not None}
+    the inputs and outputs are checked. ``labels()[i]`` names the line computing output ``i``
+    (kept through the passes by position), made when the printer first asks for a name."""
+    scope.hints = LazyHints(lambda: _hint_table(roots, labels()))
     # The docstring shows the generated parameter names: a raw label there could close the
     # docstring and reach the module's code (names are labels, never code).
     doc = _doc([(p, s) for (p, _), (_, s) in zip(params, arg_info)], be)
@@ -387,6 +302,12 @@ def _compile(params, arg_info, names, scope, roots, structure_, be, reduce, labe
         "source_sha1": hashlib.sha1(source.encode()).hexdigest()[:12],
     }
     return CompiledFunction(source, be.name, arg_info, stats, reduce=reduce)
+
+
+def _hint_table(roots: list[Expr], labels: list[str | None]) -> dict[int, str]:
+    """Serial -> label of the roots that have one (of a node given twice, its last label)."""
+    serials = map(_serial, roots)
+    return dict(compress(zip(serials, labels), map(is_not, labels, repeat(None))))
 
 
 def _cost_split(roots: list[Expr], optimized: list[Expr], first: int, total_ops: int) -> dict:

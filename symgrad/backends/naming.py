@@ -12,6 +12,8 @@ import keyword
 import math
 import re
 import string
+from collections.abc import Callable
+from operator import itemgetter
 
 RESERVED = frozenset(
     set(keyword.kwlist)
@@ -39,7 +41,8 @@ def sanitize(label: str) -> str:
 
 
 _ID_CHARS = (string.ascii_letters + string.digits + "_").encode()
-_BAD_FIRST = frozenset({"", "_", *string.digits})
+_BAD_FIRST = frozenset({"_", *string.digits})
+_first_char = itemgetter(0)
 
 
 def _all_plain(labels: list) -> bool:
@@ -58,7 +61,29 @@ def _all_plain(labels: list) -> bool:
     raw = text.encode("ascii")
     if raw.translate(None, _ID_CHARS) != b"\n" * (len(labels) + 1):  # no other character
         return False
-    return b"_\n" not in raw and _BAD_FIRST.isdisjoint({lb[:1] for lb in labels})
+    if b"\n\n" in raw or b"_\n" in raw:  # a label empty, or ending in _
+        return False
+    return _BAD_FIRST.isdisjoint(set(map(_first_char, labels)))
+
+
+class LazyHints:
+    """Node serial -> label (``g_w0``), made by ``make`` at the first lookup and kept: a
+    backend that names no line after an output (the C backend's phased form of a large
+    model) never pays for its 100,000 labels. Read-only, so the copies of a scope share it."""
+
+    __slots__ = ("_make", "_table")
+
+    def __init__(self, make: Callable[[], dict[int, str]]) -> None:
+        self._make: Callable[[], dict[int, str]] | None = make
+        self._table: dict[int, str] | None = None
+
+    def get(self, serial: int, default: str | None = None) -> str | None:
+        table = self._table
+        if table is None:
+            assert self._make is not None
+            table = self._table = self._make()
+            self._make = None
+        return table.get(serial, default)
 
 
 class NameScope:
@@ -67,11 +92,14 @@ class NameScope:
     def __init__(
         self,
         reserved: frozenset[str] | set[str] = RESERVED,
-        hints: dict[int, str] | None = None,
+        hints: dict[int, str] | LazyHints | None = None,
     ) -> None:
         self._taken: set[str] = set(reserved)
         self._counters: dict[str, int] = {}
-        self.hints: dict[int, str] = dict(hints or {})  # node serial -> label (``g_w0``)
+        # node serial -> label (``g_w0``); a LazyHints is shared, a dict copied
+        self.hints: dict[int, str] | LazyHints = (
+            hints if isinstance(hints, LazyHints) else dict(hints or {})
+        )
 
     def reserve(self, name: str) -> None:
         self._taken.add(name)
@@ -165,7 +193,10 @@ def derivative_labels(
         seconds[f.serial] = out = next(iter(found.values())) if len(found) == 1 else None
         return out
 
-    kinds: list[tuple | None] = []
+    # Per root: for a gradient's entry the label of its s, a str (its f is the root's one
+    # claim's); else the kind _texts reads (a tuple), or None.
+    kinds: list[str | tuple | None] = []
+    odd: list[int] = []  # the positions of the kinds that are not a str
     firsts: dict[int, int] = {}  # id of a differentiated f -> its index among them
     get, keep, name = claims.get, kinds.append, names.get
     last, fid, first_order = None, 0, False  # a gradient's entries share their f: test it once
@@ -176,33 +207,54 @@ def derivative_labels(
             if f is not last:
                 last, fid, first_order = f, id(f), second(f) is None
             if f is not r and first_order:
-                keep(("g", fid, 0, name(s.serial) or sanitize(s.payload)))
+                keep(name(s.serial) or sanitize(s.payload))
                 if fid not in firsts:
                     firsts[fid] = len(firsts)
                 continue
-        cands = set()
-        for f, s in claims.get(r.serial, ()):
-            s0 = None if f is r else second(f)
-            if f is r:
-                cands.add(None)
-            elif s0 is not None:
-                pair = sorted((s0, s), key=lambda e: e.serial)
-                cands.add(("h", id(pair[0]), id(pair[1]), label(pair[0]), label(pair[1])))
-            else:
-                cands.add(("g", id(f), id(s), label(s)))
-                firsts.setdefault(id(f), len(firsts))
-        kinds.append(cands.pop() if len(cands) == 1 else None)
-    return _texts(kinds, firsts)
+        odd.append(len(kinds))
+        keep(_kind(r, found, second, label, firsts))
+    return _texts(kinds, odd, firsts, roots, claims)
 
 
-def _texts(kinds: list[tuple | None], firsts: dict[int, int]) -> list[str | None]:
-    """The labels of ``derivative_labels``' kinds: ``g_w0``, ``g1_w0``, ``h_w0_w1``."""
-    if len(firsts) <= 1:  # one function differentiated (a gradient): every prefix is "g"
-        return [None if k is None else "_".join(k[:1] + k[3:]) for k in kinds]
-    out: list[str | None] = []
-    for k in kinds:
+def _kind(r, found: list[tuple], second, label, firsts: dict[int, int]) -> tuple | None:
+    """The kind of a root with other claims than one first derivative: ``("h", ...)`` for a
+    second derivative, ``("g", ...)`` for a first, None if its claims disagree or it is its
+    own derivative. Each differentiated f is numbered (``firsts``) as it is met."""
+    cands = set()
+    for f, s in found:
+        s0 = None if f is r else second(f)
+        if f is r:
+            cands.add(None)
+        elif s0 is not None:
+            pair = sorted((s0, s), key=lambda e: e.serial)
+            cands.add(("h", id(pair[0]), id(pair[1]), label(pair[0]), label(pair[1])))
+        else:
+            cands.add(("g", id(f), id(s), label(s)))
+            firsts.setdefault(id(f), len(firsts))
+    return cands.pop() if len(cands) == 1 else None
+
+
+def _texts(
+    kinds: list, odd: list[int], firsts: dict[int, int], roots: list, claims: dict
+) -> list[str | None]:
+    """The labels of ``derivative_labels``' kinds: ``g_w0``, ``g1_w0``, ``h_w0_w1``. With one
+    function differentiated (a gradient), every gradient entry's is ``"g_" + k``, made for
+    all at once; then the few ``odd`` kinds (the loss itself: None) are put in."""
+    if len(firsts) <= 1:
+        bulk = list(kinds) if odd else kinds
+        for i in odd:
+            bulk[i] = ""
+        out: list[str | None] = list(map("g_".__add__, bulk))
+        for i in odd:
+            k = kinds[i]
+            out[i] = None if k is None else f"h_{k[3]}_{k[4]}" if k[0] == "h" else "g_" + k[3]
+        return out
+    out = []
+    for r, k in zip(roots, kinds):
         if k is None:
             out.append(None)
+        elif type(k) is str:  # a gradient's entry: its f is the root's one claim's
+            out.append(f"g{firsts[id(claims[r.serial][0][0])]}_{k}")
         elif k[0] == "h":
             out.append(f"h_{k[3]}_{k[4]}")
         else:

@@ -69,6 +69,37 @@ def topo_order(roots: Iterable[Any]) -> list[Any]:
     return nodes
 
 
+def split_order(roots: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    """(the nodes with arguments reachable from ``roots``, children before parents; the
+    leaves, in no order): what the reverse sweep reads, without sorting the leaves (a third of
+    an MLP's nodes: its weights), which it never visits in order. Within an ``orders_shared``
+    block, split from ``topo_order``'s shared order."""
+    if _orders is not None:
+        nodes = topo_order(roots)
+        return [n for n in nodes if n.args], [n for n in nodes if not n.args]
+    stack = list(roots)
+    seen: set[int] = set()
+    mark = seen.add
+    ops: list[Any] = []
+    leaves: list[Any] = []
+    keep_op, keep_leaf = ops.append, leaves.append
+    pop, push = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        s = node.serial
+        if s in seen:
+            continue
+        mark(s)
+        args = node.args
+        if args:
+            keep_op(node)
+            push(args)
+        else:
+            keep_leaf(node)
+    ops.sort(key=_by_serial)
+    return ops, leaves
+
+
 def order_and_leaves(roots: list[Any]) -> tuple[list[Any], list[Any], int]:
     """(``topo_order(roots)``, the leaves among them, how many nodes with arguments
     ``roots[0]`` alone reaches), from one walk: ``sg.compile``'s input check reads only the

@@ -5,8 +5,10 @@ provenance's bulk entries with one claim at a time."""
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+import weakref
 
 import pytest
 
@@ -14,7 +16,7 @@ import symgrad as sg
 from symgrad import ir
 from symgrad.autodiff import masks, provenance, reverse
 from symgrad.autodiff.rules import RULES
-from symgrad.ir import topo_order
+from symgrad.ir import topo_order, traverse
 from symgrad.ir.traverse import orders_shared, split_order
 from symgrad.ops import Op
 
@@ -335,3 +337,57 @@ def test_claims_table_is_swept_before_it_grows():
 
 def test_sweep_of_masks_is_the_masks_module():
     assert reverse._wrap is masks.wrap
+
+
+# -- the remembered split ---------------------------------------------------------------------
+
+
+def _fresh_order_and_leaves(roots):
+    """``order_and_leaves`` with nothing remembered (the general walk)."""
+    saved, traverse._memo = traverse._memo, None
+    try:
+        return traverse.order_and_leaves(roots)
+    finally:
+        traverse._memo = saved
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_order_and_leaves_after_a_gradient_is_the_walks(seed):
+    f, xs, data = _graph(seed)
+    grads = sg.gradient(f, xs)  # remembers f's split
+    assert traverse._recall(f) is not None
+    for roots in ([f, *grads], [f], [f, f, *xs], [f, *grads[::-1], *data]):
+        got = traverse.order_and_leaves(roots)
+        want = _fresh_order_and_leaves(roots)
+        assert got[0] == want[0] and got[1] == want[1] and got[2] == want[2]
+        assert got[0] == topo_order(roots)
+    other = grads[0] + 1.0  # another first root: the memo does not apply
+    assert traverse.order_and_leaves([other, f]) == _fresh_order_and_leaves([other, f])
+
+
+def test_remembered_split_is_a_copy_and_dies_with_its_root():
+    x, y = sg.symbols("x y")
+    f = sg.exp(x * y) + x
+    ops, leaves = split_order([f])
+    ops.clear()
+    leaves.append(None)  # editing the results does not edit what is remembered
+    again = split_order([f])
+    assert again[0] == [n for n in topo_order([f]) if n.args]
+    assert sorted(n.serial for n in again[1]) == [x.serial, y.serial]
+    ref = weakref.ref(f)
+    del f, ops, leaves, again
+    gc.collect()
+    ir._sweep()  # the intern table lets go of what nothing else holds
+    assert ref() is None  # the memo held only what is under f, not f
+    assert traverse._memo is None
+
+
+def test_split_of_several_roots_or_a_leaf_is_not_remembered():
+    x, y = sg.symbols("x y")
+    f, g = x * y, x + y
+    traverse._memo = None
+    split_order([f, g])
+    split_order([x])
+    assert traverse._memo is None
+    split_order([f])
+    assert traverse._recall(f) is not None and traverse._recall(g) is None

@@ -391,3 +391,30 @@ def test_split_of_several_roots_or_a_leaf_is_not_remembered():
     assert traverse._memo is None
     split_order([f])
     assert traverse._recall(f) is not None and traverse._recall(g) is None
+
+
+# -- the symbols differentiated against -------------------------------------------------------
+
+
+def test_wrt_fast_check_agrees_with_the_per_symbol_one():
+    x, y = sg.symbols("x y")
+    assert reverse._symbols([x, y, x]) == ([x, y, x], False)
+    assert reverse._symbols((y,)) == ([y], False)
+    assert reverse._symbols([]) == ([], False)
+    assert reverse._symbols(x) == ([x], True)
+    with pytest.raises(TypeError, match=r"wrt\[1\] must be a symbol"):
+        reverse._symbols([x, x * y])
+    with pytest.raises(TypeError, match=r"wrt\[0\] must be a symbol"):
+        reverse._symbols([ir.const(1.0), x])
+    v = sg.Value(2.0)  # not an Expr: the per-symbol path reads its symbol
+    assert reverse._symbols([x, v]) == ([x, v._expr], False)
+    with pytest.raises(TypeError):
+        reverse._symbols([x, 3.0])
+
+
+def test_gradient_entries_and_zeros_for_unused_symbols():
+    x, y, z = sg.symbols("x y z")
+    f = x * y + sg.sin(x)
+    grads = sg.gradient(f, [z, x, y, z])
+    assert grads[0] is ir.const(0.0) and grads[3] is ir.const(0.0)
+    assert sg.evaluate(grads, {x: 0.0, y: 2.0, z: 1.0}) == [0.0, 3.0, 0.0, 0.0]

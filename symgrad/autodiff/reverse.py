@@ -10,6 +10,8 @@ even where its own derivative is inf or NaN.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 from ..ir import Expr, as_expr, const, gc_paused
@@ -17,6 +19,9 @@ from ..ir.traverse import split_order
 from ..ops import Op
 from . import masks, provenance
 from .rules import RULES
+
+_EXPR, _SYMBOL = {Expr}, {Op.SYMBOL}
+_op_of, _serial_of = attrgetter("op"), attrgetter("serial")
 
 
 def _as_symbol(s: Any, argname: str) -> Expr:
@@ -32,10 +37,9 @@ def _as_symbol(s: Any, argname: str) -> Expr:
 def _symbols(wrt: Any) -> tuple[list[Expr], bool]:
     """``wrt`` as a list of symbols, and whether it was one symbol."""
     if isinstance(wrt, list | tuple):
-        sym = Op.SYMBOL  # the common case in one pass, without a call per symbol:
-        syms = [s for s in wrt if type(s) is Expr and s.op is sym]
-        if len(syms) == len(wrt):
-            return syms, False
+        # the common case checked by C-level maps, without a Python step per symbol:
+        if not wrt or set(map(type, wrt)) == _EXPR and set(map(_op_of, wrt)) == _SYMBOL:
+            return list(wrt), False
         return [_as_symbol(s, f"wrt[{i}]") for i, s in enumerate(wrt)], False
     if hasattr(wrt, "shape") and hasattr(wrt, "ravel"):  # an object array of symbols
         return [_as_symbol(s, "wrt element") for s in wrt.ravel()], False
@@ -228,7 +232,7 @@ def gradient(f: Any, wrt: Any) -> Expr | list[Expr]:
         if node_masks:
             grads = [_wrap(node_masks.get(s.serial), get(s.serial, zero)) for s in syms]
         else:
-            grads = [get(s.serial, zero) for s in syms]
+            grads = list(map(get, map(_serial_of, syms), repeat(zero)))
         provenance.record(f, syms, grads)  # what each result claims to be, for sg.verify(fn)
     return grads[0] if single else grads
 

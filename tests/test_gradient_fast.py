@@ -418,3 +418,66 @@ def test_gradient_entries_and_zeros_for_unused_symbols():
     grads = sg.gradient(f, [z, x, y, z])
     assert grads[0] is ir.const(0.0) and grads[3] is ir.const(0.0)
     assert sg.evaluate(grads, {x: 0.0, y: 2.0, z: 1.0}) == [0.0, 3.0, 0.0, 0.0]
+
+
+# -- the snapshot a compiled function keeps ---------------------------------------------------
+
+
+def _snapshot_by_definition(roots):
+    """``claims`` of each root, then of each claimed f (two levels), by serial."""
+    out = {}
+    level = list(roots)
+    for _ in range(2):
+        nxt = {}
+        for g in level:
+            if g.serial not in out:
+                out[g.serial] = provenance.claims(g)
+                nxt.update({f.serial: f for f, _ in out[g.serial]})
+        level = [f for f in nxt.values() if f.serial not in out]
+    return out
+
+
+def _comparable(snap):
+    return {
+        k: [(f, (x.serial, x.pairs) if isinstance(x, provenance.Along) else x) for f, x in v]
+        for k, v in snap.items()
+    }
+
+
+def test_snapshot_matches_the_claims_it_reads():
+    x, y, z = sg.symbols("x y z")
+    f = sg.exp(x * y) + x * z
+    grads = sg.gradient(f, [x, y, z])
+    hess = sg.hessian(f, [x, y])  # second level: the gradient entries' own claims
+    twice = sg.gradient(f * 1.0 + y, [y])  # y's entry now has two claims (f's, and this f's)
+    gone = sg.gradient(sg.sin(x) * z + 2.0, [z])  # its f dies: that claim is dropped
+    del gone
+    ir._sweep()
+    outs = sg.autodiff.jvp([f], [x, y], [z, z])  # a claim along a direction
+    unclaimed = x * y * z
+    roots = [f, *grads, *(e for row in hess for e in row), *twice, *outs, unclaimed, grads[0]]
+    snap = provenance.snapshot(roots)
+    assert _comparable(snap) == _comparable(_snapshot_by_definition(roots))
+    assert snap[unclaimed.serial] == []
+    along = snap[outs[0].serial][0][1]
+    assert isinstance(along, provenance.Along) and along.pairs == ((x, z), (y, z))
+
+
+def test_snapshot_second_level_and_pinned_directions():
+    x, y, w = sg.symbols("x y w")
+    f = sg.exp(x * y) + x
+    hess = sg.hessian(f, [x, y])
+    roots = [e for row in hess for e in row]  # their claims name the gradient's entries
+    snap = provenance.snapshot(roots)
+    assert _comparable(snap) == _comparable(_snapshot_by_definition(roots))
+    assert len(snap) > len({e.serial for e in roots})  # the entries' own claims came too
+    t = sg.Symbol("t")
+    (out,) = sg.autodiff.jvp([f], [x, w], [y, t])  # f does not read w: t is not in out
+    snap = provenance.snapshot([out])
+    ref = weakref.ref(t)
+    del t
+    gc.collect()
+    ir._sweep()
+    assert ref() is not None  # the snapshot's direction holds its tangents
+    ((claimed, along),) = snap[out.serial]
+    assert claimed is f and along.pairs[1][1] is ref()

@@ -77,16 +77,22 @@ def _note(frefs: Iterable, srefs: Iterable, grads: list[Expr]) -> None:
     comes: a tuple is one allocation, a list two (a 101,770-parameter gradient's claims took
     0.075 s before, 0.063 s now, measured). When no result has an entry yet and none comes
     twice (a gradient's entries are distinct new nodes, usually), the entries are made in
-    one ``dict.update`` of zipped iterators, with no Python-level step per entry. The table
-    is swept before the new entries go in: they are alive (the caller holds them)."""
+    one ``dict.update`` of zipped iterators, with no Python-level step per entry (a result
+    that came twice shows as fewer new keys: then they are redone one by one, so ``frefs``
+    and ``srefs`` are lists or a ``repeat``, read twice). The table is swept before the new
+    entries go in: they are alive (the caller holds them)."""
     table = _claims
     if len(table) + len(grads) >= _sweep_at:
         _forget_dead(len(grads))
     serials = list(map(_serial, grads))
-    if table.keys().isdisjoint(serials) and len(set(serials)) == len(serials):
+    if table.keys().isdisjoint(serials):
+        size = len(table)
         pairs = zip(frefs, srefs)
         table.update(zip(serials, zip(map(weakref.ref, grads), zip(pairs))))
-        return
+        if len(table) - size == len(serials):
+            return
+        for s in serials:  # a result came twice, and kept only its last claim: redo them all
+            table.pop(s, None)
     get, ref = table.get, weakref.ref
     for fref, sref, g, s in zip(frefs, srefs, grads, serials):
         held = get(s)

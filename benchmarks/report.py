@@ -385,7 +385,10 @@ def write(
         "",
         "- Every system runs in this one process (SymPy in a worker process, so its time budget "
         "can stop it), on the same deterministic inputs; each system's value and gradient are "
-        "cross-checked against symgrad's Python backend (relative 1e-8) — the *agrees* column.",
+        "cross-checked against symgrad's Python backend (relative 1e-8) — the *agrees* column. "
+        "Before each system's case the objects alive so far (earlier cases, every peer's "
+        "imports) are collected and frozen out of Python's cyclic GC (`gc.freeze`), as in a "
+        "process of that system alone, and unfrozen after it.",
         "- *setup* is what a system does once: for symgrad, building the graph from symbols, "
         "`sg.gradient`, the passes, code generation, the C compiler against an empty cache "
         "(a later run of the same script loads the library from its disk cache instead), "

@@ -40,6 +40,7 @@ class Along:
 
     _count = 0
     payload = "t"
+    _pinned = False  # a pinned copy holds its own (``pinned``): alive without asking
 
     def __init__(self, pairs: tuple[tuple[Expr, Expr], ...]) -> None:
         Along._count += 1
@@ -51,6 +52,8 @@ class Along:
         return tuple((s(), t()) for s, t in self._refs)
 
     def __call__(self) -> Along | None:  # a claim's weak-reference protocol
+        if self._pinned:
+            return self
         return self if all(s() is not None and t() is not None for s, t in self._refs) else None
 
     def pinned(self) -> Along:
@@ -59,6 +62,7 @@ class Along:
         out = object.__new__(Along)
         out.serial = self.serial
         out._refs = tuple(((lambda e=s: e), (lambda e=t: e)) for s, t in self.pairs)
+        out._pinned = True
         return out
 
 
@@ -131,12 +135,23 @@ def claims(g: Expr) -> list[tuple[Expr, Expr]]:
     return out
 
 
+def _pinned(along: Along, pins: dict[int, Along | None]) -> Along | None:
+    """``along`` pinned if it is alive, else None, asked once per direction: its liveness
+    check and its copy are O(its symbols), and an hvp's n entries share one direction of n
+    symbols (O(n^2) per snapshot otherwise: 10 s at n = 5,000, out of memory at 100,000)."""
+    key = along.serial
+    if key not in pins:
+        pins[key] = along.pinned() if along() is not None else None
+    return pins[key]
+
+
 def snapshot(roots: list[Expr]) -> dict[int, list[tuple[Expr, Expr]]]:
     """The claims of ``roots`` and of the expressions they claim to derive from (two levels:
     Hessians), by serial, held strongly: a compiled function keeps what verifying it needs."""
     out: dict[int, list] = {}
     level = list(roots)
     table = _claims
+    pins: dict[int, Along | None] = {}  # each direction once: an hvp's n entries share one
     for _ in range(2):
         nxt: dict[int, Expr] = {}  # the f's claimed, once each (a gradient's entries share one)
         for g in level:
@@ -147,9 +162,7 @@ def snapshot(roots: list[Expr]) -> dict[int, list[tuple[Expr, Expr]]]:
             found = []
             if held is not None:  # claims(g), inlined: this runs once per output
                 for fref, sref in held[1]:
-                    f, x = fref(), sref()
-                    if isinstance(x, Along):
-                        x = x.pinned()
+                    f, x = fref(), _pinned(sref, pins) if type(sref) is Along else sref()
                     if f is not None and x is not None:
                         found.append((f, x))
                         nxt[f.serial] = f

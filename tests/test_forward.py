@@ -116,7 +116,7 @@ def test_products_equal_dense_jacobian_and_hessian_products(fs, t, v, p):
     for y < 0, its derivatives are undefined: the forward sweep's ``0 * inf`` tangent gives
     NaN where the reverse sweep's mask gives 0, and neither is wrong)."""
     point = dict(zip(SYMS, p))
-    if not all(math.isfinite(v) for v in sg.evaluate(fs, point)):
+    if not all(math.isfinite(val) for val in sg.evaluate(fs, point)):
         return
     jac = sg.jacobian(fs, SYMS)
     hess = sg.hessian(fs[0], SYMS)

@@ -84,25 +84,9 @@ def split_order(roots: Iterable[Any]) -> tuple[list[Any], list[Any]]:
         hit = _recall(roots[0])
         if hit is not None:
             return hit[0] + [roots[0]], list(hit[1])
-    stack = list(roots)
-    seen: set[int] = set()
-    mark = seen.add
     ops: list[Any] = []
     leaves: list[Any] = []
-    keep_op, keep_leaf = ops.append, leaves.append
-    pop, push = stack.pop, stack.extend
-    while stack:
-        node = pop()
-        s = node.serial
-        if s in seen:
-            continue
-        mark(s)
-        args = node.args
-        if args:
-            keep_op(node)
-            push(args)
-        else:
-            keep_leaf(node)
+    _walk(roots, set(), ops, leaves)
     ops.sort(key=_by_serial)
     if len(roots) == 1 and ops:
         _remember(roots[0], ops, leaves)
@@ -138,6 +122,27 @@ def _recall(root: Any) -> tuple[list[Any], list[Any]] | None:
     return memo[1], memo[2]
 
 
+def _walk(roots: Iterable[Any], seen: set[int], ops: list[Any], leaves: list[Any]) -> None:
+    """Every node reachable from ``roots`` not in ``seen`` (serials, updated): those with
+    arguments appended to ``ops``, the others to ``leaves``, in walk order (a stack, no
+    recursion)."""
+    stack = list(roots)
+    mark, keep_op, keep_leaf = seen.add, ops.append, leaves.append
+    pop, push = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        s = node.serial
+        if s in seen:
+            continue
+        mark(s)
+        args = node.args
+        if args:
+            keep_op(node)
+            push(args)
+        else:
+            keep_leaf(node)
+
+
 def order_and_leaves(roots: list[Any]) -> tuple[list[Any], list[Any], int]:
     """(``topo_order(roots)``, the leaves among them, how many nodes with arguments
     ``roots[0]`` alone reaches), from one walk: ``sg.compile``'s input check reads only the
@@ -145,7 +150,6 @@ def order_and_leaves(roots: list[Any]) -> tuple[list[Any], list[Any], int]:
     subgraph first). Within an ``orders_shared`` block the order is shared as
     ``topo_order``'s."""
     seen: set[int] = set()
-    mark = seen.add
     ops: list[Any] = []
     leaves: list[Any] = []
     counts = []
@@ -157,22 +161,8 @@ def order_and_leaves(roots: list[Any]) -> tuple[list[Any], list[Any], int]:
         seen.update(map(_by_serial, leaves))
         counts.append(len(ops))
         del parts[0]
-    keep_op, keep_leaf = ops.append, leaves.append
     for part in parts:
-        stack = list(part)
-        pop, push = stack.pop, stack.extend
-        while stack:
-            node = pop()
-            s = node.serial
-            if s in seen:
-                continue
-            mark(s)
-            args = node.args
-            if args:
-                keep_op(node)
-                push(args)
-            else:
-                keep_leaf(node)
+        _walk(part, seen, ops, leaves)
         counts.append(len(ops))
     nodes = ops + leaves
     nodes.sort(key=_by_serial)

@@ -48,21 +48,10 @@ def topo_order(roots: Iterable[Any]) -> list[Any]:
         hit = cache.get(key)
         if hit is not None:
             return list(hit)
-    seen: set[int] = set()
-    mark = seen.add
     nodes: list[Any] = []
-    keep = nodes.append
-    pop, push = stack.pop, stack.extend
-    while stack:
-        node = pop()
-        s = node.serial
-        if s in seen:
-            continue
-        mark(s)
-        keep(node)
-        args = node.args
-        if args:
-            push(args)
+    leaves: list[Any] = []
+    _walk(stack, set(), nodes, leaves)
+    nodes += leaves
     nodes.sort(key=_by_serial)
     if cache is not None:
         cache[key] = nodes
